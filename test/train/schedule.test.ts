@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { makeSchedule } from '../../src/train/schedule.ts';
+
+const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-12, `${a} vs ${b}`);
+
+test('warmup rises linearly to the peak, then cosine decays to minLr', () => {
+  const lr = makeSchedule({ lr: 1, totalSteps: 14, warmupSteps: 4, minLr: 0.1 });
+  close(lr(0), 0.25);
+  close(lr(3), 1);
+  close(lr(4), 1);
+  close(lr(9), 0.1 + 0.45 * (1 + Math.cos(Math.PI / 2)));
+  close(lr(14), 0.1);
+  close(lr(100), 0.1);
+  for (let s = 4; s < 14; s++) assert.ok(lr(s + 1) < lr(s), `monotone at ${s}`);
+});
+
+test('step schedule multiplies by gamma at each milestone', () => {
+  const lr = makeSchedule({ lr: 0.5, totalSteps: 100, schedule: 'step', milestones: [10, 20], gamma: 0.1 });
+  close(lr(9), 0.5);
+  close(lr(10), 0.05);
+  close(lr(25), 0.005);
+  const d = makeSchedule({ lr: 1, totalSteps: 100, schedule: 'step' });
+  close(d(49), 1);
+  close(d(50), 0.1);
+  close(d(75), 0.01);
+});
+
+test('constant schedule and bad options', () => {
+  close(makeSchedule({ lr: 0.3, totalSteps: 5, schedule: 'constant' })(4), 0.3);
+  assert.throws(() => makeSchedule({ lr: 0, totalSteps: 5 }), /lr must be > 0/);
+  assert.throws(() => makeSchedule({ lr: 1, totalSteps: 0 }), /totalSteps/);
+});
