@@ -1,0 +1,247 @@
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { NamedTensors, OptimizerState } from './optim/index.ts';
+
+/**
+ * Checkpoints: `DIR/checkpoint/manifest.json` (everything but tensor values) + one binary blob holding every
+ * tensor back to back. Writing is atomic: the blob is written under a new name, then the manifest is written to
+ * a temp file and renamed over the old one (the commit point), then the old blob is removed. A crash at any
+ * moment leaves either the old or the new checkpoint, complete.
+ */
+
+export const CHECKPOINT_FORMAT = 'laurel-checkpoint';
+export const CHECKPOINT_VERSION = 1;
+
+/** Best-so-far: the metric the run selects on (`accuracy`, higher is better, or `loss`, lower is better). */
+export interface BestMetric {
+  metric: string;
+  value: number;
+  step: number;
+}
+
+export interface CheckpointState {
+  params: NamedTensors;
+  buffers: NamedTensors;
+  optimizer: OptimizerState;
+  step: number;
+  epoch: number;
+  /** The data iterator's saved state (JSON). */
+  data: unknown;
+  /** The run's Rng state. */
+  rng: number;
+  /** The run's configuration (JSON). */
+  config: unknown;
+  best: BestMetric | null;
+}
+
+type Group = 'params' | 'buffers' | 'optimizer';
+
+interface TensorEntry {
+  group: Group;
+  name: string;
+  dtype: 'float32' | 'int32';
+  shape: number[];
+  offset: number;
+  bytes: number;
+}
+
+interface Manifest {
+  format: string;
+  version: number;
+  blob: string;
+  bytes: number;
+  sha256: string;
+  tensors: TensorEntry[];
+  optimizer: OptimizerState['meta'];
+  step: number;
+  epoch: number;
+  data: unknown;
+  rng: number;
+  config: unknown;
+  best: BestMetric | null;
+  saved_at: string;
+}
+
+export function checkpointDir(runDir: string): string {
+  return join(runDir, 'checkpoint');
+}
+
+export function hasCheckpoint(runDir: string): boolean {
+  return existsSync(join(checkpointDir(runDir), 'manifest.json'));
+}
+
+function writeFileDurable(path: string, data: Uint8Array | string): void {
+  const fd = openSync(path, 'w');
+  try {
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    fsyncSync(fd);
+    closeSync(fd);
+  } catch {
+    // not every file system allows fsync on a directory; the renames are still atomic
+  }
+}
+
+/** Writes the checkpoint of a run to `runDir/checkpoint/` atomically (synchronous, so a signal handler can use it). */
+export function saveCheckpoint(runDir: string, s: CheckpointState): void {
+  const dir = checkpointDir(runDir);
+  mkdirSync(dir, { recursive: true });
+  const entries: TensorEntry[] = [];
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  const groups: [Group, NamedTensors][] = [
+    ['params', s.params],
+    ['buffers', s.buffers],
+    ['optimizer', s.optimizer.tensors],
+  ];
+  for (const [group, tensors] of groups) {
+    for (const [name, t] of Object.entries(tensors)) {
+      if (t.dtype !== 'float32' && t.dtype !== 'int32') {
+        throw new Error(`checkpoint: tensor '${name}' has unsupported dtype ${t.dtype}`);
+      }
+      const v = t.dataSync() as Float32Array | Int32Array;
+      const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice();
+      entries.push({ group, name, dtype: t.dtype, shape: t.shape, offset, bytes: bytes.length });
+      chunks.push(bytes);
+      offset += bytes.length;
+    }
+  }
+  const blob = Buffer.concat(chunks);
+  const blobName = `blob-${String(s.step).padStart(8, '0')}-${process.pid}-${Date.now().toString(36)}.bin`;
+  const manifest: Manifest = {
+    format: CHECKPOINT_FORMAT,
+    version: CHECKPOINT_VERSION,
+    blob: blobName,
+    bytes: blob.length,
+    sha256: createHash('sha256').update(blob).digest('hex'),
+    tensors: entries,
+    optimizer: s.optimizer.meta,
+    step: s.step,
+    epoch: s.epoch,
+    data: s.data,
+    rng: s.rng,
+    config: s.config,
+    best: s.best,
+    saved_at: new Date().toISOString(),
+  };
+  writeFileDurable(join(dir, `${blobName}.tmp`), blob);
+  renameSync(join(dir, `${blobName}.tmp`), join(dir, blobName));
+  writeFileDurable(join(dir, 'manifest.json.tmp'), `${JSON.stringify(manifest, null, 1)}\n`);
+  renameSync(join(dir, 'manifest.json.tmp'), join(dir, 'manifest.json'));
+  fsyncDir(dir);
+  for (const f of readdirSync(dir)) {
+    if (f !== blobName && f !== 'manifest.json') rmSync(join(dir, f), { force: true });
+  }
+}
+
+export interface LoadedCheckpoint extends CheckpointState {
+  /** Releases every tensor of the loaded checkpoint. */
+  dispose(): void;
+}
+
+function bad(dir: string, why: string): Error {
+  return new Error(`bad checkpoint in ${dir}: ${why}`);
+}
+
+/**
+ * Reads `runDir/checkpoint/`, verifying the format, the blob's size and its SHA-256. Throws an error that names
+ * the directory and what is wrong. The caller owns the returned tensors (`dispose()`).
+ */
+export function loadCheckpoint(runDir: string): LoadedCheckpoint {
+  const dir = checkpointDir(runDir);
+  const mpath = join(dir, 'manifest.json');
+  if (!existsSync(mpath)) throw new Error(`no checkpoint in ${dir} (manifest.json is missing)`);
+  let m: Manifest;
+  try {
+    m = JSON.parse(readFileSync(mpath, 'utf8'));
+  } catch (e) {
+    throw bad(dir, `manifest.json is not valid JSON (truncated?): ${(e as Error).message}`);
+  }
+  if (m?.format !== CHECKPOINT_FORMAT) throw bad(dir, `manifest.json is not a ${CHECKPOINT_FORMAT}`);
+  if (m.version !== CHECKPOINT_VERSION) {
+    throw bad(dir, `format version ${m.version}, this laurel reads version ${CHECKPOINT_VERSION}`);
+  }
+  if (typeof m.blob !== 'string' || m.blob.includes('/') || !Array.isArray(m.tensors)) {
+    throw bad(dir, 'manifest.json is incomplete');
+  }
+  const bpath = join(dir, m.blob);
+  if (!existsSync(bpath)) throw bad(dir, `blob ${m.blob} is missing`);
+  const blob = readFileSync(bpath);
+  if (blob.length !== m.bytes) {
+    throw bad(dir, `blob ${m.blob} has ${blob.length} bytes, the manifest expects ${m.bytes} (truncated?)`);
+  }
+  if (createHash('sha256').update(blob).digest('hex') !== m.sha256) {
+    throw bad(dir, `blob ${m.blob} fails its SHA-256 check (corrupted)`);
+  }
+  const out: Record<Group, NamedTensors> = { params: {}, buffers: {}, optimizer: {} };
+  for (const e of m.tensors) {
+    const size = e.shape.reduce((a, b) => a * b, 1);
+    if (e.offset + e.bytes > blob.length || e.bytes !== size * 4 || !(e.group in out)) {
+      throw bad(dir, `tensor '${e.name}' does not fit the blob`);
+    }
+    const bytes = new Uint8Array(blob.buffer, blob.byteOffset + e.offset, e.bytes).slice();
+    const values = e.dtype === 'int32' ? new Int32Array(bytes.buffer) : new Float32Array(bytes.buffer);
+    out[e.group][e.name] = tf.tensor(values, e.shape, e.dtype);
+  }
+  return {
+    params: out.params,
+    buffers: out.buffers,
+    optimizer: { meta: m.optimizer, tensors: out.optimizer },
+    step: m.step,
+    epoch: m.epoch,
+    data: m.data,
+    rng: m.rng,
+    config: m.config,
+    best: m.best,
+    dispose() {
+      for (const g of Object.values(out)) for (const t of Object.values(g)) t.dispose();
+    },
+  };
+}
+
+/**
+ * Copies `saved` tensors into live variables by name, checking that the names and shapes agree exactly.
+ * `what` names the group in error messages ("parameter", "buffer").
+ */
+export function assignNamed(
+  targets: { name: string; variable: tf.Variable }[],
+  saved: NamedTensors,
+  what: string,
+): void {
+  const names = new Set(targets.map((t) => t.name));
+  const extra = Object.keys(saved).filter((n) => !names.has(n));
+  if (extra.length > 0) throw new Error(`checkpoint has ${what} '${extra[0]}' that this model lacks`);
+  for (const t of targets) {
+    const s = saved[t.name];
+    if (s === undefined) throw new Error(`checkpoint lacks ${what} '${t.name}'`);
+    if (!tf.util.arraysEqual(s.shape, t.variable.shape)) {
+      throw new Error(
+        `checkpoint ${what} '${t.name}' has shape [${s.shape}], the model has [${t.variable.shape}]`,
+      );
+    }
+    t.variable.assign(s);
+  }
+}
