@@ -1,0 +1,23 @@
+export {
+  DEFAULT_GEMMA3N_RANK,
+  DEFAULT_K,
+  DEFAULT_RANK,
+  type GeneralG,
+  type PaH,
+  type ResidualConfig,
+  type RwNorm,
+  VARIANTS,
+  type VInit,
+  type Variant,
+  addedParamCount,
+  hasLowRank,
+  hasPa,
+  hasPerJLowRank,
+  hasRw,
+  residualConfig,
+  resolveRank,
+  rwParamCount,
+} from './config.ts';
+export { ActivationHistory } from './history.ts';
+export * as laurelMath from './math.ts';
+export { Residual, type ResidualContext, columnOrthogonal, xavierUniform } from './residual.ts';

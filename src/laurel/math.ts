@@ -1,0 +1,188 @@
+/**
+ * LAUREL's math, as pure functions of tensors (no state, no tf.tidy: callers own the scope).
+ *
+ * Eq. 2 of the paper:  x_{i+1} = α·f(x_i) + g(x_i, x_{i-1}, …, x_0).
+ * Every variant below is a configuration of it. Notation:
+ *   - fx = f(x_i), x = x_i; both have shape [..., D] (any rank ≥ 2; NHWC feature maps have D = C).
+ *   - Matrices act on the last dimension only (a 1×1 convolution for NHWC).
+ *   - Storage is row-vector style (like a tfjs Dense kernel, [in, out]): V is stored [D, r] (down, D→r),
+ *     U is stored [r, D] (up, r→D), so the paper's column-vector U·V·x is computed as (x·V)·U.
+ *   - xs = [x_i, x_{i-1}, …, x_{i-m+1}] (newest first, m ≤ k); gamma = γ, one scalar per j.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { RwNorm } from './config.ts';
+
+/** Eq. 1, the plain residual (the `baseline` variant):  x_{i+1} = f(x_i) + x_i. */
+export function plainResidual(fx: tf.Tensor, x: tf.Tensor): tf.Tensor {
+  return tf.add(fx, x);
+}
+
+/**
+ * The low-rank product U·V·x on the last dimension, as two matmuls on an [N, D] view:
+ *   lowRank(x) = ((x.reshape(N, D) · V) · U).reshape(x.shape),   V: [D, r], U: [r, D].
+ */
+export function lowRank(x: tf.Tensor, V: tf.Tensor, U: tf.Tensor): tf.Tensor {
+  if (x.rank === 2) return tf.matMul(tf.matMul(x as tf.Tensor2D, V as tf.Tensor2D), U as tf.Tensor2D);
+  const D = x.shape[x.rank - 1];
+  const x2 = tf.reshape(x, [-1, D]) as tf.Tensor2D;
+  return tf.reshape(tf.matMul(tf.matMul(x2, V as tf.Tensor2D), U as tf.Tensor2D), x.shape);
+}
+
+/**
+ * RW's normalized weights (α, β) from its raw parameters. The last axis of `w` holds the pair:
+ *   softmax:  (α, β) = 2·softmax(w),  w: [2] or per-dimension [D, 2]  (w = 0 gives α = β = 1)
+ *   none:     (α, β) = (w[0], w[1]),  w: [2] or [D, 2]                (init 1, 1)
+ *   sigmoid:  α = σ(p), β = 1 − σ(p), p = w: [1] or [D]               (init p = 0 gives α = β = 0.5)
+ * The factor 2 of softmax follows hyper-connection-factory, so that a fresh RW is a plain residual.
+ * Per-dimension α and β have shape [D] and broadcast over the last dimension.
+ */
+export function rwAlphaBeta(norm: RwNorm, w: tf.Tensor): { alpha: tf.Tensor; beta: tf.Tensor } {
+  if (norm === 'sigmoid') {
+    const alpha = tf.sigmoid(w);
+    return { alpha, beta: tf.sub(1, alpha) };
+  }
+  const pair = norm === 'softmax' ? tf.mul(tf.softmax(w), 2) : w;
+  const [alpha, beta] = tf.unstack(pair, pair.rank - 1);
+  return { alpha, beta };
+}
+
+/**
+ * Eq. 2 with g(x_i, …) = β·(x_i + extra):
+ *   x_{i+1} = α·f(x_i) + β·(x_i + extra)
+ * where a missing α or β means 1 and a missing extra means 0 (no op is spent on them).
+ */
+export function combine(
+  fx: tf.Tensor,
+  x: tf.Tensor,
+  extra?: tf.Tensor,
+  alpha?: tf.Tensor,
+  beta?: tf.Tensor,
+): tf.Tensor {
+  const a = alpha ? tf.mul(alpha, fx) : fx;
+  if (!beta) return extra ? tf.addN([a, x, extra]) : tf.add(a, x);
+  const inner = extra ? tf.add(x, extra) : x;
+  return tf.add(a, tf.mul(beta, inner));
+}
+
+/** RW (section 2.1):  x_{i+1} = α·f(x_i) + β·x_i. */
+export function rw(fx: tf.Tensor, x: tf.Tensor, alpha: tf.Tensor, beta: tf.Tensor): tf.Tensor {
+  return combine(fx, x, undefined, alpha, beta);
+}
+
+/** LR (eq. 3):  x_{i+1} = f(x_i) + x_i + U·V·x_i. */
+export function lr(fx: tf.Tensor, x: tf.Tensor, V: tf.Tensor, U: tf.Tensor): tf.Tensor {
+  return combine(fx, x, lowRank(x, V, U));
+}
+
+/** RW+LR (eq. 5):  x_{i+1} = α·f(x_i) + β·(x_i + U·V·x_i). */
+export function rwLr(
+  fx: tf.Tensor,
+  x: tf.Tensor,
+  alpha: tf.Tensor,
+  beta: tf.Tensor,
+  V: tf.Tensor,
+  U: tf.Tensor,
+): tf.Tensor {
+  return combine(fx, x, lowRank(x, V, U), alpha, beta);
+}
+
+/** Σ_{j<m} γ_j·xs[j]  (gamma: [m]). */
+export function weightedSum(xs: readonly tf.Tensor[], gamma: tf.Tensor): tf.Tensor {
+  if (xs.length === 1) return tf.mul(xs[0], tf.reshape(gamma, []));
+  const g = tf.unstack(gamma);
+  return tf.addN(xs.map((xj, j) => tf.mul(xj, g[j])));
+}
+
+/**
+ * PA's aggregate  Σ_{j=0..m-1} γ_j·h(x_{i-j})  with one shared linear h: identity, or U·V.
+ * h is linear, so it is applied once to the γ-weighted sum:  Σ_j γ_j·U·V·x_{i-j} = U·V·(Σ_j γ_j·x_{i-j}).
+ */
+export function paAggregate(
+  xs: readonly tf.Tensor[],
+  gamma: tf.Tensor,
+  V?: tf.Tensor,
+  U?: tf.Tensor,
+): tf.Tensor {
+  const s = weightedSum(xs, gamma);
+  return V && U ? lowRank(s, V, U) : s;
+}
+
+/**
+ * PA (long version):  x_{i+1} = f(x_i) + x_i + Σ_{j=0..m-1} γ_j·h(x_{i-j}),   h = U·V (shared) or identity.
+ * RW+PA (our choice): x_{i+1} = α·f(x_i) + β·(x_i + Σ_j γ_j·h(x_{i-j}))  (pass alpha and beta).
+ * xs = [x_i, x_{i-1}, …]; m = xs.length ≤ k, gamma: [m].
+ */
+export function pa(
+  fx: tf.Tensor,
+  xs: readonly tf.Tensor[],
+  gamma: tf.Tensor,
+  V?: tf.Tensor,
+  U?: tf.Tensor,
+  alpha?: tf.Tensor,
+  beta?: tf.Tensor,
+): tf.Tensor {
+  return combine(fx, xs[0], paAggregate(xs, gamma, V, U), alpha, beta);
+}
+
+/**
+ * Σ_{j=0..m-1} γ_j·U_j·V_j·x_{i-j}, one low-rank product per earlier activation, batched:
+ *   S = stack_j(x_{i-j}) [m, N, D];  Z = (S·V) ⊙ γ [m, N, r];  Σ_j (Z·U)_j [N, D].
+ * V: [m, D, r], U: [m, r, D], gamma: [m] (already cut to the m available activations).
+ */
+export function perJLowRankSum(
+  xs: readonly tf.Tensor[],
+  gamma: tf.Tensor,
+  V: tf.Tensor,
+  U: tf.Tensor,
+): tf.Tensor {
+  const shape = xs[0].shape;
+  const D = shape[shape.length - 1];
+  const m = xs.length;
+  const S = tf.reshape(tf.stack(xs as tf.Tensor[]), [m, -1, D]) as tf.Tensor3D;
+  const Z = tf.mul(tf.matMul(S, V as tf.Tensor3D), tf.reshape(gamma, [m, 1, 1])) as tf.Tensor3D;
+  return tf.reshape(tf.sum(tf.matMul(Z, U as tf.Tensor3D), 0), shape);
+}
+
+/**
+ * LR+PA:     x_{i+1} = f(x_i) + x_i + Σ_j γ_j·U_j·V_j·x_{i-j}
+ * RW+LR+PA (eq. 6): x_{i+1} = α·f(x_i) + β·(x_i + Σ_j γ_j·U_j·V_j·x_{i-j})  (pass alpha and beta).
+ */
+export function lrPa(
+  fx: tf.Tensor,
+  xs: readonly tf.Tensor[],
+  gamma: tf.Tensor,
+  V: tf.Tensor,
+  U: tf.Tensor,
+  alpha?: tf.Tensor,
+  beta?: tf.Tensor,
+): tf.Tensor {
+  return combine(fx, xs[0], perJLowRankSum(xs, gamma, V, U), alpha, beta);
+}
+
+/** RMSNorm over the last dimension with a learned scale (Gemma 3n's: y·rsqrt(mean(y²) + ε)·scale, ε = 1e-6). */
+export function rmsNorm(y: tf.Tensor, scale: tf.Tensor, eps = 1e-6): tf.Tensor {
+  const ms = tf.mean(tf.square(y), -1, true);
+  return tf.mul(tf.mul(y, tf.rsqrt(tf.add(ms, eps))), scale);
+}
+
+/**
+ * Gemma 3n's LAUREL block (around attention):
+ *   laurel  = x̂ + RMSNorm(U·V·x̂)          (x̂: the pre-normed block input)
+ *   x_{i+1} = (x_i + f(x_i) + laurel) / √2
+ */
+export function gemma3n(
+  fx: tf.Tensor,
+  x: tf.Tensor,
+  xHat: tf.Tensor,
+  V: tf.Tensor,
+  U: tf.Tensor,
+  scale: tf.Tensor,
+  eps = 1e-6,
+): tf.Tensor {
+  return tf.mul(tf.addN([x, fx, xHat, rmsNorm(lowRank(xHat, V, U), scale, eps)]), Math.SQRT1_2);
+}
+
+/** General form (eq. 2) with a user-supplied g:  x_{i+1} = α·f(x_i) + g(x_i, x_{i-1}, …). */
+export function general(fx: tf.Tensor, alpha: tf.Tensor, gx: tf.Tensor): tf.Tensor {
+  return tf.add(tf.mul(alpha, fx), gx);
+}
