@@ -1,0 +1,72 @@
+import * as tf from '@tensorflow/tfjs';
+import { Module } from './module.ts';
+
+export interface BatchNormOptions {
+  /** Weight of the new batch statistic in the running average (PyTorch convention). Default 0.1. */
+  momentum?: number;
+  /** Added to the variance before the square root. Default 1e-5. */
+  eps?: number;
+}
+
+/**
+ * Batch normalization over the last (channel) dimension, PyTorch semantics:
+ *
+ *   y = γ · (x − μ) / √(σ² + ε) + β
+ *
+ * In training mode μ, σ² are the batch statistics over every axis but the last (biased variance), and the
+ * running statistics are updated as
+ *   running_mean ← (1 − m)·running_mean + m·μ,
+ *   running_var  ← (1 − m)·running_var  + m·σ²·n/(n − 1)   (unbiased, n = elements per channel).
+ * In inference mode (`setTraining(false)`) the running statistics are used and nothing is updated.
+ *
+ * The update is a `Variable.assign` inside `tf.tidy`: it leaks no tensors, and inside `tf.variableGrads`
+ * the update ops do not lead to the loss, so the gradient tape prunes them; gradients flow only through
+ * the batch statistics, as in PyTorch.
+ *
+ * Args:
+ *   channels: C, the size of the last dimension.
+ *
+ * Parameters: `gamma` [C] = 1 and `beta` [C] = 0 (kind 'norm'). Buffers: `runningMean` [C] = 0,
+ * `runningVar` [C] = 1 (saved in checkpoints, not counted as parameters).
+ *
+ * Shapes: input [..., C] (NHWC for images) → output of the same shape.
+ */
+export class BatchNorm extends Module {
+  readonly gamma: tf.Variable;
+  readonly beta: tf.Variable;
+  readonly runningMean: tf.Variable;
+  readonly runningVar: tf.Variable;
+  readonly momentum: number;
+  readonly eps: number;
+
+  constructor(
+    readonly channels: number,
+    opts: BatchNormOptions = {},
+  ) {
+    super();
+    this.momentum = opts.momentum ?? 0.1;
+    this.eps = opts.eps ?? 1e-5;
+    this.gamma = this.param('gamma', tf.ones([channels]), 'norm');
+    this.beta = this.param('beta', tf.zeros([channels]), 'norm');
+    this.runningMean = this.buffer('runningMean', tf.zeros([channels]));
+    this.runningVar = this.buffer('runningVar', tf.ones([channels]));
+  }
+
+  forward<T extends tf.Tensor>(x: T): T {
+    if (!this.training) {
+      return tf.batchNorm(x, this.runningMean, this.runningVar, this.beta, this.gamma, this.eps) as T;
+    }
+    return tf.tidy(() => {
+      const axes = x.shape.slice(0, -1).map((_, i) => i);
+      const { mean, variance } = tf.moments(x, axes);
+      const y = tf.batchNorm(x, mean, variance, this.beta, this.gamma, this.eps);
+      const n = x.size / this.channels;
+      const m = this.momentum;
+      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
+      this.runningVar.assign(
+        tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(variance, (m * n) / Math.max(n - 1, 1))),
+      );
+      return y as T;
+    });
+  }
+}
