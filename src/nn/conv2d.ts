@@ -69,16 +69,14 @@ export class Conv2d extends Module {
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
     const k = this.kernel as tf.Tensor4D;
-    // 1×1 stride-1 convolutions are plain matmuls on the channel dimension.
-    if (
-      this.kernelSize === 1 &&
-      this.stride === 1 &&
-      (this.padding === 0 || this.padding === 'valid' || this.padding === 'same')
-    ) {
+    // Unpadded 1×1 convolutions are matmuls on the channel dimension (after subsampling for stride > 1).
+    if (this.kernelSize === 1 && (this.padding === 0 || this.padding === 'valid')) {
       return tf.tidy(() => {
-        const [n, h, w] = x.shape;
+        const s = this.stride;
+        const xs = s === 1 ? x : tf.stridedSlice(x, [0, 0, 0, 0], x.shape, [1, s, s, 1]);
+        const [n, h, w] = xs.shape;
         const y = tf.fused.matMul({
-          a: tf.reshape(x, [-1, this.inChannels]) as tf.Tensor2D,
+          a: tf.reshape(xs, [-1, this.inChannels]) as tf.Tensor2D,
           b: tf.reshape(k, [this.inChannels, this.outChannels]) as tf.Tensor2D,
           bias: this.bias ?? undefined,
         });

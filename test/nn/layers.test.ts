@@ -107,14 +107,33 @@ test('Conv2d with explicit padding matches tf.pad + tf.conv2d valid, and differs
   assert.deepEqual(y.shape, same.shape);
   const diff = tf.max(tf.abs(tf.sub(y, same))).dataSync()[0];
   assert.ok(diff > 1e-3, 'torch-style symmetric padding differs from TF same at stride 2');
-  // Gradients flow through the explicitly padded conv.
-  const g = tf.grad((w: tf.Tensor) => tf.sum(tf.conv2d(x, w as tf.Tensor4D, 2, 1)))(conv.kernel);
-  assert.deepEqual(g.shape, [3, 3, 3, 4]);
+  // Gradients through the torch-padded conv equal those of the tf.pad + valid reference.
+  const w = tf.square(rand([2, 4, 4, 4], 9));
+  const g = tf.variableGrads(() => tf.sum(tf.mul(conv.forward(x), w)) as tf.Scalar).grads[conv.kernel.name];
+  const gRef = tf.grad((k: tf.Tensor) =>
+    tf.sum(
+      tf.mul(
+        tf.conv2d(
+          tf.pad(x, [
+            [0, 0],
+            [1, 1],
+            [1, 1],
+            [0, 0],
+          ]),
+          k as tf.Tensor4D,
+          2,
+          'valid',
+        ),
+        w,
+      ),
+    ),
+  )(conv.kernel);
+  close(g, gRef, 1e-4, 'conv grad');
 });
 
 test('Conv2d kaiming-normal-fan-out init has std √(2/fan_out)', () => {
   const conv = new Conv2d(32, 64, 3, { init: 'kaiming-normal-fan-out', bias: false, seed: 3 });
-  const v = conv.kernel.dataSync();
+  const v = Array.from(conv.kernel.dataSync());
   const mean = v.reduce((a, b) => a + b, 0) / v.length;
   const std = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length);
   const want = Math.sqrt(2 / (64 * 9));
