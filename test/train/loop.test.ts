@@ -1,0 +1,174 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { ImageBatcher } from '../../src/data/image-batches.ts';
+import { loadCheckpoint } from '../../src/train/checkpoint.ts';
+import { ClassificationTask } from '../../src/train/classification.ts';
+import { type TrainOptions, type TrainResult, train } from '../../src/train/loop.ts';
+import { readMetrics } from '../../src/train/metrics.ts';
+import { AdamW } from '../../src/train/optim/index.ts';
+import type { Progress } from '../../src/train/progress.ts';
+import { makeSchedule } from '../../src/train/schedule.ts';
+import type { Task } from '../../src/train/task.ts';
+import { Rng } from '../../src/util/rng.ts';
+import { TinyNet, syntheticImages } from './tiny.ts';
+
+await tf.setBackend('cpu');
+
+const trainSet = syntheticImages(96, 1);
+const testSet = syntheticImages(48, 2);
+const quiet = () => {};
+
+interface Run {
+  model: TinyNet;
+  result: TrainResult;
+}
+
+/** Builds everything from scratch (as a new process would) and trains. */
+async function run(opts: Partial<TrainOptions> & { seed?: number; initSeed?: number } = {}): Promise<Run> {
+  const seed = opts.seed ?? 7;
+  const model = new TinyNet(16, 3, opts.initSeed ?? seed);
+  const batcher = new ImageBatcher(trainSet, {
+    batchSize: 16,
+    seed,
+    augment: { cropPadding: 1, flip: true },
+  });
+  const task = new ClassificationTask({ batcher, evalSet: testSet });
+  const optimizer = new AdamW(model.namedParameters(), { weightDecay: 0.05 });
+  const totalSteps = opts.totalSteps ?? 14;
+  const result = await train({
+    model,
+    task,
+    optimizer,
+    lr: makeSchedule({ lr: 0.05, totalSteps, warmupSteps: 3 }),
+    totalSteps,
+    evalEvery: 4,
+    rng: new Rng(seed),
+    log: quiet,
+    ...opts,
+  });
+  optimizer.dispose();
+  return { model, result };
+}
+
+const weights = (m: TinyNet) =>
+  [...m.namedParameters(), ...m.namedBuffers()].map((p) => Array.from(p.variable.dataSync()));
+
+test('same seed gives the same numbers; training lowers the loss and learns', async () => {
+  const a = await run();
+  const b = await run();
+  assert.deepEqual(a.result.losses, b.result.losses);
+  assert.deepEqual(weights(a.model), weights(b.model));
+  const c = await run({ seed: 8 });
+  assert.notDeepEqual(c.result.losses, a.result.losses);
+  assert.equal(a.result.status, 'completed');
+  assert.equal(a.result.step, 14);
+  assert.equal(a.result.epoch, 2); // 6 steps per epoch
+  const l = a.result.losses;
+  const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+  assert.ok(mean(l.slice(-3)) < 0.8 * mean(l.slice(0, 3)), `loss ${l}`);
+  assert.ok((a.result.best?.value ?? 0) > 0.6, `best accuracy ${a.result.best?.value}`);
+  [a, b, c].forEach((r) => r.model.dispose());
+});
+
+test('run 2N steps == run N, stop, resume N (weights, buffers, losses, best, metrics)', async () => {
+  const fullDir = mkdtempSync(join(tmpdir(), 'laurel-full-'));
+  const full = await run({ outDir: fullDir });
+  const dir = mkdtempSync(join(tmpdir(), 'laurel-resume-'));
+  const first = await run({ outDir: dir, stopAtStep: 7 });
+  assert.equal(first.result.status, 'stopped');
+  assert.equal(first.result.step, 7);
+  assert.equal(loadCheckpoint(dir).step, 7);
+  // a fresh model with a different init: everything must come from the checkpoint
+  const second = await run({ outDir: dir, resume: true, initSeed: 1234 });
+  assert.equal(second.result.status, 'completed');
+  assert.equal(second.result.step, 14);
+  assert.deepEqual([...first.result.losses, ...second.result.losses], full.result.losses);
+  assert.deepEqual(weights(second.model), weights(full.model));
+  assert.deepEqual(second.result.best, full.result.best);
+  assert.deepEqual(second.result.lastEval, full.result.lastEval);
+  const strip = (path: string) =>
+    readMetrics(path).map(({ step, epoch, loss, accuracy, lr }) => ({ step, epoch, loss, accuracy, lr }));
+  const m = strip(join(dir, 'metrics.jsonl'));
+  assert.deepEqual(
+    m.map((r) => r.step),
+    [4, 8, 12, 14],
+  );
+  assert.deepEqual(m, strip(join(fullDir, 'metrics.jsonl')));
+  [full, first, second].forEach((r) => r.model.dispose());
+});
+
+/** A progress stand-in that records something at every step. */
+function probe(onStep: (step: number) => void): Progress {
+  return { update: (step: number) => onStep(step), log: quiet, done: quiet } as unknown as Progress;
+}
+
+test('tf.memory().numTensors stays flat across steps (and across evals)', async () => {
+  const counts: number[] = [];
+  const { model } = await run({ totalSteps: 10, progress: probe(() => counts.push(tf.memory().numTensors)) });
+  // step 1 creates the optimizer slots; from then on nothing may accumulate
+  assert.equal(counts.length, 10);
+  assert.deepEqual(new Set(counts.slice(1)).size, 1, `tensor counts ${counts}`);
+  model.dispose();
+});
+
+test('a NaN loss stops the run with a message and keeps the last good checkpoint', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'laurel-nan-'));
+  let calls = 0;
+  const messages: string[] = [];
+  const poison = (task: Task): Task =>
+    new Proxy(task, {
+      get(t, k, r) {
+        if (k === 'loss') {
+          return (...args: Parameters<Task['loss']>) => {
+            const l = t.loss(...args);
+            return ++calls === 6 ? tf.tidy(() => tf.mul(l, Number.NaN)) : l;
+          };
+        }
+        const v = Reflect.get(t, k, r);
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+  const model = new TinyNet(16, 3, 7);
+  const batcher = new ImageBatcher(trainSet, { batchSize: 16, seed: 7 });
+  const opt = new AdamW(model.namedParameters());
+  const r = await train({
+    model,
+    task: poison(new ClassificationTask({ batcher, evalSet: testSet })),
+    optimizer: opt,
+    lr: () => 0.01,
+    totalSteps: 20,
+    evalEvery: 4,
+    outDir: dir,
+    rng: new Rng(1),
+    log: (m) => messages.push(m),
+  });
+  assert.equal(r.status, 'diverged');
+  assert.equal(r.step, 5);
+  assert.match(r.message ?? '', /loss is NaN at step 6: stopping .*last good checkpoint is kept/);
+  assert.ok(messages.some((m) => /loss is NaN/.test(m)));
+  assert.equal(loadCheckpoint(dir).step, 4);
+  model.dispose();
+});
+
+test('SIGINT writes a checkpoint and returns; resume then completes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'laurel-sigint-'));
+  const a = await run({
+    outDir: dir,
+    handleSignals: true,
+    progress: probe((step) => {
+      if (step === 3) process.emit('SIGINT');
+    }),
+  });
+  assert.equal(a.result.status, 'interrupted');
+  assert.equal(a.result.step, 3);
+  assert.match(a.result.message ?? '', /SIGINT: checkpoint written at step 3/);
+  assert.equal(loadCheckpoint(dir).step, 3);
+  assert.equal(process.listenerCount('SIGINT'), 0);
+  const b = await run({ outDir: dir, resume: true });
+  assert.equal(b.result.step, 14);
+  [a, b].forEach((r) => r.model.dispose());
+});
