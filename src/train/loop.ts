@@ -222,7 +222,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     if (!Number.isFinite(loss)) {
       tf.dispose(grads);
       const kept =
-        o.outDir && hasCheckpoint(o.outDir) ? `the last good checkpoint is kept` : 'no checkpoint yet';
+        o.outDir && hasCheckpoint(o.outDir) ? 'the last good checkpoint is kept' : 'no checkpoint yet';
       return finish(
         'diverged',
         `loss is ${loss} at step ${step + 1}: stopping (try a lower --lr); ${kept}, parameters are those of step ${step}`,
