@@ -45,27 +45,105 @@ export function columnOrthogonal(D: number, r: number, copies = 0): tf.Tensor {
   return tf.tensor(all, [copies, D, r]);
 }
 
+/** LAUREL parameters by name (see Residual for the names and shapes). */
+export type LaurelParams = Partial<
+  Record<'w' | 'alphaBeta' | 'p' | 'V' | 'U' | 'gamma' | 'normScale' | 'alpha', tf.Tensor>
+>;
+
+/** k as used by a residual: config.k for PA variants, else 1. */
+export const effectiveK = (config: ResidualConfig): number => (hasPa(config.variant) ? (config.k ?? 3) : 1);
+
+/**
+ * The initial value of every parameter of a LAUREL residual of width `dim`, in registration order
+ * (shared by Residual and the tfjs layer). Init: U = 0 (LoRA style; gemma3n: Xavier), V Xavier or
+ * column-orthogonal, RW so that α = β = 1 (sigmoid: p = 0, α = β = 0.5), γ = 1 with a low-rank h (U = 0
+ * already makes the term vanish, and γ ≠ 0 lets U learn) or γ = 0 with identity h (so the term vanishes),
+ * gemma3n's RMSNorm scale 1, general's α = 1.
+ */
+export function initialParams(
+  config: ResidualConfig,
+  dim: number,
+  seed?: number,
+): [keyof LaurelParams, tf.Tensor][] {
+  const v = config.variant;
+  const D = dim;
+  const k = effectiveK(config);
+  const rng = new Rng(seed ?? Math.floor(Math.random() * 2 ** 31));
+  const out: [keyof LaurelParams, tf.Tensor][] = [];
+  if (hasRw(v)) {
+    const perDim = config.rwPerDim === true;
+    if (config.rwNorm === 'sigmoid') out.push(['p', perDim ? tf.zeros([D]) : tf.scalar(0)]);
+    else if (config.rwNorm === 'none') out.push(['alphaBeta', tf.ones(perDim ? [D, 2] : [2])]);
+    else out.push(['w', tf.zeros(perDim ? [D, 2] : [2])]);
+  }
+  if (hasLowRank(config)) {
+    const r = resolveRank(config, dim);
+    const copies = hasPerJLowRank(v) ? k : 0;
+    const lead = copies ? [copies] : [];
+    out.push([
+      'V',
+      config.vInit === 'column-orthogonal'
+        ? columnOrthogonal(D, r, copies)
+        : xavierUniform([...lead, D, r], D, r, rng),
+    ]);
+    out.push(['U', v === 'gemma3n' ? xavierUniform([r, D], r, D, rng) : tf.zeros([...lead, r, D])]);
+  }
+  if (hasPa(v)) out.push(['gamma', config.paH === 'identity' ? tf.zeros([k]) : tf.ones([k])]);
+  if (v === 'gemma3n') out.push(['normScale', tf.ones([D])]);
+  if (v === 'general') out.push(['alpha', tf.scalar(1)]);
+  return out;
+}
+
+/**
+ * x_{i+1} for a configuration and its parameters (no shape checks, no tidy: callers do both).
+ * prev = [x_{i-1}, x_{i-2}, …] newest first, at most k − 1 of them (all of them for general); xHat = x̂ (gemma3n).
+ */
+export function residualForward(
+  config: ResidualConfig,
+  P: LaurelParams,
+  fx: tf.Tensor,
+  x: tf.Tensor,
+  prev: readonly tf.Tensor[] = [],
+  xHat: tf.Tensor = x,
+): tf.Tensor {
+  const v = config.variant;
+  if (v === 'baseline') return M.plainResidual(fx, x);
+  if (v === 'general') return M.general(fx, P.alpha!, config.g!(x, prev));
+  if (v === 'gemma3n') return M.gemma3n(fx, x, xHat, P.V!, P.U!, P.normScale!);
+  const norm = config.rwNorm ?? 'softmax';
+  const rwRaw = P.w ?? P.alphaBeta ?? P.p;
+  const ab = hasRw(v) ? M.rwAlphaBeta(norm, rwRaw!) : undefined;
+  if (v === 'rw') return M.rw(fx, x, ab!.alpha, ab!.beta);
+  if (v === 'lr') return M.lr(fx, x, P.V!, P.U!);
+  if (v === 'rw+lr') return M.rwLr(fx, x, ab!.alpha, ab!.beta, P.V!, P.U!);
+  const k = effectiveK(config);
+  const xs = [x, ...prev.slice(0, k - 1)];
+  const m = xs.length;
+  const cut = m < k;
+  const gamma = cut ? tf.slice(P.gamma!, 0, m) : P.gamma!;
+  if (hasPerJLowRank(v)) {
+    const V = cut ? tf.slice(P.V!, [0, 0, 0], [m, -1, -1]) : P.V!;
+    const U = cut ? tf.slice(P.U!, [0, 0, 0], [m, -1, -1]) : P.U!;
+    return M.lrPa(fx, xs, gamma, V, U, ab?.alpha, ab?.beta);
+  }
+  return M.pa(fx, xs, gamma, P.V, P.U, ab?.alpha, ab?.beta);
+}
+
 /**
  * One LAUREL residual connection of width `dim` (the last dimension of its inputs): `forward(f(x), x)`
- * returns x_{i+1}. The formulas are in math.ts; parameters (all `kind: 'laurel'`):
+ * returns x_{i+1}. The formulas are in math.ts, the initial values in initialParams. Parameters (all
+ * `kind: 'laurel'`):
  *   w [2] | [D, 2] (RW softmax logits), alphaBeta [2] | [D, 2] (RW 'none'), p [] | [D] (RW sigmoid),
  *   V [D, r], U [r, D] (LR, PA's low-rank h, gemma3n), V [k, D, r], U [k, r, D] (LR+PA, RW+LR+PA),
  *   gamma [k] (PA), normScale [D] (gemma3n's RMSNorm), alpha [] (general).
- * Init: U = 0 (LoRA style; gemma3n: Xavier), V Xavier or column-orthogonal, RW so that α = β = 1
- * (sigmoid: 0.5, 0.5), γ = 1 with a low-rank h (U = 0 already makes the term vanish, and γ ≠ 0 lets U
- * learn) or γ = 0 with identity h. So at init every variant but sigmoid-RW and gemma3n is a plain residual.
+ * At init every variant but sigmoid-RW (0.5·f + 0.5·x) and gemma3n is exactly a plain residual.
  */
 export class Residual extends Module {
   readonly config: ResidualConfig;
   readonly dim: number;
   readonly rank: number | undefined;
   readonly k: number;
-  private readonly rwParam?: tf.Variable;
-  private readonly V?: tf.Variable;
-  private readonly U?: tf.Variable;
-  private readonly gamma?: tf.Variable;
-  private readonly normScale?: tf.Variable;
-  private readonly alpha?: tf.Variable;
+  private readonly P: LaurelParams = {};
 
   constructor(config: ResidualConfig, dim: number, opts: { seed?: number } = {}) {
     super();
@@ -73,43 +151,10 @@ export class Residual extends Module {
       throw new Error(`Residual: bad dim ${dim}; allowed: an integer >= 1`);
     this.config = config;
     this.dim = dim;
-    const v = config.variant;
-    this.k = hasPa(v) ? (config.k ?? 3) : 1;
+    this.k = effectiveK(config);
     this.rank = hasLowRank(config) ? resolveRank(config, dim) : undefined;
-    const rng = new Rng(opts.seed ?? Math.floor(Math.random() * 2 ** 31));
-    const D = dim;
-
-    if (hasRw(v)) {
-      const perDim = config.rwPerDim === true;
-      if (config.rwNorm === 'sigmoid') {
-        this.rwParam = this.param('p', perDim ? tf.zeros([D]) : tf.scalar(0), 'laurel');
-      } else if (config.rwNorm === 'none') {
-        this.rwParam = this.param('alphaBeta', tf.ones(perDim ? [D, 2] : [2]), 'laurel');
-      } else {
-        this.rwParam = this.param('w', tf.zeros(perDim ? [D, 2] : [2]), 'laurel');
-      }
-    }
-    if (this.rank !== undefined) {
-      const r = this.rank;
-      const copies = hasPerJLowRank(v) ? this.k : 0;
-      const lead = copies ? [copies] : [];
-      const Vinit =
-        config.vInit === 'column-orthogonal'
-          ? columnOrthogonal(D, r, copies)
-          : xavierUniform([...lead, D, r], D, r, rng);
-      this.V = this.param('V', Vinit, 'laurel');
-      const Uinit = v === 'gemma3n' ? xavierUniform([r, D], r, D, rng) : tf.zeros([...lead, r, D]);
-      this.U = this.param('U', Uinit, 'laurel');
-    }
-    if (hasPa(v)) {
-      this.gamma = this.param(
-        'gamma',
-        config.paH === 'identity' ? tf.zeros([this.k]) : tf.ones([this.k]),
-        'laurel',
-      );
-    }
-    if (v === 'gemma3n') this.normScale = this.param('normScale', tf.ones([D]), 'laurel');
-    if (v === 'general') this.alpha = this.param('alpha', tf.scalar(1), 'laurel');
+    for (const [name, init] of initialParams(config, dim, opts.seed))
+      this.P[name] = this.param(name, init, 'laurel');
   }
 
   /** Parameters this residual adds over a plain one (the paper's formula; equals parameterCount()). */
@@ -137,30 +182,9 @@ export class Residual extends Module {
         }
       }
     }
-    const out = tf.tidy(() => this.compute(fx, x, prev, ctx.xNormed ?? x));
+    const out = tf.tidy(() => residualForward(this.config, this.P, fx, x, prev, ctx.xNormed ?? x));
     history?.push(x);
     return out;
-  }
-
-  private compute(fx: tf.Tensor, x: tf.Tensor, prev: tf.Tensor[], xHat: tf.Tensor): tf.Tensor {
-    const v = this.config.variant;
-    if (v === 'baseline') return M.plainResidual(fx, x);
-    if (v === 'general') return M.general(fx, this.alpha!, this.config.g!(x, prev));
-    if (v === 'gemma3n') return M.gemma3n(fx, x, xHat, this.V!, this.U!, this.normScale!);
-    const ab = this.rwParam ? M.rwAlphaBeta(this.config.rwNorm ?? 'softmax', this.rwParam) : undefined;
-    if (v === 'rw') return M.rw(fx, x, ab!.alpha, ab!.beta);
-    if (v === 'lr') return M.lr(fx, x, this.V!, this.U!);
-    if (v === 'rw+lr') return M.rwLr(fx, x, ab!.alpha, ab!.beta, this.V!, this.U!);
-    const xs = [x, ...prev];
-    const m = xs.length;
-    const cut = m < this.k;
-    const gamma = cut ? tf.slice(this.gamma!, 0, m) : this.gamma!;
-    if (hasPerJLowRank(v)) {
-      const V = cut ? tf.slice(this.V!, [0, 0, 0], [m, -1, -1]) : this.V!;
-      const U = cut ? tf.slice(this.U!, [0, 0, 0], [m, -1, -1]) : this.U!;
-      return M.lrPa(fx, xs, gamma, V, U, ab?.alpha, ab?.beta);
-    }
-    return M.pa(fx, xs, gamma, this.V, this.U, ab?.alpha, ab?.beta);
   }
 
   private checkShapes(fx: tf.Tensor, x: tf.Tensor, ctx: ResidualContext): void {

@@ -14,7 +14,7 @@ import { closeness, generalG, historyOf } from './helpers.ts';
 
 interface FixtureCase {
   name: string;
-  config: Partial<ResidualConfig> & { variant: string };
+  config: Omit<Partial<ResidualConfig>, 'variant'> & { variant: string };
   dim: number;
   shape: number[];
   params: Record<string, { shape: number[]; data: number[] }>;
@@ -38,7 +38,7 @@ function expectClose(got: ArrayLike<number>, want: number[], what: string) {
 }
 
 test('the fixture file covers every variant', () => {
-  const variants = new Set(fixtures.cases.map((c) => c.config.variant));
+  const variants = new Set<string>(fixtures.cases.map((c) => c.config.variant));
   for (const v of [
     'baseline',
     'rw',
