@@ -9,3 +9,4 @@ export * from './bpe.ts';
 export * from './text-batches.ts';
 export * from './cloze.ts';
 export * from './synthetic.ts';
+export * from './text-task.ts';
