@@ -20,4 +20,20 @@ export {
 } from './config.ts';
 export { ActivationHistory } from './history.ts';
 export * as laurelMath from './math.ts';
-export { Residual, type ResidualContext, columnOrthogonal, xavierUniform } from './residual.ts';
+export {
+  type LaurelParams,
+  Residual,
+  type ResidualContext,
+  columnOrthogonal,
+  effectiveK,
+  initialParams,
+  residualForward,
+  xavierUniform,
+} from './residual.ts';
+export {
+  type LaurelLayerArgs,
+  LaurelResidualLayer,
+  fileIO,
+  laurelResidual,
+  registerFileIO,
+} from './layers/index.ts';

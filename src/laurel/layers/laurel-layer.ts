@@ -1,0 +1,134 @@
+/**
+ * The tfjs Layers face of LAUREL: one layer over the same code as Residual (initialParams, residualForward,
+ * math.ts), serializable with getConfig + registerClass so that saved models load again.
+ *
+ * Inputs: [fx, x, ...extra], all of the same shape [batch, ..., D]:
+ *   - PA variants: extra = the earlier block inputs x_{i-1}, x_{i-2}, … (newest first, at most k − 1; the
+ *     first blocks of a model simply pass fewer). The functional graph wires them explicitly.
+ *   - gemma3n: extra = [x̂] (the pre-normed block input); without it x̂ = x.
+ *   - other variants: no extra inputs.
+ * The `general` variant (a user-supplied function g) cannot be serialized and is not offered as a layer.
+ */
+import * as tf from '@tensorflow/tfjs';
+import {
+  type PaH,
+  type ResidualConfig,
+  type RwNorm,
+  type VInit,
+  type Variant,
+  addedParamCount,
+  hasPa,
+  residualConfig,
+} from '../config.ts';
+import { type LaurelParams, effectiveK, initialParams, residualForward } from '../residual.ts';
+
+type Shape = (number | null)[];
+type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
+type LayerVariable = tf.LayerVariable;
+
+export interface LaurelLayerArgs extends LayerArgs {
+  variant: Variant;
+  rank?: number;
+  k?: number;
+  rwNorm?: RwNorm;
+  rwPerDim?: boolean;
+  vInit?: VInit;
+  paH?: PaH;
+  /** Seed of the V (and gemma3n U) initialization. */
+  seed?: number;
+}
+
+const LAUREL_KEYS = ['rank', 'k', 'rwNorm', 'rwPerDim', 'vInit', 'paH'] as const;
+
+export class LaurelResidualLayer extends tf.layers.Layer {
+  static className = 'LaurelResidual';
+  readonly laurel: ResidualConfig;
+  private readonly seed?: number;
+  private readonly P: Partial<Record<keyof LaurelParams, LayerVariable>> = {};
+  private dim = 0;
+
+  constructor(args: LaurelLayerArgs) {
+    const { variant, rank, k, rwNorm, rwPerDim, vInit, paH, seed, ...base } = args;
+    super(base);
+    if (variant === 'general') {
+      throw new Error(
+        "LaurelResidualLayer: bad variant 'general'; allowed: every variant but 'general' (use Residual)",
+      );
+    }
+    const opts: Partial<ResidualConfig> = {};
+    const given = { rank, k, rwNorm, rwPerDim, vInit, paH };
+    for (const key of LAUREL_KEYS) if (given[key] !== undefined) Object.assign(opts, { [key]: given[key] });
+    this.laurel = residualConfig(variant, opts);
+    this.seed = seed;
+  }
+
+  /** The most inputs this layer accepts: [fx, x] plus k − 1 earlier activations (PA) or x̂ (gemma3n). */
+  maxInputs(): number {
+    if (hasPa(this.laurel.variant)) return 1 + effectiveK(this.laurel);
+    return this.laurel.variant === 'gemma3n' ? 3 : 2;
+  }
+
+  override build(inputShape: Shape | Shape[]): void {
+    const shapes = (Array.isArray(inputShape[0]) ? inputShape : [inputShape]) as Shape[];
+    const name = `LaurelResidualLayer(${this.laurel.variant})`;
+    if (shapes.length < 2 || shapes.length > this.maxInputs()) {
+      throw new Error(
+        `${name}: got ${shapes.length} inputs; allowed: 2 to ${this.maxInputs()} ([fx, x, ...earlier activations or x̂])`,
+      );
+    }
+    const x = shapes[1];
+    for (const [i, s] of shapes.entries()) {
+      const same = s.length === x.length && s.every((d, j) => d === x[j] || d === null || x[j] === null);
+      if (!same) throw new Error(`${name}: input ${i} shape [${s}] must equal x shape [${x}]`);
+    }
+    const D = x[x.length - 1];
+    if (x.length < 2 || typeof D !== 'number') {
+      throw new Error(`${name}: x must be [batch, ..., D] with a known D, got [${x}]`);
+    }
+    this.dim = D;
+    for (const [pname, init] of initialParams(this.laurel, D, this.seed)) {
+      const w = this.addWeight(pname, init.shape, 'float32', tf.initializers.zeros(), undefined, true);
+      w.write(init);
+      init.dispose();
+      this.P[pname] = w;
+    }
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    return (Array.isArray(inputShape[0]) ? inputShape[1] : inputShape) as Shape;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const [fx, x, ...extra] = Array.isArray(inputs) ? inputs : [inputs];
+      const P: LaurelParams = {};
+      for (const [n, w] of Object.entries(this.P)) P[n as keyof LaurelParams] = w.read();
+      if (this.laurel.variant === 'gemma3n') return residualForward(this.laurel, P, fx, x, [], extra[0] ?? x);
+      return residualForward(this.laurel, P, fx, x, extra);
+    });
+  }
+
+  /** Parameters this layer adds over a plain residual (the paper's formula); needs the layer built. */
+  addedParams(): number {
+    if (!this.built) throw new Error('LaurelResidualLayer.addedParams: build the layer first (D is unknown)');
+    return addedParamCount(this.laurel, this.dim);
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    const own: tf.serialization.ConfigDict = { variant: this.laurel.variant };
+    for (const key of LAUREL_KEYS) {
+      const v = this.laurel[key];
+      if (v !== undefined) own[key] = v;
+    }
+    if (this.seed !== undefined) own.seed = this.seed;
+    return { ...super.getConfig(), ...own };
+  }
+}
+
+tf.serialization.registerClass(LaurelResidualLayer);
+
+/** Factory in the style of tf.layers.dense. */
+export function laurelResidual(args: LaurelLayerArgs): LaurelResidualLayer {
+  return new LaurelResidualLayer(args);
+}
