@@ -1,0 +1,237 @@
+/**
+ * Budget presets: every size, step count and trial count of the three experiments, in one table.
+ *
+ * | experiment | budget   | trials/row | model                         | data per trial                         | batch | evals |
+ * |------------|----------|-----------:|-------------------------------|----------------------------------------|------:|------:|
+ * | vision     | smoke    | 1          | resnet20                      | 1 epoch of 128 images (4 steps)        | 32    | 256 test images |
+ * | vision     | standard | 5          | resnet20                      | 1 epoch of 32,000 images (500 steps)   | 64    | every 125 steps, full 10k test |
+ * | vision     | full     | 5          | resnet20                      | 3 epochs of all 55,000 (2,580 steps)   | 64    | every 430 steps, full test |
+ * | rank       | smoke    | 1          | resnet20, r ∈ {4..64}         | as vision smoke                        | 32    | 256 |
+ * | rank       | standard | 3          | resnet20, r ∈ {4,8,16,32,64}  | 1 epoch of 32,000 images (500 steps)   | 64    | every 125 steps |
+ * | rank       | full     | 5          | resnet20                      | 3 epochs of 55,000                     | 64    | every 430 steps |
+ * | lm         | smoke    | 1          | GPT L=1 D=32 H=2 T=32, r=8    | 4 steps                                | 4     | 16 windows |
+ * | lm         | standard | 2          | GPT L=4 D=128 H=4 T=128, r=32 | 1,000 steps (2.0M tokens)              | 16    | every 250 steps, 256 windows |
+ * | lm         | full     | 3          | GPT L=6 D=192 H=6 T=256, r=32 | 5,000 steps (20M tokens)               | 16    | every 1,000 steps, 1,024 windows |
+ *
+ * Wall time is estimated as `rows × trials × (startS + steps·stepMs/1000 + evals·evalS) / workers` with the
+ * per-step and per-evaluation times below (`stepMs` and `evalS` are for ONE worker using
+ * `floor(cores / workers)` threads on this 2-core machine). `standard` is sized to fit ~90 minutes per
+ * experiment; `smoke` all three together under 5 minutes. The timing constants are measurements where the
+ * comment says so, otherwise estimates from the native-backend probes in shared/DESIGN.md (a small conv net step
+ * ≈ 1 s at batch 128 on 2 threads); re-measure with `laurel experiment <name> --budget smoke` and the
+ * `mean_step_ms` column of the report, and adjust here.
+ */
+
+export type Budget = 'smoke' | 'standard' | 'full';
+export const BUDGETS: readonly Budget[] = ['smoke', 'standard', 'full'];
+
+export function parseBudget(s: string): Budget {
+  if ((BUDGETS as readonly string[]).includes(s)) return s as Budget;
+  throw new Error(`bad --budget '${s}'; allowed: ${BUDGETS.join(', ')}`);
+}
+
+/** Cost model of one trial, for the wall-time estimate. */
+export interface Timing {
+  /** Process start, imports, data loading (s). */
+  startS: number;
+  /** One training step (ms), with floor(cores / workers) threads. */
+  stepMs: number;
+  /** One evaluation pass (s). */
+  evalS: number;
+  /** Parallel trial processes the preset is sized for (the default of `--workers`). */
+  workers: number;
+}
+
+export interface VisionPreset extends Timing {
+  trials: number;
+  model: string;
+  batchSize: number;
+  epochs: number;
+  /** Training images used (`--train-limit`); all 55,000 when absent. */
+  trainLimit?: number;
+  /** Test images per evaluation (`--eval-limit`); all 10,000 when absent. */
+  evalLimit?: number;
+  evalEvery?: number;
+}
+
+export interface RankPreset extends VisionPreset {
+  /** The swept ranks r of RW+LR. */
+  ranks: readonly number[];
+}
+
+export interface LmPreset extends Timing {
+  trials: number;
+  layers: number;
+  /** Layers added for the naive-scaling row (the paper: 24 → 28, +17 %). */
+  extraLayers: number;
+  dim: number;
+  heads: number;
+  context: number;
+  /** r of the LR variants (Table 5: r = 32; capped at D/4 for small widths). */
+  rank: number;
+  /** k of the PA variants (Table 5: k = 3). */
+  k: number;
+  batchSize: number;
+  maxSteps: number;
+  /** Text windows per evaluation set (SOTU test, Moby Dick) and cloze items (`--eval-limit`). */
+  evalLimit?: number;
+  evalEvery?: number;
+  /** Training windows (`--train-limit`), for smoke runs. */
+  trainLimit?: number;
+}
+
+/** Fashion-MNIST training images without a limit (60,000 minus the trainer's 5,000 validation images). */
+export const FASHION_MNIST_TRAIN = 55_000;
+export const RANKS = [4, 8, 16, 32, 64] as const;
+
+const visionSmoke: VisionPreset = {
+  trials: 1,
+  model: 'resnet20',
+  batchSize: 32,
+  epochs: 1,
+  trainLimit: 128,
+  evalLimit: 256,
+  startS: 6,
+  stepMs: 300,
+  evalS: 1,
+  workers: 2,
+};
+
+export const PRESETS: {
+  vision: Record<Budget, VisionPreset>;
+  rank: Record<Budget, RankPreset>;
+  lm: Record<Budget, LmPreset>;
+} = {
+  vision: {
+    smoke: visionSmoke,
+    standard: {
+      trials: 5,
+      model: 'resnet20',
+      batchSize: 64,
+      epochs: 1,
+      trainLimit: 32_000,
+      evalEvery: 125,
+      startS: 8,
+      stepMs: 700,
+      evalS: 20,
+      workers: 2,
+    },
+    full: {
+      trials: 5,
+      model: 'resnet20',
+      batchSize: 64,
+      epochs: 3,
+      evalEvery: 430,
+      startS: 8,
+      stepMs: 700,
+      evalS: 20,
+      workers: 2,
+    },
+  },
+  rank: {
+    smoke: { ...visionSmoke, ranks: RANKS },
+    standard: {
+      trials: 3,
+      model: 'resnet20',
+      batchSize: 64,
+      epochs: 1,
+      trainLimit: 32_000,
+      evalEvery: 125,
+      startS: 8,
+      stepMs: 700,
+      evalS: 20,
+      workers: 2,
+      ranks: RANKS,
+    },
+    full: {
+      trials: 5,
+      model: 'resnet20',
+      batchSize: 64,
+      epochs: 3,
+      evalEvery: 430,
+      startS: 8,
+      stepMs: 700,
+      evalS: 20,
+      workers: 2,
+      ranks: RANKS,
+    },
+  },
+  lm: {
+    smoke: {
+      trials: 1,
+      layers: 1,
+      extraLayers: 1,
+      dim: 32,
+      heads: 2,
+      context: 32,
+      rank: 8,
+      k: 3,
+      batchSize: 4,
+      maxSteps: 4,
+      trainLimit: 256,
+      evalLimit: 16,
+      startS: 6,
+      stepMs: 100,
+      evalS: 1,
+      workers: 2,
+    },
+    standard: {
+      trials: 2,
+      layers: 4,
+      extraLayers: 1,
+      dim: 128,
+      heads: 4,
+      context: 128,
+      rank: 32,
+      k: 3,
+      batchSize: 16,
+      maxSteps: 1000,
+      evalLimit: 256,
+      evalEvery: 250,
+      startS: 8,
+      stepMs: 600,
+      evalS: 15,
+      workers: 2,
+    },
+    full: {
+      trials: 3,
+      layers: 6,
+      extraLayers: 1,
+      dim: 192,
+      heads: 6,
+      context: 256,
+      rank: 32,
+      k: 3,
+      batchSize: 16,
+      maxSteps: 5000,
+      evalLimit: 1024,
+      evalEvery: 1000,
+      startS: 8,
+      stepMs: 1500,
+      evalS: 60,
+      workers: 2,
+    },
+  },
+};
+
+/** Training steps of one vision/rank trial. */
+export function visionSteps(p: VisionPreset): number {
+  return p.epochs * Math.ceil((p.trainLimit ?? FASHION_MNIST_TRAIN) / p.batchSize);
+}
+
+/** Evaluations of one trial: one every `evalEvery` steps, plus the final one. */
+export function evalCount(steps: number, evalEvery?: number): number {
+  return (evalEvery ? Math.floor(steps / evalEvery) : 0) + (evalEvery && steps % evalEvery === 0 ? 0 : 1);
+}
+
+/** Estimated wall time of `trials` trials of `steps` steps each with the given timing (minutes). */
+export function estimateMinutes(
+  trials: number,
+  steps: number,
+  evalEvery: number | undefined,
+  t: Timing,
+  workers = t.workers,
+): number {
+  const perTrial = t.startS + (steps * t.stepMs) / 1000 + evalCount(steps, evalEvery) * t.evalS;
+  return (Math.ceil(trials / workers) * perTrial) / 60;
+}

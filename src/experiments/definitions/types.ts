@@ -1,0 +1,53 @@
+import type { Budget } from '../budget.ts';
+import type { TrainArgs } from '../trial.ts';
+
+export type ExperimentName = 'vision' | 'rank' | 'lm';
+
+/** One row of an experiment's table: a model/residual configuration run for several seeds. */
+export interface RowDef {
+  /** File-system safe id (the run directory name), stable across budgets. */
+  id: string;
+  /** Label in tables and plots. */
+  label: string;
+  /** The row's training arguments (the experiment's shared arguments already applied). */
+  train: TrainArgs;
+  /** The paper's number for the matching row, for context (free text). */
+  paper?: string;
+  /** Position on the x axis of a sweep (the rank r), if any. */
+  x?: number;
+  /** Free-text note shown under the table (e.g. effective ranks per stage). */
+  note?: string;
+}
+
+export interface MetricDef {
+  /** Summary field compared between rows. */
+  field: 'best_accuracy' | 'test_loss';
+  label: string;
+  higherIsBetter: boolean;
+  /** Show as percent (accuracy). */
+  percent: boolean;
+}
+
+export interface ExperimentDef {
+  name: ExperimentName;
+  title: string;
+  /** What in the paper this reproduces. */
+  paperRef: string;
+  metric: MetricDef;
+  /** Row every other row is tested against (Welch's t-test). */
+  referenceRow: string;
+  rows(budget: Budget): RowDef[];
+  trials(budget: Budget): number;
+  /** Training steps of one trial (for the estimate). */
+  steps(budget: Budget): number;
+  /** Estimated wall time with `workers` parallel trials (minutes). */
+  estimateMinutes(budget: Budget, workers?: number): number;
+  defaultWorkers(budget: Budget): number;
+  /** Paper context printed in the report (markdown). */
+  paperContext: string;
+}
+
+/** Seeds of the trials: 1..n (seed 0 is avoided so that "unset" never reads as a seed). */
+export function seeds(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i + 1);
+}

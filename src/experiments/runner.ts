@@ -1,0 +1,241 @@
+/**
+ * Runs a list of trials with `workers` parallel processes, skipping finished ones and recording every
+ * outcome (failures with their error) in the experiment's ResultStore.
+ *
+ * Cores are shared: each worker's trainer gets `--threads max(1, floor(cores / activeWorkers))` (and the same
+ * OPENBLAS/OMP thread counts in its environment), where activeWorkers = min(workers, trials left to run).
+ *
+ * The executor is injectable: tests pass a fake; the default spawns `node bin/laurel.mjs train … --json`.
+ * An aborted run (Ctrl-C) records nothing for the trials in flight, so a re-run resumes them from their
+ * checkpoints (same `--out`, `--resume`).
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { gitCommit } from './git.ts';
+import type { ResultStore, TrialRecord } from './store.ts';
+import {
+  REPO_ROOT,
+  type TrialSpec,
+  type TrialSummary,
+  buildTrialArgs,
+  parseSummary,
+  trialCommand,
+  trialFingerprint,
+  trialKey,
+} from './trial.ts';
+
+export interface TrialOutcome {
+  /** The parsed `--json` summary; null on failure. */
+  summary: TrialSummary | null;
+  /** Why the trial failed; null on success. */
+  error: string | null;
+}
+
+export interface ExecContext {
+  threads: number;
+  /** Aborted on Ctrl-C: the executor should stop the trial (the trainer checkpoints on SIGINT). */
+  signal: AbortSignal;
+  /** Where the executor may write the trial's stdout/stderr. */
+  logPath: string;
+}
+
+export type TrialExecutor = (trial: TrialSpec, ctx: ExecContext) => Promise<TrialOutcome>;
+
+export interface RunTrialsOptions {
+  store: ResultStore;
+  /** Budget name, recorded with each trial. */
+  budget: string;
+  workers: number;
+  /** Cores to share (default: os.availableParallelism()). */
+  cores?: number;
+  executor?: TrialExecutor;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+  /** Commit recorded with each trial (default: `git rev-parse HEAD`). */
+  commit?: string | null;
+}
+
+export interface RunTrialsResult {
+  total: number;
+  skipped: number;
+  ran: number;
+  failed: number;
+  interrupted: boolean;
+  threads: number;
+  /** Records appended by this run. */
+  records: TrialRecord[];
+}
+
+/** Threads per worker: max(1, floor(cores / workers)). */
+export function threadsPerWorker(cores: number, workers: number): number {
+  return Math.max(1, Math.floor(cores / Math.max(1, workers)));
+}
+
+const MARKER = 'trial.json';
+
+/**
+ * Prepares the run directory: if it holds a different trial's checkpoint (another config fingerprint, e.g. the
+ * preset table changed), moves it aside to `<out>.stale-<time>` so that `--resume` cannot continue the wrong run.
+ */
+export function prepareRunDir(trial: TrialSpec, fingerprint: string): void {
+  const marker = join(trial.out, MARKER);
+  if (existsSync(marker)) {
+    let old: string | null = null;
+    try {
+      old = (JSON.parse(readFileSync(marker, 'utf8')) as { fingerprint?: string }).fingerprint ?? null;
+    } catch {
+      old = null;
+    }
+    if (old !== fingerprint) renameSync(trial.out, `${trial.out}.stale-${Date.now()}`);
+  }
+  mkdirSync(trial.out, { recursive: true });
+  writeFileSync(
+    marker,
+    `${JSON.stringify({ fingerprint, key: trialKey(trial), seed: trial.seed, train: trial.train }, null, 2)}\n`,
+  );
+}
+
+/** Keeps the last `max` characters of a growing string. */
+function tail(s: string, max: number): string {
+  return s.length > max ? s.slice(s.length - max) : s;
+}
+
+/** The default executor: `node bin/laurel.mjs train … --json` as a subprocess, output logged to `logPath`. */
+export const spawnExecutor: TrialExecutor = (trial, ctx) =>
+  new Promise((resolve) => {
+    const { command, args } = trialCommand(trial, { threads: ctx.threads });
+    const log = createWriteStream(ctx.logPath, { flags: 'a' });
+    log.write(`# ${new Date().toISOString()} ${command} ${args.join(' ')}\n`);
+    const threads = String(ctx.threads);
+    const child = spawn(command, args, {
+      cwd: REPO_ROOT,
+      env: { ...process.env, OPENBLAS_NUM_THREADS: threads, OMP_NUM_THREADS: threads, FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      stdout = tail(stdout + d, 1 << 20);
+      log.write(d);
+    });
+    child.stderr.on('data', (d: string) => {
+      stderr = tail(stderr + d, 1 << 16);
+      log.write(d);
+    });
+    const onAbort = () => child.kill('SIGINT');
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    const finish = (outcome: TrialOutcome) => {
+      ctx.signal.removeEventListener('abort', onAbort);
+      log.end(() => resolve(outcome));
+    };
+    child.on('error', (e) => finish({ summary: null, error: `could not start the trainer: ${e.message}` }));
+    child.on('close', (code, sig) => {
+      const summary = parseSummary(stdout);
+      if (code === 0 && summary) return finish({ summary, error: null });
+      const why =
+        code === 0
+          ? 'exit 0 but the last stdout line is not a JSON summary'
+          : `exit ${code ?? 'null'}${sig ? ` (signal ${sig})` : ''}`;
+      const errTail = tail(stderr.trim(), 2000);
+      finish({ summary: null, error: errTail ? `${why}: ${errTail}` : why });
+    });
+  });
+
+/** Runs `trials` (skipping those already done), `workers` at a time. */
+export async function runTrials(
+  trials: readonly TrialSpec[],
+  opts: RunTrialsOptions,
+): Promise<RunTrialsResult> {
+  const { store } = opts;
+  const log = opts.log ?? (() => {});
+  const executor = opts.executor ?? spawnExecutor;
+  const signal = opts.signal ?? new AbortController().signal;
+  const commit = opts.commit === undefined ? gitCommit() : opts.commit;
+  const latest = store.latest();
+  const todo = trials.filter((t) => !store.isDone(trialKey(t), trialFingerprint(t), latest));
+  const skipped = trials.length - todo.length;
+  const workers = Math.max(1, Math.min(Math.floor(opts.workers) || 1, todo.length || 1));
+  const threads = threadsPerWorker(opts.cores ?? availableParallelism(), workers);
+  const result: RunTrialsResult = {
+    total: trials.length,
+    skipped,
+    ran: 0,
+    failed: 0,
+    interrupted: false,
+    threads,
+    records: [],
+  };
+  if (skipped > 0) log(`${skipped} of ${trials.length} trials already done (${store.path})`);
+  if (todo.length === 0) return result;
+  log(`running ${todo.length} trials, ${workers} at a time, ${threads} thread(s) each`);
+
+  let next = 0;
+  let started = 0;
+  const worker = async (): Promise<void> => {
+    while (!signal.aborted && next < todo.length) {
+      const trial = todo[next++]!;
+      const n = ++started;
+      const key = trialKey(trial);
+      const fingerprint = trialFingerprint(trial);
+      const startedAt = new Date();
+      log(`[${n}/${todo.length}] start ${trial.experiment} ${key}`);
+      let outcome: TrialOutcome;
+      try {
+        prepareRunDir(trial, fingerprint);
+        outcome = await executor(trial, { threads, signal, logPath: join(trial.out, 'runner.log') });
+      } catch (e) {
+        outcome = { summary: null, error: e instanceof Error ? e.message : String(e) };
+      }
+      const finishedAt = new Date();
+      if (signal.aborted) {
+        log(`[${n}/${todo.length}] interrupted ${key} (resumes from its checkpoint on the next run)`);
+        continue;
+      }
+      const record: TrialRecord = {
+        experiment: trial.experiment,
+        row: trial.row,
+        seed: trial.seed,
+        key,
+        fingerprint,
+        status: outcome.error === null && outcome.summary !== null ? 'ok' : 'failed',
+        train: trial.train,
+        args: buildTrialArgs(trial, { threads }),
+        threads,
+        out: trial.out,
+        summary: outcome.summary,
+        error: outcome.error ?? (outcome.summary === null ? 'no summary' : null),
+        wall_ms: finishedAt.getTime() - startedAt.getTime(),
+        started_at: startedAt.toISOString(),
+        finished_at: finishedAt.toISOString(),
+        commit,
+        budget: opts.budget,
+      };
+      store.append(record);
+      result.records.push(record);
+      result.ran++;
+      const secs = (record.wall_ms / 1000).toFixed(1);
+      if (record.status === 'ok') {
+        const s = record.summary!;
+        const metric =
+          s.best_accuracy !== null
+            ? `acc ${(s.best_accuracy * 100).toFixed(2)} %`
+            : s.test_loss !== null
+              ? `test loss ${s.test_loss.toFixed(4)}`
+              : 'no metric';
+        log(`[${n}/${todo.length}] done ${key}: ${metric} in ${secs} s`);
+      } else {
+        result.failed++;
+        log(
+          `[${n}/${todo.length}] FAILED ${key} after ${secs} s: ${record.error?.split('\n').slice(-3).join(' | ')}`,
+        );
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: workers }, worker));
+  result.interrupted = signal.aborted;
+  return result;
+}

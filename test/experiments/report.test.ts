@@ -1,0 +1,209 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import type { Budget } from '../../src/experiments/budget.ts';
+import { getExperiment } from '../../src/experiments/definitions/index.ts';
+import { reportExperiment } from '../../src/experiments/index.ts';
+import { planTrials } from '../../src/experiments/plan.ts';
+import { summarizeRows } from '../../src/experiments/report.ts';
+import type { TrialRecord } from '../../src/experiments/store.ts';
+import { buildTrialArgs, normalizeSummary, trialFingerprint, trialKey } from '../../src/experiments/trial.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'laurel-report-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Writes a synthetic results.jsonl for an experiment, with summaries from `summary(row, seed)`. */
+function synth(
+  name: string,
+  budget: Budget,
+  runs: string,
+  summary: (row: string, seed: number) => Record<string, unknown> | null,
+): TrialRecord[] {
+  const def = getExperiment(name);
+  const records = planTrials(def, budget, runs, 3).map((t, i): TrialRecord => {
+    const s = summary(t.row, t.seed);
+    return {
+      experiment: t.experiment,
+      row: t.row,
+      seed: t.seed,
+      key: trialKey(t),
+      fingerprint: trialFingerprint(t),
+      status: s ? 'ok' : 'failed',
+      train: t.train,
+      args: buildTrialArgs(t, { threads: 1 }),
+      threads: 1,
+      out: t.out,
+      summary: s ? normalizeSummary(s) : null,
+      error: s ? null : 'exit 1: NaN loss at step 3',
+      wall_ms: 60_000,
+      started_at: new Date(Date.UTC(2026, 0, 1, 10, i)).toISOString(),
+      finished_at: new Date(Date.UTC(2026, 0, 1, 10, i + 1)).toISOString(),
+      commit: 'deadbeefcafe0123',
+      budget,
+    };
+  });
+  const dir = join(runs, budget === 'standard' ? name : `${name}-${budget}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'results.jsonl'), records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  return records;
+}
+
+const ACC: Record<string, number> = {
+  baseline: 0.88,
+  'extra-block': 0.884,
+  rw: 0.8805,
+  'rw-lr-r16': 0.89,
+  'rw-lr-pa-r16-k3': 0.891,
+};
+const PARAMS: Record<string, number> = {
+  baseline: 272474,
+  'extra-block': 309466,
+  rw: 272492,
+  'rw-lr-r16': 277000,
+  'rw-lr-pa-r16-k3': 284000,
+};
+
+test('vision report: table rows, Welch p vs baseline with marks, paper numbers, a bar chart with error bars', async () => {
+  const runs = join(tmp, 'runs1');
+  const results = join(tmp, 'results1');
+  synth('vision', 'standard', runs, (row, seed) =>
+    row === 'rw' && seed === 3
+      ? null
+      : {
+          best_accuracy: ACC[row]! + [0, 0.001, -0.001][seed - 1]!,
+          params: PARAMS[row],
+          mean_step_ms: 600 + seed,
+          peak_rss_mb: 900,
+          backend: 'native',
+        },
+  );
+  const w = await reportExperiment('vision', {
+    budget: 'standard',
+    runsDir: runs,
+    resultsDir: results,
+    date: '2026-01-01T12:00:00.000Z',
+    commit: '0123456789abcdef',
+  });
+  assert.equal(w.reportPath, join(results, 'vision', 'report.md'));
+  const md = readFileSync(w.reportPath, 'utf8');
+  assert.match(md, /^# vision: Table 1 analog/);
+  for (const label of [
+    'baseline',
+    'baseline + 1 block (naive scaling)',
+    'RW',
+    'RW+LR (r=16)',
+    'RW+LR+PA (r=16, k=3)',
+  ]) {
+    assert.ok(md.includes(`| ${label}`), `row ${label}`);
+  }
+  const line = (label: string) => md.split('\n').find((l) => l.startsWith(`| ${label} `))!;
+  assert.match(line('baseline'), /\| 88\.00 ± 0\.10 \|/);
+  assert.match(line('baseline'), /\(reference\)/);
+  // RW+LR: +1.00 points with std 0.1 over 3 trials: significant; RW (+0.05, n = 2) is not
+  assert.match(line('RW+LR (r=16) *'), /\+1\.00 \|.*\| \+1\.66 % \|.*\*\*<0\.001\*\* \* \| 3 \|/);
+  assert.match(line('RW'), /\| 2 \| 75\.10 ± 0\.10 \(\+0\.003 %\) \|$/);
+  assert.ok(!line('RW').includes('**'));
+  assert.match(line('baseline + 1 block (naive scaling) *'), /\+13\.58 %/);
+  assert.match(md, /commit `0123456789abcdef`; trials ran at `deadbeefcafe`/);
+  assert.match(md, /Backend: native; threads per trial: 1/);
+  assert.match(md, /Generated: 2026-01-01T12:00:00\.000Z/);
+  assert.match(md, /14 ok, 1 failed, 10 not run yet/);
+  assert.match(md, /## Failed trials\n\n- `rw\/seed3`: exit 1: NaN loss at step 3/);
+  assert.match(md, /## The paper, for context/);
+  assert.match(md, /"trainLimit": 32000/);
+  assert.match(md, /node bin\/laurel\.mjs train --task fashion-mnist --model resnet20 --residual baseline/);
+  assert.match(md, /!\[vision\]\(vision\.svg\)/);
+  const svg = readFileSync(join(results, 'vision', 'vision.svg'), 'utf8');
+  assert.ok(svg.startsWith('<svg'));
+  assert.ok(svg.includes('errorbars_marks') && svg.includes('mark-rule'), 'error bars');
+  assert.ok(svg.includes('bars_marks'));
+  assert.equal((svg.match(/<path/g) ?? []).length > 5, true);
+});
+
+test('summarizeRows ignores stale records and counts missing trials', () => {
+  const def = getExperiment('vision');
+  const recs = synth('vision', 'standard', join(tmp, 'runs2'), (row) => ({
+    best_accuracy: ACC[row],
+    params: 1,
+  }));
+  const stale = { ...recs[0]!, key: 'baseline/seed9', seed: 9, fingerprint: 'old' };
+  const rows = summarizeRows(def, 'standard', [...recs.slice(1), stale]);
+  const base = rows.find((r) => r.row.id === 'baseline')!;
+  assert.equal(base.n, 2);
+  assert.equal(base.stale, 1);
+  assert.equal(base.missing, 3); // 5 trials per row in the standard preset
+});
+
+test('rank report: accuracy against r on a log2 axis with error bars and the RW-only reference line', async () => {
+  const runs = join(tmp, 'runs3');
+  const results = join(tmp, 'results3');
+  synth('rank', 'smoke', runs, (row, seed) => {
+    const r = row === 'rw' ? 0 : Number(row.replace('rw-lr-r', ''));
+    const acc = row === 'rw' ? 0.88 : 0.875 + 0.01 * Math.exp(-((Math.log2(r) - 4.5) ** 2));
+    return { best_accuracy: acc + seed * 1e-3, added_params: r * 100, params: 272474 + r * 100 };
+  });
+  const w = await reportExperiment('rank', {
+    budget: 'smoke',
+    runsDir: runs,
+    resultsDir: results,
+    commit: null,
+  });
+  const md = readFileSync(w.reportPath, 'utf8');
+  assert.match(md, /^# rank: Figure 3 analog/);
+  assert.match(md, /per-stage ranks 15\/31\/63 for widths 16\/32\/64/);
+  assert.match(md, /\| RW only \(reference\) \|/);
+  assert.match(md, /p vs rw \(Welch\)/);
+  assert.match(md, /\| RW\+LR r=64 /);
+  assert.match(md, /commit `unknown`/);
+  assert.match(md, /Backend: not reported by the trainer/);
+  // no baseline row here: params added come from the trainer's added_params
+  assert.match(md.split('\n').find((l) => l.startsWith('| RW+LR r=4 '))!, /\+0\.147 %/);
+  const svg = readFileSync(join(results, 'rank-smoke', 'rank.svg'), 'utf8');
+  assert.ok(svg.startsWith('<svg'));
+  assert.ok(svg.includes('errorbars_marks'), 'error bars');
+  assert.ok(svg.includes('reference_marks'), 'RW reference line');
+  assert.ok(svg.includes('RW only'));
+  for (const r of ['4', '8', '16', '32', '64']) assert.ok(svg.includes(`>${r}</text>`), `x tick ${r}`);
+});
+
+test('lm report: params, SOTU and Moby Dick losses, cloze accuracy, memory and step time', async () => {
+  const runs = join(tmp, 'runs4');
+  const results = join(tmp, 'results4');
+  synth('lm', 'standard', runs, (row, seed) => ({
+    test_loss: (row === 'baseline' ? 1.9 : 1.85) + seed * 0.001,
+    ood_loss: 2.4,
+    cloze_accuracy: 0.41,
+    perplexity: 6.5,
+    params: row === 'baseline-extra' ? 1_000_000 : 800_000,
+    peak_rss_mb: 700,
+    mean_step_ms: 450,
+  }));
+  const w = await reportExperiment('lm', { runsDir: runs, resultsDir: results, commit: 'x' });
+  const md = readFileSync(w.reportPath, 'utf8');
+  assert.match(md, /^# lm: Table 5 analog/);
+  assert.match(md, /test loss SOTU, mean ± std \| Δ vs baseline \| OOD loss Moby Dick \| cloze acc\. \(%\)/);
+  const line = (label: string) => md.split('\n').find((l) => l.startsWith(`| ${label}`))!;
+  assert.match(
+    line('baseline, 4 layers'),
+    /\| 800,000 \| \+0 % \| 1\.9020 ± 0\.0010 \| — \| 2\.4000 ± 0\.0000 \| 41\.0 ± 0\.0 \| 700 MB \| 450 ms \|/,
+  );
+  assert.match(line('baseline, 5 layers (naive scaling)'), /\+25\.00 %/);
+  assert.match(line('RW+LR+PA (r=32, k=3) *'), /−0\.0500/);
+  assert.match(line('PA (k=3, identity h)'), /157\.22M, loss 2\.9512/);
+  const svg = readFileSync(join(results, 'lm', 'lm.svg'), 'utf8');
+  assert.ok(svg.startsWith('<svg') && svg.includes('errorbars_marks'));
+});
+
+test('a report with no results yet still renders', async () => {
+  const w = await reportExperiment('lm', {
+    budget: 'smoke',
+    runsDir: join(tmp, 'empty'),
+    resultsDir: join(tmp, 'results5'),
+    commit: null,
+  });
+  const md = readFileSync(w.reportPath, 'utf8');
+  assert.match(md, /0 ok, 0 failed, 7 not run yet/);
+  assert.ok(readFileSync(w.plotPaths[0]!, 'utf8').startsWith('<svg'));
+});
