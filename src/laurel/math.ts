@@ -111,6 +111,16 @@ export function paAggregate(
  * PA (long version):  x_{i+1} = f(x_i) + x_i + Σ_{j=0..m-1} γ_j·h(x_{i-j}),   h = U·V (shared) or identity.
  * RW+PA (our choice): x_{i+1} = α·f(x_i) + β·(x_i + Σ_j γ_j·h(x_{i-j}))  (pass alpha and beta).
  * xs = [x_i, x_{i-1}, …]; m = xs.length ≤ k, gamma: [m].
+ *
+ * Ambiguities and choices:
+ *   - The short paper folds the identity into h (W = AB + I); the long version writes the explicit + x_i.
+ *     We follow the long version: the explicit x_i keeps the plain residual path, so with U = 0 (or γ = 0
+ *     for identity h) PA is exactly f + x at init.
+ *   - NOTES writes RW+PA as α·f + β·Σ_j γ_j·h(x_{i-j}) without x_i; we keep x_i inside β(…), the same shape
+ *     as eq. 5 (RW+LR), for the same reason (without it a zero-init U would drop the residual path).
+ *   - One h shared by all j (2rD + k parameters, as the paper counts PA). Since h is linear it is applied
+ *     once to the γ-weighted sum (2 matmuls instead of 2m).
+ *   - The sum runs over the m ≤ k activations that exist: the first blocks of a model use fewer.
  */
 export function pa(
   fx: tf.Tensor,
@@ -144,8 +154,10 @@ export function perJLowRankSum(
 }
 
 /**
- * LR+PA:     x_{i+1} = f(x_i) + x_i + Σ_j γ_j·U_j·V_j·x_{i-j}
- * RW+LR+PA (eq. 6): x_{i+1} = α·f(x_i) + β·(x_i + Σ_j γ_j·U_j·V_j·x_{i-j})  (pass alpha and beta).
+ * LR+PA:     x_{i+1} = f(x_i) + x_i + Σ_j γ_j·U_j·V_j·x_{i-j}                       (2rkD + k params)
+ * RW+LR+PA (eq. 6): x_{i+1} = α·f(x_i) + β·(x_i + Σ_j γ_j·U_j·V_j·x_{i-j})     (2rkD + k + 2 params)
+ * Choices: one (U_j, V_j) per j, as eq. 6 and its count 2rkD + k + 2 imply; LR+PA (which the paper does
+ * not write out) is eq. 6 without RW. The explicit x_i is kept, as in PA (NOTES' eq. 6 omits it).
  */
 export function lrPa(
   fx: tf.Tensor,
