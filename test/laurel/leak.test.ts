@@ -25,7 +25,12 @@ function makeModel(D: number) {
     }
     return x;
   };
-  const dispose = () => blocks.forEach((b) => (b.W.dispose(), b.res.dispose()));
+  const dispose = () => {
+    for (const b of blocks) {
+      b.W.dispose();
+      b.res.dispose();
+    }
+  };
   return { vars, forward, dispose };
 }
 
