@@ -199,17 +199,22 @@ export class GptLayer extends Module {
   }
 
   forward(x: tf.Tensor3D, history?: ActivationHistory): tf.Tensor3D {
-    return tf.tidy(() => {
+    const body = (): [tf.Tensor3D, tf.Tensor3D] => {
       const xn = this.ln1.forward(x);
       const a = this.attn.forward(xn);
       const h = this.residualAttn ? this.residualAttn.forward(a, x, { history, xNormed: xn }) : tf.add(x, a);
       const hn = this.ln2.forward(h);
       const m = this.mlp.forward(hn);
-      if (this.residual)
-        return this.residual.forward(tf.add(a, m), x, { history, xNormed: xn }) as tf.Tensor3D;
-      if (this.residualMlp) return this.residualMlp.forward(m, h, { history, xNormed: hn }) as tf.Tensor3D;
-      return tf.add(h, m) as tf.Tensor3D;
-    });
+      let out: tf.Tensor;
+      if (this.residual) out = this.residual.forward(tf.add(a, m), x, { history, xNormed: xn });
+      else if (this.residualMlp) out = this.residualMlp.forward(m, h, { history, xNormed: hn });
+      else out = tf.add(h, m);
+      return [out as tf.Tensor3D, h as tf.Tensor3D];
+    };
+    // With a PA history and an MLP residual, h was pushed into the history: it must outlive this tidy
+    // (the enclosing scope, Gpt.forward's tidy, frees it).
+    if (history && this.residualMlp) return tf.tidy(body)[0];
+    return tf.tidy(() => body()[0]);
   }
 }
 

@@ -207,6 +207,16 @@ interface BlockContext {
   history?: ActivationHistory;
 }
 
+/**
+ * Runs a block body that returns [output, shortcut] in a tf.tidy. Without a PA history only the output
+ * survives; with one, the shortcut (pushed into the history, read by the next blocks) survives too, and is
+ * freed by the enclosing scope (the stage's tidy).
+ */
+function keepingShortcut(ctx: BlockContext, body: () => [tf.Tensor4D, tf.Tensor4D]): tf.Tensor4D {
+  if (!ctx.history) return tf.tidy(() => body()[0]);
+  return tf.tidy(body)[0];
+}
+
 /** Shortcut projection: 1×1 strided conv + BN (torchvision's `downsample.0` / `downsample.1`). */
 class Downsample extends Module {
   readonly conv: Conv2d;
@@ -262,11 +272,11 @@ export class BasicBlock extends Module {
   }
 
   forward(x: tf.Tensor4D, ctx: BlockContext = {}): tf.Tensor4D {
-    return tf.tidy(() => {
+    return keepingShortcut(ctx, () => {
       const h = tf.relu(this.bn1.forward(this.conv1.forward(x)));
       const fx = this.bn2.forward(this.conv2.forward(h as tf.Tensor4D));
       const s = this.downsample ? this.downsample.forward(x) : x;
-      return tf.relu(this.residual.forward(fx, s, { history: ctx.history })) as tf.Tensor4D;
+      return [tf.relu(this.residual.forward(fx, s, { history: ctx.history })) as tf.Tensor4D, s];
     });
   }
 }
@@ -303,12 +313,12 @@ export class Bottleneck extends Module {
   }
 
   forward(x: tf.Tensor4D, ctx: BlockContext = {}): tf.Tensor4D {
-    return tf.tidy(() => {
+    return keepingShortcut(ctx, () => {
       const h1 = tf.relu(this.bn1.forward(this.conv1.forward(x))) as tf.Tensor4D;
       const h2 = tf.relu(this.bn2.forward(this.conv2.forward(h1))) as tf.Tensor4D;
       const fx = this.bn3.forward(this.conv3.forward(h2));
       const s = this.downsample ? this.downsample.forward(x) : x;
-      return tf.relu(this.residual.forward(fx, s, { history: ctx.history })) as tf.Tensor4D;
+      return [tf.relu(this.residual.forward(fx, s, { history: ctx.history })) as tf.Tensor4D, s];
     });
   }
 }

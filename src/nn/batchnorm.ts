@@ -57,9 +57,12 @@ export class BatchNorm extends Module {
       return tf.batchNorm(x, this.runningMean, this.runningVar, this.beta, this.gamma, this.eps) as T;
     }
     return tf.tidy(() => {
+      // Elementary ops: their tfjs gradients are cheaper than those of tf.moments + tf.batchNorm.
       const axes = x.shape.slice(0, -1).map((_, i) => i);
-      const { mean, variance } = tf.moments(x, axes);
-      const y = tf.batchNorm(x, mean, variance, this.beta, this.gamma, this.eps);
+      const mean = tf.mean(x, axes);
+      const centered = tf.sub(x, mean);
+      const variance = tf.mean(tf.square(centered), axes);
+      const y = tf.add(tf.mul(centered, tf.mul(tf.rsqrt(tf.add(variance, this.eps)), this.gamma)), this.beta);
       const n = x.size / this.channels;
       const m = this.momentum;
       this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));

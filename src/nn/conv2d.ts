@@ -60,20 +60,29 @@ export class Conv2d extends Module {
       (opts.bias ?? true) ? this.param('bias', initBias(rng, outChannels, fanIn, init), 'bias') : null;
   }
 
-  /** The padding argument in the form tf.conv2d takes. */
-  private tfPad(): 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]] {
+  /** [top, bottom, left, right] zeros for an input of spatial size h × w (TF's rule for 'same'). */
+  pads(h: number, w: number): [number, number, number, number] {
     const p = this.padding;
-    if (typeof p === 'string' || typeof p === 'number') return p;
-    return [[0, 0], p[0], p[1], [0, 0]];
+    const k = this.kernelSize;
+    const s = this.stride;
+    if (typeof p === 'number') return [p, p, p, p];
+    if (p === 'valid') return [0, 0, 0, 0];
+    if (p === 'same') {
+      const th = Math.max((Math.ceil(h / s) - 1) * s + k - h, 0);
+      const tw = Math.max((Math.ceil(w / s) - 1) * s + k - w, 0);
+      return [Math.floor(th / 2), th - Math.floor(th / 2), Math.floor(tw / 2), tw - Math.floor(tw / 2)];
+    }
+    return [p[0][0], p[0][1], p[1][0], p[1][1]];
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
     const k = this.kernel as tf.Tensor4D;
-    // Unpadded 1×1 convolutions are matmuls on the channel dimension (after subsampling for stride > 1).
-    if (this.kernelSize === 1 && (this.padding === 0 || this.padding === 'valid')) {
-      return tf.tidy(() => {
+    const pads = this.pads(x.shape[1], x.shape[2]);
+    return tf.tidy(() => {
+      // Unpadded 1×1 convolutions are matmuls on the channel dimension (after subsampling for stride > 1).
+      if (this.kernelSize === 1 && pads.every((q) => q === 0)) {
         const s = this.stride;
-        const xs = s === 1 ? x : tf.stridedSlice(x, [0, 0, 0, 0], x.shape, [1, s, s, 1]);
+        const xs = s === 1 ? x : subsample(x, s);
         const [n, h, w] = xs.shape;
         const y = tf.fused.matMul({
           a: tf.reshape(xs, [-1, this.inChannels]) as tf.Tensor2D,
@@ -81,14 +90,72 @@ export class Conv2d extends Module {
           bias: this.bias ?? undefined,
         });
         return tf.reshape(y, [n, h, w, this.outChannels]);
-      });
-    }
-    return tf.fused.conv2d({
-      x,
-      filter: k,
-      strides: this.stride,
-      pad: this.tfPad() as 'same',
-      bias: this.bias ?? undefined,
+      }
+      const y = conv2dWithFastFilterGrad(x, k, this.stride, pads);
+      return this.bias ? tf.add(y, this.bias) : y;
     });
   }
+}
+
+/**
+ * tf.conv2d with explicit padding, whose kernel gradient is computed as a convolution too:
+ *
+ *   ∂L/∂W[u, v, c, o] = Σ_{n,i,j} x_pad[n, s·i + u, s·j + v, c] · ∂L/∂y[n, i, j, o]
+ *                     = conv2d(x_padᵀ [C, Hp, Wp, N], ∂L/∂yᵀ [Ho, Wo, N, O], dilation s)[c, u, v, o]
+ *
+ * tfjs-backend-cpu's Conv2DBackpropFilter kernel is ~100× slower than its forward Conv2D (it reads every
+ * element through TensorBuffer.get); this keeps the whole backward pass on fast kernels. The input gradient
+ * is tfjs's own (conv2dTranspose).
+ */
+function conv2dWithFastFilterGrad(
+  x: tf.Tensor4D,
+  w: tf.Tensor4D,
+  s: number,
+  [pt, pb, pl, pr]: [number, number, number, number],
+): tf.Tensor4D {
+  const pad: [[0, 0], [number, number], [number, number], [0, 0]] = [
+    [0, 0],
+    [pt, pb],
+    [pl, pr],
+    [0, 0],
+  ];
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xi, wi, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    save([xi, wi]);
+    return {
+      value: tf.conv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, s, pad),
+      gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
+        const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const dx = tf.conv2dTranspose(dy, ws, xs.shape, s, pad);
+        const [kh, kw, c, o] = ws.shape;
+        const a = tf.transpose(tf.pad(xs, pad), [3, 1, 2, 0]) as tf.Tensor4D;
+        const filt = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D;
+        let dw = tf.conv2d(a, filt, 1, 'valid', 'NHWC', s) as tf.Tensor4D;
+        if (dw.shape[1] !== kh || dw.shape[2] !== kw) dw = tf.slice(dw, [0, 0, 0, 0], [c, kh, kw, o]);
+        return [dx, tf.transpose(dw, [1, 2, 0, 3])];
+      },
+    };
+  });
+  return f(x, w) as tf.Tensor4D;
+}
+
+/**
+ * x[:, ::s, ::s, :] with ops that have gradients in tfjs (StridedSlice has none): zero-pad H and W up to
+ * multiples of s, view as [N, H/s, s, W/s, s, C] and keep offset 0 of each s-group.
+ */
+function subsample(x: tf.Tensor4D, s: number): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  const ho = Math.ceil(h / s);
+  const wo = Math.ceil(w / s);
+  const padded =
+    ho * s === h && wo * s === w
+      ? x
+      : tf.pad(x, [
+          [0, 0],
+          [0, ho * s - h],
+          [0, wo * s - w],
+          [0, 0],
+        ]);
+  const grouped = tf.reshape(padded, [n, ho, s, wo, s, c]);
+  return tf.reshape(tf.slice(grouped, [0, 0, 0, 0, 0, 0], [n, ho, 1, wo, 1, c]), [n, ho, wo, c]);
 }

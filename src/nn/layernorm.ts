@@ -37,8 +37,9 @@ export class LayerNorm extends Module {
 
   forward<T extends tf.Tensor>(x: T): T {
     return tf.tidy(() => {
-      const { mean, variance } = tf.moments(x, -1, true);
-      const y = tf.mul(tf.sub(x, mean), tf.mul(tf.rsqrt(tf.add(variance, this.eps)), this.gamma));
+      const centered = tf.sub(x, tf.mean(x, -1, true));
+      const variance = tf.mean(tf.square(centered), -1, true);
+      const y = tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, this.eps))), this.gamma);
       return (this.beta ? tf.add(y, this.beta) : y) as T;
     });
   }

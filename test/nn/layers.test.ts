@@ -100,9 +100,40 @@ test('Conv2d with explicit padding matches tf.pad + tf.conv2d valid, and differs
     const y = conv.forward(x);
     assert.deepEqual(y.shape, ref.shape, `k${k} s${s} p${p}`);
     close(y, ref, 1e-4, `k${k} s${s} p${p}`);
+    // Odd sizes too (7×7 maps in ResNet stage 3 of a 28×28 input).
+    const x7 = tf.slice(x, [0, 0, 0, 0], [2, 7, 7, 3]) as tf.Tensor4D;
+    const pad = [
+      [0, 0],
+      [p, p],
+      [p, p],
+      [0, 0],
+    ] as [number, number][];
+    const ref7 = tf.add(tf.conv2d(tf.pad(x7, pad), conv.kernel as tf.Tensor4D, s, 'valid'), conv.bias!);
+    close(conv.forward(x7), ref7, 1e-4, `7×7 k${k} s${s} p${p}`);
+    // And gradients for the kernel and for the input.
+    const wts = rand(ref7.shape, 3);
+    const loss = (inp: tf.Tensor, ker: tf.Tensor) =>
+      tf.sum(
+        tf.mul(
+          tf.add(tf.conv2d(tf.pad(inp as tf.Tensor4D, pad), ker as tf.Tensor4D, s, 'valid'), conv.bias!),
+          wts,
+        ),
+      );
+    const [gx, gk] = tf.grads(loss)([x7, conv.kernel]);
+    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(conv.forward(x7), wts)) as tf.Scalar);
+    close(grads[conv.kernel.name], gk, 1e-4, `kernel grad k${k} s${s} p${p}`);
+    close(
+      tf.grad((inp: tf.Tensor) => tf.sum(tf.mul(conv.forward(inp as tf.Tensor4D), wts)))(x7),
+      gx,
+      1e-4,
+      `input grad k${k} s${s} p${p}`,
+    );
   }
   const conv = new Conv2d(3, 4, 3, { stride: 2, padding: 1, bias: false });
   const same = tf.conv2d(x, conv.kernel as tf.Tensor4D, 2, 'same');
+  const tfSame = new Conv2d(3, 4, 3, { stride: 2, padding: 'same', bias: false });
+  tfSame.kernel.assign(conv.kernel);
+  close(tfSame.forward(x), same, 1e-4, "padding 'same' is TF's");
   const y = conv.forward(x);
   assert.deepEqual(y.shape, same.shape);
   const diff = tf.max(tf.abs(tf.sub(y, same))).dataSync()[0];
