@@ -8,6 +8,7 @@ import {
   hasPa,
   hasPerJLowRank,
   hasRw,
+  residualConfig,
   resolveRank,
 } from './config.ts';
 import type { ActivationHistory } from './history.ts';
@@ -149,6 +150,9 @@ export class Residual extends Module {
     super();
     if (!(Number.isInteger(dim) && dim >= 1))
       throw new Error(`Residual: bad dim ${dim}; allowed: an integer >= 1`);
+    // Re-validated and normalized, so that a hand-written literal config gets the same checks and defaults.
+    const { variant, ...given } = config;
+    config = residualConfig(variant, given);
     this.config = config;
     this.dim = dim;
     this.k = effectiveK(config);

@@ -237,3 +237,12 @@ test('forward works on [B, D], [B, T, D] and NHWC and does not leak intermediate
     res.dispose();
   }
 });
+
+test('a hand-written config literal is validated and normalized like residualConfig', () => {
+  assert.throws(() => new Residual({ variant: 'pa', k: 0 }, 4), /bad k 0/);
+  assert.throws(() => new Residual({ variant: 'nope' as never }, 4), /variant 'nope'/);
+  const res = new Residual({ variant: 'lr+pa', rank: 2 }, 4, { seed: 1 });
+  assert.deepEqual(res.config, residualConfig('lr+pa', { rank: 2 }));
+  assert.equal(res.parameterCount(), 2 * 2 * 3 * 4 + 3);
+  res.dispose();
+});
