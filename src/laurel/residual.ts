@@ -179,6 +179,11 @@ export class Residual extends Module {
     if (history && (hasPa(v) || v === 'general')) {
       prev = v === 'general' ? history.recent() : history.recent(this.k - 1);
       for (const p of prev) {
+        if (p.isDisposed) {
+          throw new Error(
+            'Residual: an activation in the history was disposed (a tf.tidy around an earlier block freed it); keep the block inputs alive until the forward pass ends, e.g. return them from that tidy',
+          );
+        }
         if (!sameShape(p, x)) {
           throw new Error(
             `Residual: history activation shape [${p.shape}] differs from x [${x.shape}]; use one ActivationHistory per stage where shapes agree`,

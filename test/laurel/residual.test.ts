@@ -172,6 +172,11 @@ test('bad configurations throw errors that name the field and the allowed values
   const h = new ActivationHistory(3);
   h.push(tf.zeros([1, 4]));
   assert.throws(() => pa.forward(x, x, { history: h }), /history activation shape \[1,4\] differs/);
+  const h2 = new ActivationHistory(3);
+  tf.tidy(() => {
+    h2.push(tf.ones([2, 3, 4])); // freed when this tidy ends
+  });
+  assert.throws(() => pa.forward(x, x, { history: h2 }), /history was disposed/);
 });
 
 test('options that do not apply to a variant are dropped; defaults are filled in', () => {
