@@ -91,10 +91,39 @@ export class Conv2d extends Module {
         });
         return tf.reshape(y, [n, h, w, this.outChannels]);
       }
-      const y = conv2dWithFastFilterGrad(x, k, this.stride, pads);
+      const y =
+        filterGradMode === 'conv'
+          ? conv2dWithFastFilterGrad(x, k, this.stride, pads)
+          : tf.conv2d(x, k, this.stride, [
+              [0, 0],
+              [pads[0], pads[1]],
+              [pads[2], pads[3]],
+              [0, 0],
+            ]);
       return this.bias ? tf.add(y, this.bias) : y;
     });
   }
+}
+
+/** How Conv2d computes its kernel gradient, see `setConvFilterGradMode`. */
+export type ConvFilterGradMode = 'conv' | 'tfjs';
+let filterGradMode: ConvFilterGradMode = 'conv';
+
+/**
+ * Chooses how Conv2d (k > 1) computes ∂L/∂W:
+ * - `'conv'` (default): as a dilated forward convolution (`conv2dWithFastFilterGrad`), which runs on the
+ *   Conv2D kernel (with dilations = stride) and avoids tfjs-backend-cpu's very slow Conv2DBackpropFilter;
+ * - `'tfjs'`: tf.conv2d's own gradient (Conv2DBackpropFilter), for a backend with a fast kernel for it.
+ * Both give the same numbers (test/nn checks them against a reference).
+ */
+export function setConvFilterGradMode(mode: ConvFilterGradMode): void {
+  if (mode !== 'conv' && mode !== 'tfjs')
+    throw new Error(`setConvFilterGradMode: bad mode '${mode}'; allowed: 'conv', 'tfjs'`);
+  filterGradMode = mode;
+}
+
+export function getConvFilterGradMode(): ConvFilterGradMode {
+  return filterGradMode;
 }
 
 /**

@@ -1,6 +1,13 @@
 export { CausalSelfAttention, type CausalSelfAttentionOptions } from './attention.ts';
 export { BatchNorm, type BatchNormOptions } from './batchnorm.ts';
-export { Conv2d, type Conv2dOptions, type Padding } from './conv2d.ts';
+export {
+  Conv2d,
+  type Conv2dOptions,
+  type ConvFilterGradMode,
+  type Padding,
+  getConvFilterGradMode,
+  setConvFilterGradMode,
+} from './conv2d.ts';
 export { Embedding, type EmbeddingOptions } from './embedding.ts';
 export { type InitOptions, type KernelInit, initBias, initKernel, normal, rngOf, uniform } from './init.ts';
 export { LayerNorm, type LayerNormOptions } from './layernorm.ts';

@@ -12,6 +12,7 @@ import {
   RMSNorm,
   crossEntropy,
   gelu,
+  setConvFilterGradMode,
 } from '../../src/nn/index.ts';
 import { Rng } from '../../src/util/rng.ts';
 
@@ -122,6 +123,10 @@ test('Conv2d with explicit padding matches tf.pad + tf.conv2d valid, and differs
     const [gx, gk] = tf.grads(loss)([x7, conv.kernel]);
     const { grads } = tf.variableGrads(() => tf.sum(tf.mul(conv.forward(x7), wts)) as tf.Scalar);
     close(grads[conv.kernel.name], gk, 1e-4, `kernel grad k${k} s${s} p${p}`);
+    setConvFilterGradMode('tfjs');
+    const tfjsGrads = tf.variableGrads(() => tf.sum(tf.mul(conv.forward(x7), wts)) as tf.Scalar).grads;
+    setConvFilterGradMode('conv');
+    close(tfjsGrads[conv.kernel.name], gk, 1e-4, `tfjs-mode kernel grad k${k} s${s} p${p}`);
     close(
       tf.grad((inp: tf.Tensor) => tf.sum(tf.mul(conv.forward(inp as tf.Tensor4D), wts)))(x7),
       gx,
