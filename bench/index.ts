@@ -1,0 +1,323 @@
+// `laurel bench [--quick] [--json]`: GEMM throughput, training-step time of the benchmark models against
+// PyTorch, and LAUREL's own cost. Produces ONE JSON object (issue #3, "Benchmark").
+//
+// Also runnable on its own:  npx tsx bench/index.ts [--quick] [--json] [--backend native|cpu|wasm] [--threads N]
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  type BackendName,
+  getNumThreads,
+  initBackend,
+  nativeKernelNames,
+  setNumThreads,
+} from '../src/engine/index.ts';
+import { type ConvFilterGradMode, getConvFilterGradMode, setConvFilterGradMode } from '../src/nn/conv2d.ts';
+import {
+  type BenchConfig,
+  type BenchModelName,
+  type BenchResidual,
+  DRY_CONFIG,
+  FULL_CONFIG,
+  type OurResult,
+  QUICK_CONFIG,
+  type TorchRun,
+  benchDescription,
+  benchOurs,
+  compareStructure,
+  runTorch,
+} from './models.ts';
+
+export interface BenchOptions {
+  /** Fewer steps (whole run under 3 minutes on the native backend). */
+  quick?: boolean;
+  /** Print the report as one JSON object on stdout; otherwise print a table. Progress goes to stderr either way. */
+  json?: boolean;
+  /** tfjs backend (default: $LAUREL_BACKEND, else native, falling back with the engine's warning). */
+  backend?: BackendName;
+  /** Threads for OpenBLAS and our kernels (default: the engine's). */
+  threads?: number;
+  /** Tiny models, one untimed-quality step, no GEMM benchmark, PyTorch in its dry mode: for tests. */
+  dry?: boolean;
+  /** Skip the GEMM benchmark (reported as null with a reason). */
+  skipGemm?: boolean;
+  /** Skip PyTorch (torch_ms null with a reason). */
+  skipTorch?: boolean;
+  /** Replaces the configuration chosen by quick/dry (models, sizes, steps, torch threads). */
+  config?: BenchConfig;
+  /** Where the report goes (default: process.stdout.write). */
+  out?: (text: string) => void;
+  /** Progress lines (default: stderr). */
+  log?: (line: string) => void;
+}
+
+export interface GemmReport {
+  native_gflops: number;
+  openblas_gflops: number;
+  [k: string]: unknown;
+}
+
+export interface ModelRow {
+  /** 'resnet20' or 'gpt'. */
+  model: string;
+  residual: BenchResidual;
+  /** What exactly was run (sizes, batch, optimizer). */
+  description: string;
+  /** Trainable parameters of our model (PyTorch's count must be equal: see structure_match). */
+  params: number;
+  /** Median ms per training step in our stack, on `backend` (named native_ms whatever the backend). */
+  native_ms: number;
+  /** PyTorch's median ms per step at its faster thread setting; null with torch_reason when not measured. */
+  torch_ms: number | null;
+  /** native_ms / torch_ms. */
+  ratio: number | null;
+  /** The torch.set_num_threads value that gave torch_ms. */
+  torch_threads: number | null;
+  /** Every thread setting tried: { "1": ms, "2": ms }. */
+  torch_ms_by_threads: Record<string, number> | null;
+  torch_reason?: string;
+  torch_params: number | null;
+  /** Same parameter names, sizes and weight-decay split, in the same order, on both sides (null: no torch). */
+  structure_match: boolean | null;
+  structure_diff?: string;
+  /** Tensors alive after the last timed step minus after the first step (0: no leak). */
+  leaked_tensors: number;
+}
+
+export interface BenchReport {
+  backend: string;
+  threads: number;
+  gemm: GemmReport | null;
+  gemm_reason?: string;
+  models: ModelRow[];
+  /** rw+lr step / plain step, same backend (target ≤ 1.10). */
+  laurel_overhead: Partial<Record<BenchModelName, number | null>>;
+  /** The same ratio in PyTorch, for reference. */
+  torch_laurel_overhead: Partial<Record<BenchModelName, number | null>>;
+  torch: { available: boolean; version?: string; python?: string; reason?: string };
+  /** How Conv2d computed its kernel gradient (src/nn setConvFilterGradMode): 'tfjs' when the backend has a
+   * native Conv2DBackpropFilter, else 'conv' (as a dilated convolution). */
+  conv_filter_grad: ConvFilterGradMode;
+  mode: 'full' | 'quick' | 'dry';
+  warmup: number;
+  steps: number;
+  /** Wall time of the whole run. */
+  seconds: number;
+  date: string;
+  git: string | null;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function gitDescribe(): string | null {
+  const root = join(here, '..');
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' });
+  if (head.status !== 0) return null;
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  return `${head.stdout.trim()}${dirty.status === 0 && dirty.stdout.trim() !== '' ? '-dirty' : ''}`;
+}
+
+/** bench/gemm.ts's benchGemm (owned by the native-backend work), loaded only when the file exists. */
+async function gemm(quick: boolean): Promise<{ gemm: GemmReport | null; reason?: string }> {
+  const file = join(here, 'gemm.ts');
+  if (!existsSync(file)) return { gemm: null, reason: 'bench/gemm.ts is absent' };
+  try {
+    const mod = (await import(new URL('./gemm.ts', import.meta.url).href)) as {
+      benchGemm?: (o: { quick: boolean }) => Promise<GemmReport>;
+    };
+    if (typeof mod.benchGemm !== 'function')
+      return { gemm: null, reason: 'bench/gemm.ts exports no benchGemm' };
+    return { gemm: await mod.benchGemm({ quick }) };
+  } catch (e) {
+    return { gemm: null, reason: `benchGemm failed: ${(e as Error).message.split('\n')[0]}` };
+  }
+}
+
+const modelLabel = (cfg: BenchConfig, m: BenchModelName) => (m === 'resnet' ? cfg.resnet.arch : 'gpt');
+const round = (x: number, digits = 3) => Number(x.toFixed(digits));
+
+function rows(cfg: BenchConfig, ours: OurResult[], torch: TorchRun): ModelRow[] {
+  return ours.map((o) => {
+    const t = torch.available
+      ? torch.results.find((r) => r.model === o.model && r.residual === o.residual)
+      : undefined;
+    const torchMs = t?.torch_ms ?? null;
+    const diff = t ? compareStructure(o.structure, t.structure) : null;
+    const row: ModelRow = {
+      model: modelLabel(cfg, o.model),
+      residual: o.residual,
+      description: benchDescription(cfg, o.model),
+      params: o.params,
+      native_ms: round(o.ms, 1),
+      torch_ms: torchMs === null ? null : round(torchMs, 1),
+      ratio: torchMs === null ? null : round(o.ms / torchMs),
+      torch_threads: t?.torch_threads ?? null,
+      torch_ms_by_threads: t?.ms_by_threads
+        ? Object.fromEntries(Object.entries(t.ms_by_threads).map(([k, v]) => [k, round(v, 1)]))
+        : null,
+      torch_params: t?.params ?? null,
+      structure_match: t ? diff === null : null,
+      leaked_tensors: o.leakedTensors,
+    };
+    if (diff !== null) row.structure_diff = diff;
+    if (torchMs === null) {
+      row.torch_reason = !torch.available
+        ? torch.reason
+        : t
+          ? 'PyTorch ran in dry mode (no timing)'
+          : 'PyTorch did not run this case';
+    }
+    return row;
+  });
+}
+
+function overhead(
+  cfg: BenchConfig,
+  models: ModelRow[],
+  key: 'native_ms' | 'torch_ms',
+): Partial<Record<BenchModelName, number | null>> {
+  const out: Partial<Record<BenchModelName, number | null>> = {};
+  for (const m of cfg.models) {
+    const label = modelLabel(cfg, m);
+    const plain = models.find((r) => r.model === label && r.residual === 'baseline')?.[key];
+    const laurel = models.find((r) => r.model === label && r.residual === 'rw+lr')?.[key];
+    out[m] = plain && laurel ? round(laurel / plain) : null;
+  }
+  return out;
+}
+
+/** A human-readable table of the report. */
+export function formatReport(r: BenchReport): string {
+  const lines: string[] = [];
+  lines.push(
+    `laurel bench (${r.mode}) on ${r.backend}, ${r.threads} threads, ${r.date}, git ${r.git ?? '?'}`,
+  );
+  lines.push(
+    r.gemm
+      ? `GEMM: ${r.gemm.native_gflops.toFixed(1)} GFLOP/s through tfjs, ${r.gemm.openblas_gflops.toFixed(1)} GFLOP/s direct OpenBLAS (${((100 * r.gemm.native_gflops) / r.gemm.openblas_gflops).toFixed(0)} %)`
+      : `GEMM: not measured (${r.gemm_reason})`,
+  );
+  lines.push(
+    r.torch.available
+      ? `PyTorch ${r.torch.version} (${r.torch.python})`
+      : `PyTorch: not measured (${r.torch.reason})`,
+  );
+  const head = ['model', 'residual', 'params', 'ours ms', 'torch ms', 'ratio', 'torch thr', 'by threads'];
+  const body = r.models.map((m) => [
+    m.model,
+    m.residual,
+    String(m.params),
+    m.native_ms.toFixed(1),
+    m.torch_ms === null ? '—' : m.torch_ms.toFixed(1),
+    m.ratio === null ? '—' : m.ratio.toFixed(2),
+    m.torch_threads === null ? '—' : String(m.torch_threads),
+    m.torch_ms_by_threads
+      ? Object.entries(m.torch_ms_by_threads)
+          .map(([k, v]) => `${k}:${v.toFixed(0)}`)
+          .join(' ')
+      : '—',
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
+  lines.push('', fmt(head), fmt(widths.map((w) => '-'.repeat(w))), ...body.map(fmt), '');
+  const oh = (o: BenchReport['laurel_overhead']) =>
+    Object.entries(o)
+      .map(([k, v]) => `${k} ${v === null || v === undefined ? '—' : v.toFixed(2)}`)
+      .join(', ');
+  lines.push(
+    `LAUREL overhead (rw+lr / plain step): ours ${oh(r.laurel_overhead)}; PyTorch ${oh(r.torch_laurel_overhead)}`,
+  );
+  for (const m of r.models) {
+    if (m.structure_match === false)
+      lines.push(`warning: ${m.model} ${m.residual} differs from PyTorch: ${m.structure_diff}`);
+  }
+  lines.push(`${r.seconds.toFixed(0)} s`);
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Runs the benchmark and returns the report; prints it (JSON with `json`, else a table) through `out`.
+ * Order: GEMM, our models, then PyTorch as a subprocess (never concurrently: they would share the cores).
+ */
+export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
+  const t0 = performance.now();
+  const log = opts.log ?? ((m: string) => process.stderr.write(`bench: ${m}\n`));
+  const out = opts.out ?? ((s: string) => process.stdout.write(s));
+  const mode = opts.dry ? 'dry' : opts.quick ? 'quick' : 'full';
+  const cfg = opts.config ?? (opts.dry ? DRY_CONFIG : opts.quick ? QUICK_CONFIG : FULL_CONFIG);
+  const backend = await initBackend(opts.backend);
+  if (opts.threads !== undefined) setNumThreads(opts.threads);
+  const gradMode = getConvFilterGradMode();
+  setConvFilterGradMode(
+    backend === 'native' && nativeKernelNames().includes('Conv2DBackpropFilter') ? 'tfjs' : 'conv',
+  );
+  log(
+    `backend ${backend}, ${getNumThreads()} threads, ${mode} (warmup ${cfg.warmup}, ${cfg.steps} timed steps)`,
+  );
+
+  const g = opts.dry || opts.skipGemm ? { gemm: null, reason: 'skipped' } : await gemm(opts.quick === true);
+  if (g.gemm) log(`gemm: ${JSON.stringify(g.gemm)}`);
+
+  const convFilterGrad = getConvFilterGradMode();
+  let ours: OurResult[];
+  try {
+    ours = await benchOurs(cfg, log);
+  } finally {
+    setConvFilterGradMode(gradMode);
+  }
+
+  const torch: TorchRun = opts.skipTorch
+    ? { available: false, reason: 'skipped' }
+    : await runTorch(cfg, { dry: opts.dry, log });
+  if (!torch.available) log(`PyTorch: ${torch.reason}`);
+
+  const models = rows(cfg, ours, torch);
+  const report: BenchReport = {
+    backend,
+    threads: getNumThreads(),
+    gemm: g.gemm,
+    ...(g.reason ? { gemm_reason: g.reason } : {}),
+    models,
+    laurel_overhead: overhead(cfg, models, 'native_ms'),
+    torch_laurel_overhead: overhead(cfg, models, 'torch_ms'),
+    torch: torch.available
+      ? { available: true, version: torch.torch_version, python: torch.python }
+      : { available: false, reason: torch.reason },
+    conv_filter_grad: convFilterGrad,
+    mode,
+    warmup: cfg.warmup,
+    steps: cfg.steps,
+    seconds: round((performance.now() - t0) / 1000, 1),
+    date: new Date().toISOString(),
+    git: gitDescribe(),
+  };
+  out(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+  return report;
+}
+
+/** `npx tsx bench/index.ts [--quick] [--json] [--dry] [--backend B] [--threads N]`. */
+async function main(argv: string[]): Promise<void> {
+  const value = (flag: string) => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const threads = value('--threads');
+  await runBench({
+    quick: argv.includes('--quick'),
+    json: argv.includes('--json'),
+    dry: argv.includes('--dry'),
+    backend: value('--backend') as BackendName | undefined,
+    threads: threads === undefined ? undefined : Number(threads),
+  });
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main(process.argv.slice(2)).catch((e) => {
+    process.stderr.write(`bench: ${(e as Error).message}\n`);
+    process.exit(1);
+  });
+}

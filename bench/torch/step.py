@@ -1,0 +1,450 @@
+#!/usr/bin/python3
+"""PyTorch side of `laurel bench`: one training step of the benchmark models, timed.
+
+Run with Debian's python3-torch (1.13, OpenBLAS):   /usr/bin/python3 bench/torch/step.py [options]
+`bench/models.ts` runs it as a subprocess and reads ONE JSON object from stdout (logs go to stderr).
+
+The models are plain-PyTorch copies of what `buildModel` builds in src/models (same layers, same order,
+same parameter names in our dotted form, same weight-decay split), so that `bench/models.ts` can check
+them name by name (`structure` in the output) and, with --check, on the same weights and inputs.
+
+ResNet (src/models/resnet.ts, CIFAR family, option-B shortcuts):
+  conv1 3x3/1 pad 1 (no bias) -> bn1 -> ReLU -> layer1..3 (n BasicBlocks each, 16/32/64 planes, stride 2 on
+  the first block of layers 2 and 3) -> global mean over H, W -> fc (bias).
+  BasicBlock: f = bn2(conv2(ReLU(bn1(conv1(x))))), s = downsample(x) (1x1/stride conv + BN where the shape
+  changes) or x, y = ReLU(R(f, s)).
+GPT (src/models/gpt.ts, pre-norm, learned positions, tied head, biases, no dropout, LAUREL placement 'block'):
+  x = wte[tok] + wpe[:T]; per layer: a = Attn(LN1(x)); h = x + a; m = MLP(LN2(h)); x' = R(a + m, x);
+  logits = LN_f(x) @ wte^T.  Attn: fused qkv Linear, causal additive mask (-1e9), softmax, proj Linear.
+  MLP: Linear D->4D, GELU (tanh), Linear 4D->D.
+R (src/laurel/math.ts):  baseline: f + x;  rw+lr: a*f + b*(x + (x@V)@U), (a, b) = 2*softmax(w), w [2] = 0,
+  V [D, r] Xavier-uniform, U [r, D] = 0.  Rank: the given one (must be < D) or min(16, D - 1), as
+  src/laurel/config.ts resolveRank does (ResNet-20's 16-channel stage gets r = 15).
+Optimizers (src/train/optim): SGD momentum (L2 decay added to the gradient) and AdamW (decoupled decay),
+  decaying only conv/linear kernels and embeddings (our ParamKind 'weight' and 'embedding').
+Loss: mean softmax cross-entropy. BN: batch statistics, running stats updated (momentum 0.1, eps 1e-5).
+
+Timing: warmup steps, then the median of --steps steps of (zero_grad, forward, loss, backward, optimizer
+step, loss.item()) on one fixed random batch, for every torch.set_num_threads value in --threads.
+OpenBLAS keeps its own thread count (OPENBLAS_NUM_THREADS, default: all cores).
+"""
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import time
+
+DEFAULT_CONFIG = {
+    "resnet": {
+        "arch": "resnet20",
+        "batch": 128,
+        "image": 28,
+        "channels": 1,
+        "classes": 10,
+        "lr": 0.1,
+        "momentum": 0.9,
+        "weightDecay": 5e-4,
+    },
+    "gpt": {
+        "layers": 4,
+        "dim": 256,
+        "heads": 4,
+        "mlpRatio": 4,
+        "context": 128,
+        "vocab": 256,
+        "batch": 16,
+        "lr": 3e-4,
+        "weightDecay": 0.01,
+    },
+    "models": ["resnet", "gpt"],
+    "residuals": ["baseline", "rw+lr"],
+    # null: min(16, D - 1) per layer (our default rule); an integer must be < every D.
+    "rank": {"resnet": None, "gpt": 16},
+    "warmup": 3,
+    "steps": 10,
+    "threads": [1, 2],
+}
+
+CIFAR_DEPTHS = {"resnet20": 3, "resnet32": 5, "resnet44": 7, "resnet56": 9, "resnet110": 18}
+
+
+def log(msg):
+    print(f"[torch] {msg}", file=sys.stderr, flush=True)
+
+
+def resolve_rank(rank, dim):
+    """src/laurel/config.ts resolveRank: the given rank (1 <= r < D) or min(16, D - 1)."""
+    if rank is None:
+        return min(16, dim - 1)
+    if not (isinstance(rank, int) and 1 <= rank < dim):
+        raise ValueError(f"bad rank {rank}; allowed: an integer with 1 <= rank < D = {dim}")
+    return rank
+
+
+def build(torch, cfg):
+    """Defines the modules (inside a function so that --help works without torch)."""
+    nn = torch.nn
+    F = torch.nn.functional
+
+    class Residual(nn.Module):
+        """baseline: f + x;  rw+lr: a*f + b*(x + U.V.x) on the channel axis `axis` (1: NCHW, -1: [.., D])."""
+
+        def __init__(self, variant, dim, rank, axis):
+            super().__init__()
+            if variant not in ("baseline", "rw+lr"):
+                raise ValueError(f"bad residual '{variant}'; allowed: 'baseline', 'rw+lr'")
+            self.variant = variant
+            self.axis = axis
+            if variant == "rw+lr":
+                r = resolve_rank(rank, dim)
+                a = math.sqrt(6.0 / (dim + r))
+                self.w = nn.Parameter(torch.zeros(2))
+                self.V = nn.Parameter(torch.empty(dim, r).uniform_(-a, a))
+                self.U = nn.Parameter(torch.zeros(r, dim))
+
+        def low_rank(self, x):
+            if self.axis == 1:  # NCHW: two 1x1 convs
+                h = F.conv2d(x, self.V.t()[:, :, None, None])
+                return F.conv2d(h, self.U.t()[:, :, None, None])
+            return (x @ self.V) @ self.U
+
+        def forward(self, fx, x):
+            if self.variant == "baseline":
+                return fx + x
+            ab = 2 * torch.softmax(self.w, 0)
+            return ab[0] * fx + ab[1] * (x + self.low_rank(x))
+
+    class Conv(nn.Module):
+        """Conv2d without bias; `kernel` stored OIHW (ours is HWIO), kaiming-normal fan_out."""
+
+        def __init__(self, cin, cout, k, stride=1, padding=0):
+            super().__init__()
+            self.stride, self.padding = stride, padding
+            self.kernel = nn.Parameter(torch.randn(cout, cin, k, k) * math.sqrt(2.0 / (cout * k * k)))
+
+        def forward(self, x):
+            return F.conv2d(x, self.kernel, None, self.stride, self.padding)
+
+    class BatchNorm(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.gamma = nn.Parameter(torch.ones(c))
+            self.beta = nn.Parameter(torch.zeros(c))
+            self.register_buffer("runningMean", torch.zeros(c))
+            self.register_buffer("runningVar", torch.ones(c))
+
+        def forward(self, x):
+            return F.batch_norm(x, self.runningMean, self.runningVar, self.gamma, self.beta, self.training, 0.1, 1e-5)
+
+    class Linear(nn.Module):
+        """`kernel` stored [out, in] for F.linear (ours is [in, out])."""
+
+        def __init__(self, din, dout, bias=True, std=None):
+            super().__init__()
+            if std is None:  # PyTorch default: U(+-1/sqrt(fan_in))
+                b = 1.0 / math.sqrt(din)
+                self.kernel = nn.Parameter(torch.empty(dout, din).uniform_(-b, b))
+                self.bias = nn.Parameter(torch.empty(dout).uniform_(-b, b)) if bias else None
+            else:
+                self.kernel = nn.Parameter(torch.randn(dout, din) * std)
+                self.bias = nn.Parameter(torch.zeros(dout)) if bias else None
+
+        def forward(self, x):
+            return F.linear(x, self.kernel, self.bias)
+
+    class Downsample(nn.Sequential):
+        def __init__(self, cin, cout, stride):
+            super().__init__(Conv(cin, cout, 1, stride), BatchNorm(cout))
+
+    class BasicBlock(nn.Module):
+        def __init__(self, cin, planes, stride, variant, rank):
+            super().__init__()
+            self.conv1 = Conv(cin, planes, 3, stride, 1)
+            self.bn1 = BatchNorm(planes)
+            self.conv2 = Conv(planes, planes, 3, 1, 1)
+            self.bn2 = BatchNorm(planes)
+            self.downsample = Downsample(cin, planes, stride) if (stride != 1 or cin != planes) else None
+            self.residual = Residual(variant, planes, rank, 1)
+
+        def forward(self, x):
+            fx = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+            s = self.downsample(x) if self.downsample is not None else x
+            return F.relu(self.residual(fx, s))
+
+    class ResNet(nn.Module):
+        def __init__(self, c, variant, rank):
+            super().__init__()
+            n = CIFAR_DEPTHS[c["arch"]]
+            self.conv1 = Conv(c["channels"], 16, 3, 1, 1)
+            self.bn1 = BatchNorm(16)
+            cin = 16
+            for s, planes in enumerate((16, 32, 64)):
+                blocks = []
+                for b in range(n):
+                    blocks.append(BasicBlock(cin, planes, 2 if (b == 0 and s > 0) else 1, variant, rank))
+                    cin = planes
+                setattr(self, f"layer{s + 1}", nn.Sequential(*blocks))
+            self.fc = Linear(64, c["classes"])
+
+        def forward(self, x):
+            h = F.relu(self.bn1(self.conv1(x)))
+            h = self.layer3(self.layer2(self.layer1(h)))
+            return self.fc(h.mean((2, 3)))
+
+    class LayerNorm(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.gamma = nn.Parameter(torch.ones(d))
+            self.beta = nn.Parameter(torch.zeros(d))
+
+        def forward(self, x):
+            return F.layer_norm(x, (x.shape[-1],), self.gamma, self.beta, 1e-5)
+
+    class Embedding(nn.Module):
+        def __init__(self, n, d):
+            super().__init__()
+            self.table = nn.Parameter(torch.randn(n, d) * 0.02)
+
+    class Attention(nn.Module):
+        def __init__(self, d, heads, context, proj_std):
+            super().__init__()
+            self.heads = heads
+            self.qkv = Linear(d, 3 * d, std=0.02)
+            self.proj = Linear(d, d, std=proj_std)
+            mask = torch.full((context, context), -1e9).triu(1)
+            self.register_buffer("mask", mask, persistent=False)
+
+        def forward(self, x):
+            b, t, d = x.shape
+            h = self.heads
+            qkv = self.qkv(x).view(b, t, 3, h, d // h).permute(2, 0, 3, 1, 4)
+            q, k, v = qkv[0], qkv[1], qkv[2]
+            scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d // h)) + self.mask[:t, :t]
+            y = torch.softmax(scores, -1) @ v
+            return self.proj(y.transpose(1, 2).reshape(b, t, d))
+
+    class Mlp(nn.Module):
+        def __init__(self, d, ratio, proj_std):
+            super().__init__()
+            hidden = round(ratio * d)
+            self.fc = Linear(d, hidden, std=0.02)
+            self.proj = Linear(hidden, d, std=proj_std)
+
+        def forward(self, x):
+            return self.proj(F.gelu(self.fc(x), approximate="tanh"))
+
+    class GptLayer(nn.Module):
+        def __init__(self, c, variant, rank):
+            super().__init__()
+            d = c["dim"]
+            proj_std = 0.02 / math.sqrt(2 * c["layers"])
+            self.ln1 = LayerNorm(d)
+            self.attn = Attention(d, c["heads"], c["context"], proj_std)
+            self.ln2 = LayerNorm(d)
+            self.mlp = Mlp(d, c["mlpRatio"], proj_std)
+            self.residual = Residual(variant, d, rank, -1) if variant != "baseline" else None
+
+        def forward(self, x):
+            a = self.attn(self.ln1(x))
+            h = x + a
+            m = self.mlp(self.ln2(h))
+            if self.residual is not None:
+                return self.residual(a + m, x)
+            return h + m
+
+    class Gpt(nn.Module):
+        def __init__(self, c, variant, rank):
+            super().__init__()
+            self.vocab = c["vocab"]
+            self.wte = Embedding(c["vocab"], c["dim"])
+            self.wpe = Embedding(c["context"], c["dim"])
+            self.layers = nn.Sequential(*[GptLayer(c, variant, rank) for _ in range(c["layers"])])
+            self.lnF = LayerNorm(c["dim"])
+
+        def forward(self, tokens):
+            t = tokens.shape[1]
+            x = self.wte.table[tokens] + self.wpe.table[:t]
+            x = self.lnF(self.layers(x))
+            return x @ self.wte.table.t()
+
+    return {"ResNet": ResNet, "Gpt": Gpt}
+
+
+def decayed(name):
+    """Our ParamKind split: conv/linear kernels ('weight') and embedding tables decay; the rest does not."""
+    return name.endswith(".kernel") or name.endswith(".table")
+
+
+def make_case(torch, classes, cfg, model_name, variant, batch_override=None):
+    """Model, optimizer, a fixed batch and the loss function for one benchmark configuration."""
+    F = torch.nn.functional
+    g = torch.Generator().manual_seed(0)
+    if model_name == "resnet":
+        c = cfg["resnet"]
+        model = classes["ResNet"](c, variant, cfg["rank"].get("resnet"))
+        n = batch_override or c["batch"]
+        x = torch.randn(n, c["channels"], c["image"], c["image"], generator=g)
+        y = torch.randint(0, c["classes"], (n,), generator=g)
+        loss_fn = lambda: F.cross_entropy(model(x), y)  # noqa: E731
+        groups = param_groups(model, c["weightDecay"])
+        opt = torch.optim.SGD(groups, lr=c["lr"], momentum=c["momentum"], foreach=True)
+    elif model_name == "gpt":
+        c = cfg["gpt"]
+        model = classes["Gpt"](c, variant, cfg["rank"].get("gpt"))
+        n = batch_override or c["batch"]
+        tok = torch.randint(0, c["vocab"], (n, c["context"] + 1), generator=g)
+        x, y = tok[:, :-1].contiguous(), tok[:, 1:].contiguous()
+        loss_fn = lambda: F.cross_entropy(model(x).reshape(-1, c["vocab"]), y.reshape(-1))  # noqa: E731
+        groups = param_groups(model, c["weightDecay"])
+        opt = torch.optim.AdamW(groups, lr=c["lr"], betas=(0.9, 0.999), eps=1e-8, foreach=True)
+    else:
+        raise ValueError(f"bad model '{model_name}'; allowed: resnet, gpt")
+    model.train()
+    return model, opt, loss_fn
+
+
+def param_groups(model, wd):
+    decay = [p for n, p in model.named_parameters() if decayed(n)]
+    rest = [p for n, p in model.named_parameters() if not decayed(n)]
+    return [{"params": decay, "weight_decay": wd}, {"params": rest, "weight_decay": 0.0}]
+
+
+def structure(model):
+    """[name, numel, decayed] for every parameter, in registration order (our names)."""
+    return [[n, p.numel(), decayed(n)] for n, p in model.named_parameters()]
+
+
+def time_steps(model, opt, loss_fn, warmup, steps):
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    for _ in range(warmup):
+        step()
+    times = []
+    loss = float("nan")
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        loss = step()
+        times.append((time.perf_counter() - t0) * 1000.0)
+    return times, loss
+
+
+def merge(base, over):
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+    return out
+
+
+def check(torch, classes, cfg, path):
+    """Loads weights and a batch written by bench/models.ts (our layouts), returns the loss and grad norms."""
+    F = torch.nn.functional
+    with open(path) as f:
+        spec = json.load(f)
+    model_name, variant = spec["model"], spec["residual"]
+    c = cfg[model_name]
+    model = (classes["ResNet"] if model_name == "resnet" else classes["Gpt"])(c, variant, cfg["rank"].get(model_name))
+    model.train()
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, w in spec["params"].items():
+            t = torch.tensor(w["data"], dtype=torch.float32).reshape(w["shape"])
+            p = params[name]
+            if name.endswith(".kernel") and t.dim() == 4:  # HWIO -> OIHW
+                t = t.permute(3, 2, 0, 1)
+            elif name.endswith(".kernel") and t.dim() == 2:  # [in, out] -> [out, in]
+                t = t.t()
+            if tuple(t.shape) != tuple(p.shape):
+                raise ValueError(f"check: {name} has shape {list(t.shape)}, model has {list(p.shape)}")
+            p.copy_(t)
+    inp = spec["inputs"]
+    if model_name == "resnet":
+        x = torch.tensor(inp["data"], dtype=torch.float32).reshape(inp["shape"]).permute(0, 3, 1, 2).contiguous()
+        y = torch.tensor(spec["targets"]["data"], dtype=torch.long)
+        loss = F.cross_entropy(model(x), y)
+    else:
+        x = torch.tensor(inp["data"], dtype=torch.long).reshape(inp["shape"])
+        y = torch.tensor(spec["targets"]["data"], dtype=torch.long).reshape(inp["shape"])
+        loss = F.cross_entropy(model(x).reshape(-1, c["vocab"]), y.reshape(-1))
+    loss.backward()
+    grad_norms = {}
+    for n, p in model.named_parameters():
+        grad_norms[n] = 0.0 if p.grad is None else float(p.grad.norm())
+    return {"loss": float(loss), "grad_norms": grad_norms}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", default="{}", help="JSON merged over the defaults (see DEFAULT_CONFIG)")
+    ap.add_argument("--dry", action="store_true", help="build every model, run one step at batch 2, no timing")
+    ap.add_argument("--check", metavar="FILE", help="loss and gradient norms on weights/batch from FILE (JSON)")
+    ap.add_argument("--print-config", action="store_true", help="print the default config as JSON and exit")
+    args = ap.parse_args()
+    if args.print_config:
+        print(json.dumps(DEFAULT_CONFIG))
+        return 0
+    cfg = merge(DEFAULT_CONFIG, json.loads(args.config))
+    try:
+        import torch
+    except Exception as e:  # noqa: BLE001
+        print(json.dumps({"available": False, "reason": f"cannot import torch in {sys.executable}: {e}"}))
+        return 0
+    torch.manual_seed(0)
+    classes = build(torch, cfg)
+    if args.check:
+        torch.set_num_threads(1)
+        print(json.dumps({"available": True, "torch_version": torch.__version__, **check(torch, classes, cfg, args.check)}))
+        return 0
+    results = []
+    for model_name in cfg["models"]:
+        for variant in cfg["residuals"]:
+            model, opt, loss_fn = make_case(torch, classes, cfg, model_name, variant, 2 if args.dry else None)
+            entry = {
+                "model": model_name,
+                "residual": variant,
+                "params": sum(p.numel() for p in model.parameters()),
+                "structure": structure(model),
+            }
+            if args.dry:
+                times, loss = time_steps(model, opt, loss_fn, 0, 1)
+                entry.update({"loss": loss})
+            else:
+                by_threads = {}
+                for n in cfg["threads"]:
+                    torch.set_num_threads(n)
+                    times, loss = time_steps(model, opt, loss_fn, cfg["warmup"], cfg["steps"])
+                    by_threads[str(n)] = statistics.median(times)
+                    log(f"{model_name} {variant} threads={n}: median {by_threads[str(n)]:.1f} ms over {len(times)} steps")
+                best = min(by_threads, key=lambda k: by_threads[k])
+                entry.update(
+                    {
+                        "torch_ms": by_threads[best],
+                        "torch_threads": int(best),
+                        "ms_by_threads": by_threads,
+                        "loss": loss,
+                    }
+                )
+            results.append(entry)
+            del model, opt
+    out = {
+        "available": True,
+        "torch_version": torch.__version__,
+        "python": sys.executable,
+        "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+        "dry": args.dry,
+        "config": cfg,
+        "results": results,
+    }
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

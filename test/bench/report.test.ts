@@ -1,0 +1,72 @@
+// The shape of runBench's report on a dry configuration (tiny models, cpu backend). Speed is not tested.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type BenchReport, runBench } from '../../bench/index.ts';
+
+const quiet = () => {};
+
+async function dryRun(skipTorch: boolean): Promise<{ report: BenchReport; printed: string }> {
+  let printed = '';
+  const report = await runBench({
+    dry: true,
+    json: true,
+    backend: 'cpu',
+    skipTorch,
+    out: (s) => {
+      printed += s;
+    },
+    log: quiet,
+  });
+  return { report, printed };
+}
+
+function checkShape(report: BenchReport, printed: string): void {
+  assert.deepEqual(JSON.parse(printed), report, 'prints exactly the returned object, as one JSON document');
+  assert.equal(report.backend, 'cpu');
+  assert.ok(Number.isInteger(report.threads) && report.threads >= 1);
+  assert.equal(report.gemm, null);
+  assert.equal(typeof report.gemm_reason, 'string');
+  assert.equal(report.models.length, 4);
+  const keys = report.models.map((m) => `${m.model}/${m.residual}`).sort();
+  assert.deepEqual(keys, ['gpt/baseline', 'gpt/rw+lr', 'resnet20/baseline', 'resnet20/rw+lr']);
+  for (const m of report.models) {
+    assert.ok(m.native_ms > 0);
+    assert.ok(m.params > 0);
+    assert.ok(m.torch_ms === null || m.torch_ms > 0);
+    assert.equal(m.ratio === null, m.torch_ms === null);
+    if (m.torch_ms === null) assert.equal(typeof m.torch_reason, 'string');
+    else assert.ok(m.torch_threads !== null);
+    assert.equal(m.leaked_tensors, 0, `${m.model} ${m.residual} leaks tensors`);
+  }
+  for (const k of ['resnet', 'gpt'] as const) {
+    const v = report.laurel_overhead[k];
+    assert.ok(typeof v === 'number' && v > 0);
+  }
+  assert.ok(!Number.isNaN(Date.parse(report.date)));
+  assert.ok(report.git === null || typeof report.git === 'string');
+}
+
+test('runBench (dry, no torch): one JSON object, torch_ms null with a reason', async () => {
+  const { report, printed } = await dryRun(true);
+  checkShape(report, printed);
+  assert.equal(report.torch.available, false);
+  for (const m of report.models) {
+    assert.equal(m.torch_ms, null);
+    assert.equal(m.torch_reason, 'skipped');
+    assert.equal(m.structure_match, null);
+  }
+});
+
+test('runBench (dry, with torch when installed): structures match PyTorch', async () => {
+  const { report, printed } = await dryRun(false);
+  checkShape(report, printed);
+  if (!report.torch.available) {
+    assert.equal(typeof report.torch.reason, 'string');
+    return;
+  }
+  for (const m of report.models) {
+    assert.equal(m.structure_match, true, m.structure_diff);
+    assert.equal(m.torch_params, m.params);
+    assert.equal(m.torch_ms, null, 'dry mode does not time');
+  }
+});
