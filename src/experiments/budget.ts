@@ -1,25 +1,26 @@
 /**
  * Budget presets: every size, step count and trial count of the three experiments, in one table.
  *
- * | experiment | budget   | trials/row | model                         | data per trial                         | batch | evals |
- * |------------|----------|-----------:|-------------------------------|----------------------------------------|------:|------:|
- * | vision     | smoke    | 1          | resnet20                      | 1 epoch of 128 images (4 steps)        | 32    | 256 test images |
- * | vision     | standard | 5          | resnet20                      | 1 epoch of 32,000 images (500 steps)   | 64    | every 125 steps, full 10k test |
- * | vision     | full     | 5          | resnet20                      | 3 epochs of all 55,000 (2,580 steps)   | 64    | every 430 steps, full test |
- * | rank       | smoke    | 1          | resnet20, r ∈ {4..64}         | as vision smoke                        | 32    | 256 |
- * | rank       | standard | 3          | resnet20, r ∈ {4,8,16,32,64}  | 1 epoch of 32,000 images (500 steps)   | 64    | every 125 steps |
- * | rank       | full     | 5          | resnet20                      | 3 epochs of 55,000                     | 64    | every 430 steps |
- * | lm         | smoke    | 1          | GPT L=1 D=32 H=2 T=32, r=8    | 4 steps                                | 4     | 16 windows |
- * | lm         | standard | 2          | GPT L=4 D=128 H=4 T=128, r=32 | 1,000 steps (2.0M tokens)              | 16    | every 250 steps, 256 windows |
- * | lm         | full     | 3          | GPT L=6 D=192 H=6 T=256, r=32 | 5,000 steps (20M tokens)               | 16    | every 1,000 steps, 1,024 windows |
+ * | experiment | budget   | trials/row | model                         | training per trial                   | batch | evaluation |
+ * |------------|----------|-----------:|-------------------------------|--------------------------------------|------:|------------|
+ * | vision     | smoke    | 1          | resnet20                      | 16 images (2 steps)                  | 8     | 16 test images, once |
+ * | vision     | standard | 5          | resnet20                      | 1 epoch of 30,000 images (469 steps) | 64    | every 235 steps (2×), full 10k test |
+ * | vision     | full     | 5          | resnet20                      | 3 epochs of 60,000 (2,813 steps)     | 64    | every 430 steps, full test |
+ * | rank       | smoke    | 1          | resnet20, r ∈ {4..64}         | as vision smoke                      | 8     | as vision smoke |
+ * | rank       | standard | 4          | resnet20, r ∈ {4,8,16,32,64}  | as vision standard                   | 64    | as vision standard |
+ * | rank       | full     | 5          | resnet20                      | as vision full                       | 64    | as vision full |
+ * | lm         | smoke    | 1          | GPT L=1 D=32 H=2 T=32, r=8    | 4 steps                              | 4     | 16 windows, once |
+ * | lm         | standard | 2          | GPT L=4 D=128 H=4 T=128, r=32 | 1,000 steps (2.0M tokens)            | 16    | every 250 steps, 256 windows |
+ * | lm         | full     | 3          | GPT L=6 D=192 H=6 T=256, r=32 | 5,000 steps (20M tokens)             | 16    | every 1,000 steps, 1,024 windows |
  *
- * Wall time is estimated as `rows × trials × (startS + steps·stepMs/1000 + evals·evalS) / workers` with the
- * per-step and per-evaluation times below (`stepMs` and `evalS` are for ONE worker using
+ * Naive scaling adds 1 block (ResNet: in the trainer's default stage; GPT: 1 layer, via `--extra-blocks`).
+ * Wall time is estimated as `ceil(rows × trials / workers) × (startS + steps·stepMs/1000 + evals·evalS)` with
+ * the per-step and per-evaluation times below (`stepMs` and `evalS` are for ONE worker using
  * `floor(cores / workers)` threads on this 2-core machine). `standard` is sized to fit ~90 minutes per
- * experiment; `smoke` all three together under 5 minutes. The timing constants are measurements where the
- * comment says so, otherwise estimates from the native-backend probes in shared/DESIGN.md (a small conv net step
- * ≈ 1 s at batch 128 on 2 threads); re-measure with `laurel experiment <name> --budget smoke` and the
- * `mean_step_ms` column of the report, and adjust here.
+ * experiment; `smoke` all three together under 5 minutes. Where a comment says "measured", the constant is a
+ * measurement; the standard/full timings are ESTIMATES from the native-backend probes in shared/DESIGN.md
+ * (native convolutions had not landed when they were written): re-measure with a few steps of the standard
+ * configuration (the report's "mean step" column gives `stepMs`) and adjust `trainLimit` / `maxSteps` here.
  */
 
 export type Budget = 'smoke' | 'standard' | 'full';
@@ -47,7 +48,7 @@ export interface VisionPreset extends Timing {
   model: string;
   batchSize: number;
   epochs: number;
-  /** Training images used (`--train-limit`); all 55,000 when absent. */
+  /** Training images used (`--train-limit`); all 60,000 when absent. */
   trainLimit?: number;
   /** Test images per evaluation (`--eval-limit`); all 10,000 when absent. */
   evalLimit?: number;
@@ -62,7 +63,7 @@ export interface RankPreset extends VisionPreset {
 export interface LmPreset extends Timing {
   trials: number;
   layers: number;
-  /** Layers added for the naive-scaling row (the paper: 24 → 28, +17 %). */
+  /** Layers added for the naive-scaling row (`--extra-blocks`; the paper: 24 → 28, +14 % params). */
   extraLayers: number;
   dim: number;
   heads: number;
@@ -80,20 +81,22 @@ export interface LmPreset extends Timing {
   trainLimit?: number;
 }
 
-/** Fashion-MNIST training images without a limit (60,000 minus the trainer's 5,000 validation images). */
-export const FASHION_MNIST_TRAIN = 55_000;
+/** Fashion-MNIST training images without a limit (the trainer evaluates on the test set, so no validation split). */
+export const FASHION_MNIST_TRAIN = 60_000;
 export const RANKS = [4, 8, 16, 32, 64] as const;
 
 const visionSmoke: VisionPreset = {
   trials: 1,
   model: 'resnet20',
-  batchSize: 32,
+  batchSize: 8,
   epochs: 1,
-  trainLimit: 128,
-  evalLimit: 256,
-  startS: 6,
-  stepMs: 300,
-  evalS: 1,
+  trainLimit: 16,
+  evalLimit: 16,
+  evalEvery: 2,
+  // measured 11:51 (tfjs cpu convolutions, load average ~6 on 2 cores): 4.0 s/step, 14.5 s per trial
+  startS: 8,
+  stepMs: 4000,
+  evalS: 3,
   workers: 2,
 };
 
@@ -109,11 +112,11 @@ export const PRESETS: {
       model: 'resnet20',
       batchSize: 64,
       epochs: 1,
-      trainLimit: 32_000,
-      evalEvery: 125,
+      trainLimit: 30_000,
+      evalEvery: 235,
       startS: 8,
       stepMs: 700,
-      evalS: 20,
+      evalS: 35,
       workers: 2,
     },
     full: {
@@ -124,22 +127,22 @@ export const PRESETS: {
       evalEvery: 430,
       startS: 8,
       stepMs: 700,
-      evalS: 20,
+      evalS: 35,
       workers: 2,
     },
   },
   rank: {
     smoke: { ...visionSmoke, ranks: RANKS },
     standard: {
-      trials: 3,
+      trials: 4,
       model: 'resnet20',
       batchSize: 64,
       epochs: 1,
-      trainLimit: 32_000,
-      evalEvery: 125,
+      trainLimit: 30_000,
+      evalEvery: 235,
       startS: 8,
       stepMs: 700,
-      evalS: 20,
+      evalS: 35,
       workers: 2,
       ranks: RANKS,
     },
@@ -151,7 +154,7 @@ export const PRESETS: {
       evalEvery: 430,
       startS: 8,
       stepMs: 700,
-      evalS: 20,
+      evalS: 35,
       workers: 2,
       ranks: RANKS,
     },
@@ -170,7 +173,9 @@ export const PRESETS: {
       maxSteps: 4,
       trainLimit: 256,
       evalLimit: 16,
-      startS: 6,
+      evalEvery: 4,
+      // measured 11:51 (load average ~6): 51 ms/step, 2.9 s per trial
+      startS: 3,
       stepMs: 100,
       evalS: 1,
       workers: 2,

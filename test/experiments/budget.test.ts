@@ -60,7 +60,8 @@ test('rows: the paper tables, with stable ids and a reference row', () => {
   }
   const lm = getExperiment('lm').rows('standard');
   const byId = Object.fromEntries(lm.map((r) => [r.id, r.train]));
-  assert.equal(byId['baseline-extra']!.layers, byId.baseline!.layers! + PRESETS.lm.standard.extraLayers);
+  assert.equal(byId['baseline-extra']!.layers, byId.baseline!.layers);
+  assert.equal(byId['baseline-extra']!.extraBlocks, PRESETS.lm.standard.extraLayers);
   assert.equal(byId.pa!.paH, 'identity');
   assert.equal(byId['rw-lr-pa']!.rank, 32);
   const v = Object.fromEntries(

@@ -53,7 +53,7 @@ function rows(budget: Budget): RowDef[] {
     {
       id: 'baseline-extra',
       label: `baseline, ${L + p.extraLayers} layers (naive scaling)`,
-      train: lmTrainArgs(p, 'baseline', { layers: L + p.extraLayers }),
+      train: lmTrainArgs(p, 'baseline', { extraBlocks: p.extraLayers }),
       paper: LM_PAPER['baseline-extra'],
     },
     { id: 'rw', label: 'RW', train: lmTrainArgs(p, 'rw'), paper: LM_PAPER.rw },
