@@ -1,0 +1,83 @@
+/**
+ * The `laurel` command: `laurel <command> [flags]`. Each command lives in src/cli/<command>.ts with its flag
+ * table (the single source of truth for parsing, validation and help).
+ * Exit status: 0 ok, 1 runtime error, 2 usage error (unknown flag, bad value, missing dataset),
+ * 3 training diverged (NaN/Inf loss), 130 interrupted (a checkpoint was written).
+ */
+import { CliError, UsageError } from './cli/flags.ts';
+
+interface Command {
+  summary: string;
+  help: () => Promise<string>;
+  run: (argv: string[]) => Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  params: {
+    summary: 'Count parameters of a model and what a LAUREL variant adds',
+    help: async () => (await import('./cli/params.ts')).PARAMS_HELP,
+    run: async (argv) => (await import('./cli/params.ts')).paramsCommand(argv),
+  },
+  train: {
+    summary: 'Train a ResNet on Fashion-MNIST or a GPT on SOTU text (checkpoints, resume, metrics)',
+    help: async () => (await import('./cli/train.ts')).TRAIN_HELP,
+    run: async (argv) => (await import('./cli/train.ts')).trainCommand(argv),
+  },
+  eval: {
+    summary: "Re-evaluate a run's checkpoint",
+    help: async () => (await import('./cli/eval.ts')).EVAL_HELP,
+    run: async (argv) => (await import('./cli/eval.ts')).evalCommand(argv),
+  },
+  demo: {
+    summary: 'Short training of plain ResNet-20 vs LAUREL RW+LR on Fashion-MNIST, with a comparison table',
+    help: async () => (await import('./cli/demo.ts')).DEMO_HELP,
+    run: async (argv) => (await import('./cli/demo.ts')).demoCommand(argv),
+  },
+  bench: {
+    summary: 'Benchmarks: GEMM and training steps against PyTorch (bench/)',
+    help: async () => (await import('./cli/bench.ts')).BENCH_HELP,
+    run: async (argv) => (await import('./cli/bench.ts')).benchCommand(argv),
+  },
+};
+
+function mainHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length)) + 2;
+  return [
+    'Usage: laurel <command> [flags]',
+    '',
+    'LAUREL (Learned Augmented Residual Layer, ICML 2025) on TensorFlow.js.',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(width)}${c.summary}`),
+    '',
+    "Run 'laurel <command> --help' for a command's flags.",
+    '',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(mainHelp());
+    return name === undefined ? 2 : 0;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) throw new UsageError(`unknown command '${name}'; commands: ${Object.keys(COMMANDS).join(', ')}`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(await cmd.help());
+    return 0;
+  }
+  return cmd.run(rest);
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (e) {
+  if (e instanceof CliError) {
+    process.stderr.write(`laurel: ${e.message.replace(/^laurel /, '')}\n`);
+    process.exitCode = e.exitCode;
+  } else {
+    process.stderr.write(`laurel: error: ${(e as Error)?.stack ?? e}\n`);
+    process.exitCode = 1;
+  }
+}

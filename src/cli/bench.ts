@@ -1,0 +1,34 @@
+import { runBench } from '../../bench/index.ts';
+import { type FlagDef, formatHelp, parseFlags } from './flags.ts';
+import { RUNTIME_FLAGS } from './options.ts';
+
+export const BENCH_FLAGS: FlagDef[] = [
+  { name: 'quick', type: 'bool', default: false, help: 'Fewer steps (a few minutes)' },
+  { name: 'dry', type: 'bool', default: false, help: 'Tiny models and one step (for tests)' },
+  { name: 'skip-gemm', type: 'bool', default: false, help: 'Skip the GEMM benchmark' },
+  { name: 'skip-torch', type: 'bool', default: false, help: 'Skip the PyTorch comparison' },
+  ...RUNTIME_FLAGS.filter((d) => ['json', 'backend', 'threads'].includes(d.name)).map((d) =>
+    d.name === 'json' ? { ...d, help: 'Print the report as one JSON object' } : d,
+  ),
+];
+
+export const BENCH_HELP = formatHelp(
+  'bench',
+  '[--quick] [--json]',
+  'Benchmarks GEMM and training steps of our models against PyTorch (see bench/).',
+  BENCH_FLAGS,
+);
+
+export async function benchCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, BENCH_FLAGS, 'bench');
+  await runBench({
+    quick: values.quick as boolean,
+    dry: values.dry as boolean,
+    skipGemm: values['skip-gemm'] as boolean,
+    skipTorch: values['skip-torch'] as boolean,
+    json: values.json as boolean,
+    backend: values.backend as 'native' | 'cpu' | 'wasm' | undefined,
+    threads: values.threads as number | undefined,
+  });
+  return 0;
+}

@@ -1,0 +1,214 @@
+/**
+ * Turns a run's resolved flags into the objects the training loop needs: data, task, model, optimizer,
+ * schedule. Shared by `train`, `eval` and `demo`.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildClozeItems } from '../data/cloze.ts';
+import { loadFashionMnist } from '../data/fashion-mnist.ts';
+import { ImageBatcher } from '../data/image-batches.ts';
+import { TextWindowSampler } from '../data/text-batches.ts';
+import { joinDocs, loadTextCorpus } from '../data/text.ts';
+import { ByteTokenizer } from '../data/tokenizer.ts';
+import {
+  type Model as BuiltModel,
+  type ModelSpec,
+  type ParamCounts,
+  buildModel,
+  countParams,
+} from '../models/index.ts';
+import { ClassificationTask } from '../train/classification.ts';
+import type { ClozeItem } from '../train/cloze.ts';
+import { LanguageTask } from '../train/language.ts';
+import { type OptimizerName, createOptimizer } from '../train/optim/index.ts';
+import type { Optimizer } from '../train/optim/index.ts';
+import { type ScheduleName, makeSchedule } from '../train/schedule.ts';
+import type { Model, Task } from '../train/task.ts';
+import { CliError, type FlagValue, UsageError } from './flags.ts';
+import { type TaskName, modelSpecFromFlags } from './options.ts';
+
+export type Flags = Record<string, FlagValue | undefined>;
+
+/** Fills the defaults that depend on the task and optimizer (so config.json records the values used). */
+export function resolveDefaults(f: Flags): Flags {
+  const task = f.task as TaskName;
+  const text = task === 'text';
+  const out: Flags = { ...f };
+  out.model ??= text ? 'gpt' : 'resnet20';
+  if (text && out.model !== 'gpt')
+    throw new UsageError(`--task text needs --model gpt, got --model ${out.model}`);
+  if (!text && out.model === 'gpt') throw new UsageError('--model gpt needs --task text');
+  out['batch-size'] ??= text ? 32 : 128;
+  out.optimizer ??= text ? 'adamw' : 'sgd';
+  const adam = out.optimizer === 'adamw';
+  out.lr ??= adam ? 0.003 : 0.1;
+  out['weight-decay'] ??= adam ? 0.1 : 5e-4;
+  if (text) out['grad-clip'] ??= 1;
+  if (text) out.context ??= 128;
+  return out;
+}
+
+/** Reads a JSON file, with an error naming it. */
+export function readJson(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new CliError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Writes JSON atomically (temp file + rename). */
+export function writeJsonAtomic(path: string, value: unknown): void {
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(value, null, 2)}\n`);
+  renameSync(`${path}.tmp`, path);
+}
+
+export interface RunConfig {
+  format: 'laurel-run';
+  version: 1;
+  /** The resolved training flags (runtime flags such as --backend excluded). */
+  flags: Flags;
+  spec: ModelSpec;
+  created: string;
+}
+
+export function configPath(out: string): string {
+  return join(out, 'config.json');
+}
+
+export function readRunConfig(out: string): RunConfig {
+  const path = configPath(out);
+  if (!existsSync(path)) throw new UsageError(`no run in ${out}: ${path} is missing`);
+  const c = readJson(path) as RunConfig;
+  if (c?.format !== 'laurel-run' || typeof c.flags !== 'object')
+    throw new CliError(`${path} is not a laurel run config`);
+  return c;
+}
+
+export interface Run {
+  flags: Flags;
+  spec: ModelSpec;
+  model: BuiltModel;
+  task: Task;
+  counts: ParamCounts;
+  stepsPerEpoch: number;
+  totalSteps: number;
+  evalEvery: number;
+  batchSize: number;
+  /** One line describing the data. */
+  dataInfo: string;
+}
+
+function dataError(e: unknown): never {
+  throw new UsageError((e as Error).message);
+}
+
+/** Builds data, task and model for resolved flags. */
+export function setupRun(f: Flags): Run {
+  const seed = f.seed as number;
+  const batchSize = f['batch-size'] as number;
+  const evalLimit = f['eval-limit'] as number | undefined;
+  const trainLimit = f['train-limit'] as number | undefined;
+  const dataDir = f.data as string | undefined;
+  let task: Task;
+  let spec: ModelSpec;
+  let dataInfo: string;
+  if (f.task === 'fashion-mnist') {
+    const val = f['eval-split'] === 'val';
+    let data: ReturnType<typeof loadFashionMnist>;
+    try {
+      data = loadFashionMnist({ dir: dataDir, valSize: val ? 5000 : 0, seed });
+    } catch (e) {
+      dataError(e);
+    }
+    const batcher = new ImageBatcher(data.train, {
+      batchSize,
+      seed,
+      limit: trainLimit,
+      augment: { cropPadding: f['crop-padding'] as number, flip: f.flip as boolean },
+    });
+    const evalSet = val ? data.val : data.test;
+    task = new ClassificationTask({ batcher, evalSet, evalLimit });
+    spec = modelSpecFromFlags(f, {
+      numClasses: data.train.numClasses,
+      inChannels: data.train.channels,
+      seed,
+    });
+    dataInfo =
+      `Fashion-MNIST from ${data.dir}: ${batcher.n} training images, ` +
+      `${Math.min(evalLimit ?? evalSet.n, evalSet.n)} ${val ? 'validation' : 'test'} images`;
+  } else {
+    let corpus: ReturnType<typeof loadTextCorpus>;
+    try {
+      corpus = loadTextCorpus({ dir: dataDir, seed });
+    } catch (e) {
+      dataError(e);
+    }
+    const tok = new ByteTokenizer();
+    const context = f.context as number;
+    let trainTokens = tok.encode(joinDocs(corpus.train));
+    if (trainLimit !== undefined) trainTokens = trainTokens.slice(0, trainLimit * context + 1);
+    const evalSets = [{ name: 'test', tokens: tok.encode(joinDocs(corpus.test)) }];
+    if (corpus.ood.length > 0) evalSets.push({ name: 'ood', tokens: tok.encode(joinDocs(corpus.ood)) });
+    let cloze: ClozeItem[] = [];
+    try {
+      cloze = buildClozeItems(corpus.test, { numItems: Math.min(evalLimit ?? 100, 100), seed }).map((it) => ({
+        context: tok.encode(it.context),
+        choices: it.choices.map((c) => tok.encode(c)),
+        answer: it.answer,
+      }));
+    } catch {
+      // a small user corpus may yield no cloze item; the metric is then left out
+    }
+    const sampler = new TextWindowSampler(trainTokens, { batchSize, seqLen: context, seed });
+    task = new LanguageTask({
+      sampler,
+      trainTokens: trainTokens.length,
+      seqLen: context,
+      batchSize,
+      evalSets,
+      evalMaxWindows: evalLimit ?? 200,
+      cloze,
+    });
+    spec = modelSpecFromFlags(f, { vocab: tok.vocabSize, seed });
+    dataInfo =
+      `${corpus.source === 'sotu' ? 'SOTU' : corpus.source} byte-level: ${trainTokens.length} training tokens, ` +
+      `${evalSets.map((s) => `${s.name} ${s.tokens.length} tokens`).join(', ')}, ${cloze.length} cloze items`;
+  }
+  let counts: ParamCounts;
+  let model: BuiltModel;
+  try {
+    counts = countParams(spec);
+    model = buildModel(spec);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const stepsPerEpoch = task.stepsPerEpoch;
+  const byEpochs = Math.max(1, Math.ceil((f.epochs as number) * stepsPerEpoch));
+  const maxSteps = f['max-steps'] as number | undefined;
+  const totalSteps = maxSteps !== undefined ? Math.min(maxSteps, byEpochs) : byEpochs;
+  const evalEvery =
+    (f['eval-every'] as number | undefined) ??
+    (f.task === 'text'
+      ? Math.max(1, Math.ceil(totalSteps / 10))
+      : Math.min(stepsPerEpoch, Math.ceil(totalSteps / 5)));
+  return { flags: f, spec, model, task, counts, stepsPerEpoch, totalSteps, evalEvery, batchSize, dataInfo };
+}
+
+/** The optimizer and LR schedule the flags ask for. */
+export function setupOptimizer(run: Run): { optimizer: Optimizer; lr: (step: number) => number } {
+  const f = run.flags;
+  const optimizer = createOptimizer(f.optimizer as OptimizerName, (run.model as Model).namedParameters(), {
+    momentum: f.momentum as number,
+    nesterov: (f.nesterov as boolean) && (f.momentum as number) > 0,
+    weightDecay: f['weight-decay'] as number,
+    decayLaurel: f['decay-laurel'] as boolean,
+  });
+  const lr = makeSchedule({
+    lr: f.lr as number,
+    totalSteps: run.totalSteps,
+    schedule: f.schedule as ScheduleName,
+    warmupSteps: (f['warmup-steps'] as number | undefined) ?? Math.round(0.03 * run.totalSteps),
+  });
+  return { optimizer, lr };
+}
