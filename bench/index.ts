@@ -1,7 +1,8 @@
 // `laurel bench [--quick] [--json]`: GEMM throughput, training-step time of the benchmark models against
 // PyTorch, and LAUREL's own cost. Produces ONE JSON object (issue #3, "Benchmark").
 //
-// Also runnable on its own:  npx tsx bench/index.ts [--quick] [--json] [--backend native|cpu|wasm] [--threads N]
+// Also runnable on its own:
+//   npx tsx bench/index.ts [--quick] [--json] [--dry] [--backend native|cpu|wasm] [--threads N] [--models resnet,gpt]
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -25,6 +26,7 @@ import {
   type TorchRun,
   benchDescription,
   benchOurs,
+  checkAgainstTorch,
   compareStructure,
   runTorch,
 } from './models.ts';
@@ -44,6 +46,10 @@ export interface BenchOptions {
   skipGemm?: boolean;
   /** Skip PyTorch (torch_ms null with a reason). */
   skipTorch?: boolean;
+  /** Skip the numerical equivalence check (`equivalence` null). */
+  skipCheck?: boolean;
+  /** Only these model families (default: all of the configuration's). */
+  models?: BenchModelName[];
   /** Replaces the configuration chosen by quick/dry (models, sizes, steps, torch threads). */
   config?: BenchConfig;
   /** Where the report goes (default: process.stdout.write). */
@@ -85,6 +91,15 @@ export interface ModelRow {
   leaked_tensors: number;
 }
 
+export interface EquivalenceRow {
+  model: string;
+  residual: BenchResidual;
+  loss: number;
+  torch_loss: number;
+  max_grad_norm_rel_err: number;
+  worst_param: string;
+}
+
 export interface BenchReport {
   backend: string;
   threads: number;
@@ -96,10 +111,17 @@ export interface BenchReport {
   /** The same ratio in PyTorch, for reference. */
   torch_laurel_overhead: Partial<Record<BenchModelName, number | null>>;
   torch: { available: boolean; version?: string; python?: string; reason?: string };
+  /**
+   * Both definitions on the same weights and batch (small sizes: DRY_CONFIG, LAUREL weights randomized), on
+   * this backend: our loss and PyTorch's, and the worst relative difference of per-parameter gradient norms.
+   * null when skipped (dry mode, no torch) with equivalence_reason.
+   */
+  equivalence: EquivalenceRow[] | null;
+  equivalence_reason?: string;
   /** How Conv2d computed its kernel gradient (src/nn setConvFilterGradMode): 'tfjs' when the backend has a
    * native Conv2DBackpropFilter, else 'conv' (as a dilated convolution). */
   conv_filter_grad: ConvFilterGradMode;
-  mode: 'full' | 'quick' | 'dry';
+  mode: 'full' | 'quick' | 'dry' | 'custom';
   warmup: number;
   steps: number;
   /** Wall time of the whole run. */
@@ -231,6 +253,15 @@ export function formatReport(r: BenchReport): string {
   lines.push(
     `LAUREL overhead (rw+lr / plain step): ours ${oh(r.laurel_overhead)}; PyTorch ${oh(r.torch_laurel_overhead)}`,
   );
+  if (r.equivalence) {
+    const e = r.equivalence
+      .map(
+        (q) =>
+          `${q.model} loss ${q.loss.toFixed(6)} vs ${q.torch_loss.toFixed(6)}, grads ${q.max_grad_norm_rel_err.toExponential(1)}`,
+      )
+      .join('; ');
+    lines.push(`Same function as PyTorch (small sizes, same weights): ${e}`);
+  } else lines.push(`Equivalence check: ${r.equivalence_reason}`);
   for (const m of r.models) {
     if (m.structure_match === false)
       lines.push(`warning: ${m.model} ${m.residual} differs from PyTorch: ${m.structure_diff}`);
@@ -247,8 +278,9 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   const t0 = performance.now();
   const log = opts.log ?? ((m: string) => process.stderr.write(`bench: ${m}\n`));
   const out = opts.out ?? ((s: string) => process.stdout.write(s));
-  const mode = opts.dry ? 'dry' : opts.quick ? 'quick' : 'full';
-  const cfg = opts.config ?? (opts.dry ? DRY_CONFIG : opts.quick ? QUICK_CONFIG : FULL_CONFIG);
+  const mode = opts.config ? 'custom' : opts.dry ? 'dry' : opts.quick ? 'quick' : 'full';
+  const base = opts.config ?? (opts.dry ? DRY_CONFIG : opts.quick ? QUICK_CONFIG : FULL_CONFIG);
+  const cfg = opts.models ? { ...base, models: base.models.filter((m) => opts.models?.includes(m)) } : base;
   const backend = await initBackend(opts.backend);
   if (opts.threads !== undefined) setNumThreads(opts.threads);
   const gradMode = getConvFilterGradMode();
@@ -259,21 +291,60 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     `backend ${backend}, ${getNumThreads()} threads, ${mode} (warmup ${cfg.warmup}, ${cfg.steps} timed steps)`,
   );
 
-  const g = opts.dry || opts.skipGemm ? { gemm: null, reason: 'skipped' } : await gemm(opts.quick === true);
-  if (g.gemm) log(`gemm: ${JSON.stringify(g.gemm)}`);
-
   const convFilterGrad = getConvFilterGradMode();
-  let ours: OurResult[];
   try {
-    ours = await benchOurs(cfg, log);
+    return await measure(opts, cfg, mode, backend, convFilterGrad, t0, log, out);
   } finally {
     setConvFilterGradMode(gradMode);
   }
+}
+
+async function measure(
+  opts: BenchOptions,
+  cfg: BenchConfig,
+  mode: BenchReport['mode'],
+  backend: string,
+  convFilterGrad: ConvFilterGradMode,
+  t0: number,
+  log: (m: string) => void,
+  out: (s: string) => void,
+): Promise<BenchReport> {
+  const g = opts.dry || opts.skipGemm ? { gemm: null, reason: 'skipped' } : await gemm(opts.quick === true);
+  if (g.gemm) log(`gemm: ${JSON.stringify(g.gemm)}`);
+
+  const ours = await benchOurs(cfg, log);
 
   const torch: TorchRun = opts.skipTorch
     ? { available: false, reason: 'skipped' }
     : await runTorch(cfg, { dry: opts.dry, log });
   if (!torch.available) log(`PyTorch: ${torch.reason}`);
+
+  let equivalence: EquivalenceRow[] | null = null;
+  let equivalenceReason: string | undefined;
+  if (opts.dry || opts.skipCheck) equivalenceReason = 'skipped';
+  else if (!torch.available) equivalenceReason = `PyTorch unavailable: ${torch.reason}`;
+  else {
+    try {
+      equivalence = [];
+      for (const m of cfg.models) {
+        const r = await checkAgainstTorch(DRY_CONFIG, m, 'rw+lr');
+        equivalence.push({
+          model: modelLabel(DRY_CONFIG, m),
+          residual: r.residual,
+          loss: r.loss,
+          torch_loss: r.torchLoss,
+          max_grad_norm_rel_err: Number(r.maxGradNormRelErr.toPrecision(3)),
+          worst_param: r.worstParam,
+        });
+        log(
+          `check ${m} rw+lr: loss ${r.loss} vs PyTorch ${r.torchLoss}, grad norms within ${r.maxGradNormRelErr.toExponential(1)}`,
+        );
+      }
+    } catch (e) {
+      equivalence = null;
+      equivalenceReason = `check failed: ${(e as Error).message.split('\n')[0]}`;
+    }
+  }
 
   const models = rows(cfg, ours, torch);
   const report: BenchReport = {
@@ -287,6 +358,8 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     torch: torch.available
       ? { available: true, version: torch.torch_version, python: torch.python }
       : { available: false, reason: torch.reason },
+    equivalence,
+    ...(equivalenceReason ? { equivalence_reason: equivalenceReason } : {}),
     conv_filter_grad: convFilterGrad,
     mode,
     warmup: cfg.warmup,
@@ -299,14 +372,16 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   return report;
 }
 
-/** `npx tsx bench/index.ts [--quick] [--json] [--dry] [--backend B] [--threads N]`. */
+/** `npx tsx bench/index.ts [--quick] [--json] [--dry] [--backend B] [--threads N] [--models resnet,gpt]`. */
 async function main(argv: string[]): Promise<void> {
   const value = (flag: string) => {
     const i = argv.indexOf(flag);
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const threads = value('--threads');
+  const models = value('--models');
   await runBench({
+    models: models === undefined ? undefined : (models.split(',') as BenchModelName[]),
     quick: argv.includes('--quick'),
     json: argv.includes('--json'),
     dry: argv.includes('--dry'),

@@ -42,6 +42,10 @@ function checkShape(report: BenchReport, printed: string): void {
     const v = report.laurel_overhead[k];
     assert.ok(typeof v === 'number' && v > 0);
   }
+  assert.equal(report.equivalence, null, 'dry mode skips the numerical check');
+  assert.equal(report.equivalence_reason, 'skipped');
+  assert.ok(report.conv_filter_grad === 'conv' || report.conv_filter_grad === 'tfjs');
+  assert.equal(report.mode, 'dry');
   assert.ok(!Number.isNaN(Date.parse(report.date)));
   assert.ok(report.git === null || typeof report.git === 'string');
 }
