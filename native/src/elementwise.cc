@@ -1,0 +1,531 @@
+// Elementwise, broadcasting, reduction, transpose, softmax, gather and segment-sum kernels (float32).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "common.h"
+
+namespace laurel {
+namespace {
+
+constexpr int64_t kGrain = 16384;  // elements per thread below which we stay serial
+
+// Cephes-style expf, branch-free so that loops over it vectorize (about 1 ulp on [-87, 88]).
+inline float fexp(float in) {
+  // Comparisons written so that NaN passes through; exp(x < -87.3) flushes to 0.
+  float x = in > 88.3762626647949f ? 88.3762626647949f : in;
+  x = x < -87.33654475f ? -87.33654475f : x;
+  float n = std::floor(x * 1.44269504088896341f + 0.5f);
+  float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  float y = p * r * r + r + 1.0f;
+  int32_t e = (static_cast<int32_t>(n) + 127) << 23;
+  float s;
+  std::memcpy(&s, &e, 4);
+  return in < -87.33654475f ? 0.0f : y * s;
+}
+inline float fsigmoid(float x) { return 1.0f / (1.0f + fexp(-x)); }
+inline float ftanh(float x) {
+  float ax = std::fabs(x);
+  float big = 1.0f - 2.0f / (fexp(2.0f * ax) + 1.0f);
+  float x2 = x * x;
+  float small = ax * (1.0f + x2 * (-0.333333333f + x2 * (0.133333333f + x2 * -0.0539682540f)));
+  float t = ax < 0.0625f ? small : big;
+  return std::copysign(t, x);
+}
+// Abramowitz & Stegun 7.1.26, the same approximation as tfjs's cpu Erf.
+inline float ferf(float x) {
+  const float p = 0.3275911f, a1 = 0.254829592f, a2 = -0.284496736f, a3 = 1.421413741f, a4 = -1.453152027f,
+              a5 = 1.061405429f;
+  float ax = std::fabs(x);
+  float t = 1.0f / (1.0f + p * ax);
+  float y = 1.0f - (((((a5 * t + a4) * t) + a3) * t + a2) * t + a1) * t * fexp(-ax * ax);
+  // Near zero the formula cancels in float; use the Taylor series there (|error| < 1e-9 for |x| < 0.25).
+  float x2 = x * x;
+  float small = 1.1283791671f * ax * (1.0f + x2 * (-0.333333333f + x2 * (0.1f + x2 * (-0.0238095238f + x2 * 0.0046296296f))));
+  return std::copysign(ax < 0.25f ? small : y, x);
+}
+
+enum Unary {
+  U_NEG = 0, U_RELU, U_EXP, U_LOG, U_SQRT, U_RSQRT, U_SQUARE, U_TANH, U_SIGMOID, U_ERF, U_ABS, U_RECIPROCAL,
+  U_STEP, U_RELU6, U_ELU, U_LEAKY, U_SOFTPLUS, U_LOG1P, U_SIGN, U_COPY, U_SCALE, U_ADDSCALAR
+};
+
+template <typename F>
+void map1(const float* x, float* o, int64_t n, F f) {
+  parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; i++) o[i] = f(x[i]);
+  });
+}
+
+// unary(op, x, out, alpha)
+Napi::Value UnaryOp(const Napi::CallbackInfo& info) {
+  int op = num(info, 0);
+  const float* x = f32(info, 1);
+  float* o = f32(info, 2);
+  int64_t n = tlen(info, 2);
+  float a = info.Length() > 3 ? dbl(info, 3) : 0.0f;
+  switch (op) {
+    case U_NEG: map1(x, o, n, [](float v) { return -v; }); break;
+    case U_RELU: map1(x, o, n, [](float v) { return v > 0.0f ? v : (v == v ? 0.0f : v); }); break;
+    case U_EXP: map1(x, o, n, [](float v) { return fexp(v); }); break;
+    case U_LOG: map1(x, o, n, [](float v) { return std::log(v); }); break;
+    case U_SQRT: map1(x, o, n, [](float v) { return std::sqrt(v); }); break;
+    case U_RSQRT: map1(x, o, n, [](float v) { return 1.0f / std::sqrt(v); }); break;
+    case U_SQUARE: map1(x, o, n, [](float v) { return v * v; }); break;
+    case U_TANH: map1(x, o, n, [](float v) { return ftanh(v); }); break;
+    case U_SIGMOID: map1(x, o, n, [](float v) { return fsigmoid(v); }); break;
+    case U_ERF: map1(x, o, n, [](float v) { return ferf(v); }); break;
+    case U_ABS: map1(x, o, n, [](float v) { return std::fabs(v); }); break;
+    case U_RECIPROCAL: map1(x, o, n, [](float v) { return 1.0f / v; }); break;
+    case U_STEP: map1(x, o, n, [a](float v) { return v > 0.0f ? 1.0f : (v == v ? a : v); }); break;
+    case U_RELU6: map1(x, o, n, [](float v) { return v != v ? v : (v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v)); }); break;
+    case U_ELU: map1(x, o, n, [](float v) { return v >= 0.0f ? v : fexp(v) - 1.0f; }); break;
+    case U_LEAKY: map1(x, o, n, [a](float v) { return v < 0.0f ? a * v : v; }); break;
+    case U_SOFTPLUS: map1(x, o, n, [](float v) { return v > 20.0f ? v : std::log1p(std::exp(v)); }); break;
+    case U_LOG1P: map1(x, o, n, [](float v) { return std::log1p(v); }); break;
+    case U_SIGN: map1(x, o, n, [](float v) { return v > 0.0f ? 1.0f : (v < 0.0f ? -1.0f : 0.0f); }); break;
+    case U_COPY: map1(x, o, n, [](float v) { return v; }); break;
+    case U_SCALE: map1(x, o, n, [a](float v) { return a * v; }); break;
+    case U_ADDSCALAR: map1(x, o, n, [a](float v) { return a + v; }); break;
+    default: return Napi::Number::New(info.Env(), -1);
+  }
+  return Napi::Number::New(info.Env(), 0);
+}
+
+enum Binary { B_ADD = 0, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN, B_SQDIFF, B_PRELU, B_POW, B_RELUGRAD };
+
+template <typename F>
+inline void inner(const float* a, int sa, const float* b, int sb, float* o, int64_t n, F f) {
+  if (sa == 1 && sb == 1) {
+    for (int64_t i = 0; i < n; i++) o[i] = f(a[i], b[i]);
+  } else if (sa == 1 && sb == 0) {
+    const float bv = b[0];
+    for (int64_t i = 0; i < n; i++) o[i] = f(a[i], bv);
+  } else if (sa == 0 && sb == 1) {
+    const float av = a[0];
+    for (int64_t i = 0; i < n; i++) o[i] = f(av, b[i]);
+  } else {
+    for (int64_t i = 0; i < n; i++) o[i] = f(a[i * sa], b[i * sb]);
+  }
+}
+
+// Broadcast over a collapsed shape (rank <= 8); strides are element strides, 0 where broadcast.
+template <typename F>
+void bcast(const float* a, const float* b, float* o, const int32_t* shape, const int32_t* sa, const int32_t* sb,
+           int rank, F f) {
+  int64_t last = shape[rank - 1];
+  int64_t rows = 1;
+  for (int d = 0; d < rank - 1; d++) rows *= shape[d];
+  int lsa = sa[rank - 1], lsb = sb[rank - 1];
+  if (rows == 1) {
+    parallel_for(last, kGrain, [&](int64_t s, int64_t e) {
+      inner(a + s * lsa, lsa, b + s * lsb, lsb, o + s, e - s, f);
+    });
+    return;
+  }
+  int64_t grainRows = std::max<int64_t>(1, kGrain / std::max<int64_t>(1, last));
+  parallel_for(rows, grainRows, [&](int64_t s, int64_t e) {
+    for (int64_t r = s; r < e; r++) {
+      int64_t rem = r, oa = 0, ob = 0;
+      for (int d = rank - 2; d >= 0; d--) {
+        int64_t idx = rem % shape[d];
+        rem /= shape[d];
+        oa += idx * sa[d];
+        ob += idx * sb[d];
+      }
+      inner(a + oa, lsa, b + ob, lsb, o + r * last, last, f);
+    }
+  });
+}
+
+// binary(op, a, b, out, shape, aStrides, bStrides)
+Napi::Value BinaryOp(const Napi::CallbackInfo& info) {
+  int op = num(info, 0);
+  const float* a = f32(info, 1);
+  const float* b = f32(info, 2);
+  float* o = f32(info, 3);
+  const int32_t* shape = i32(info, 4);
+  const int32_t* sa = i32(info, 5);
+  const int32_t* sb = i32(info, 6);
+  int rank = tlen(info, 4);
+  switch (op) {
+    case B_ADD: bcast(a, b, o, shape, sa, sb, rank, [](float x, float y) { return x + y; }); break;
+    case B_SUB: bcast(a, b, o, shape, sa, sb, rank, [](float x, float y) { return x - y; }); break;
+    case B_MUL: bcast(a, b, o, shape, sa, sb, rank, [](float x, float y) { return x * y; }); break;
+    case B_DIV: bcast(a, b, o, shape, sa, sb, rank, [](float x, float y) { return x / y; }); break;
+    case B_MAX:
+      bcast(a, b, o, shape, sa, sb, rank, [](float x, float y) { return (x != x || y != y) ? NAN : (x > y ? x : y); });
+      break;
+    case B_MIN:
+      bcast(a, b, o, shape, sa, sb, rank, [](float x, float y) { return (x != x || y != y) ? NAN : (x < y ? x : y); });
+      break;
+    case B_SQDIFF:
+      bcast(a, b, o, shape, sa, sb, rank, [](float x, float y) { return (x - y) * (x - y); });
+      break;
+    case B_PRELU: bcast(a, b, o, shape, sa, sb, rank, [](float x, float y) { return x < 0.0f ? x * y : x; }); break;
+    case B_POW: bcast(a, b, o, shape, sa, sb, rank, [](float x, float y) { return std::pow(x, y); }); break;
+    case B_RELUGRAD:  // dy * (x > 0)
+      bcast(a, b, o, shape, sa, sb, rank, [](float dy, float x) { return x > 0.0f ? dy : 0.0f; });
+      break;
+    default: return Napi::Number::New(info.Env(), -1);
+  }
+  return Napi::Number::New(info.Env(), 0);
+}
+
+enum Reduce { R_SUM = 0, R_MAX, R_MIN, R_MEAN, R_PROD };
+
+inline float rinit(int op) {
+  switch (op) {
+    case R_MAX: return -INFINITY;
+    case R_MIN: return INFINITY;
+    case R_PROD: return 1.0f;
+    default: return 0.0f;
+  }
+}
+
+// Reduce a contiguous row of n floats.
+inline float reduce_row(int op, const float* x, int64_t n) {
+  if (op == R_SUM || op == R_MEAN) {
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+      for (int k = 0; k < 8; k++) acc[k] += x[i + k];
+    float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (; i < n; i++) s += x[i];
+    return op == R_MEAN ? s / static_cast<float>(n) : s;
+  }
+  if (op == R_MAX) {
+    float m = -INFINITY;
+    bool nan = false;
+    for (int64_t i = 0; i < n; i++) {
+      m = x[i] > m ? x[i] : m;
+      nan |= x[i] != x[i];
+    }
+    return nan ? NAN : m;
+  }
+  if (op == R_MIN) {
+    float m = INFINITY;
+    bool nan = false;
+    for (int64_t i = 0; i < n; i++) {
+      m = x[i] < m ? x[i] : m;
+      nan |= x[i] != x[i];
+    }
+    return nan ? NAN : m;
+  }
+  float p = 1.0f;
+  for (int64_t i = 0; i < n; i++) p *= x[i];
+  return p;
+}
+
+// reduce(op, x, out, A, R, B): out[a, b] = reduce over r of x[a, r, b].
+Napi::Value ReduceOp(const Napi::CallbackInfo& info) {
+  int op = num(info, 0);
+  const float* x = f32(info, 1);
+  float* o = f32(info, 2);
+  int64_t A = num(info, 3), R = num(info, 4), B = num(info, 5);
+  if (B == 1) {
+    int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(1, R));
+    if (A == 1 && R >= 2 * kGrain && (op == R_SUM || op == R_MEAN)) {
+      float part[64] = {0};
+      int64_t nch = std::min<int64_t>(64, pool_threads());
+      int64_t per = (R + nch - 1) / nch;
+      parallel_for(nch, 1, [&](int64_t s, int64_t e) {
+        for (int64_t c = s; c < e; c++) {
+          int64_t b0 = c * per, e0 = std::min(R, b0 + per);
+          part[c] = b0 < e0 ? reduce_row(R_SUM, x + b0, e0 - b0) : 0.0f;
+        }
+      });
+      float t = 0;
+      for (int64_t c = 0; c < nch; c++) t += part[c];
+      o[0] = op == R_MEAN ? t / static_cast<float>(R) : t;
+    } else {
+      parallel_for(A, grain, [&](int64_t s, int64_t e) {
+        for (int64_t a = s; a < e; a++) o[a] = reduce_row(op, x + a * R, R);
+      });
+    }
+  } else {
+    // Accumulate rows of length B; parallel over A, or over B when A is small.
+    auto run = [&](int64_t a, int64_t b0, int64_t b1) {
+      float* out = o + a * B;
+      const float* src = x + a * R * B;
+      float init = rinit(op);
+      for (int64_t j = b0; j < b1; j++) out[j] = init;
+      for (int64_t r = 0; r < R; r++) {
+        const float* row = src + r * B;
+        switch (op) {
+          case R_SUM:
+          case R_MEAN:
+            for (int64_t j = b0; j < b1; j++) out[j] += row[j];
+            break;
+          case R_MAX:
+            for (int64_t j = b0; j < b1; j++) out[j] = (row[j] > out[j] || row[j] != row[j]) ? row[j] : out[j];
+            break;
+          case R_MIN:
+            for (int64_t j = b0; j < b1; j++) out[j] = (row[j] < out[j] || row[j] != row[j]) ? row[j] : out[j];
+            break;
+          default:
+            for (int64_t j = b0; j < b1; j++) out[j] *= row[j];
+        }
+      }
+      if (op == R_MEAN) {
+        float inv = 1.0f / static_cast<float>(R);
+        for (int64_t j = b0; j < b1; j++) out[j] *= inv;
+      }
+    };
+    if (A >= pool_threads() * 2 || B < 64) {
+      int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(1, R * B));
+      parallel_for(A, grain, [&](int64_t s, int64_t e) {
+        for (int64_t a = s; a < e; a++) run(a, 0, B);
+      });
+    } else {
+      for (int64_t a = 0; a < A; a++) {
+        int64_t grain = std::max<int64_t>(16, kGrain / std::max<int64_t>(1, R));
+        parallel_for(B, grain, [&](int64_t s, int64_t e) { run(a, s, e); });
+      }
+    }
+  }
+  return info.Env().Undefined();
+}
+
+// transpose(x, out, shape, perm) with a collapsed shape (rank <= 8).
+Napi::Value TransposeOp(const Napi::CallbackInfo& info) {
+  const float* x = f32(info, 0);
+  float* o = f32(info, 1);
+  const int32_t* shape = i32(info, 2);
+  const int32_t* perm = i32(info, 3);
+  int rank = tlen(info, 2);
+  int64_t istr[8], oshape[8], ostr_in[8];
+  istr[rank - 1] = 1;
+  for (int d = rank - 2; d >= 0; d--) istr[d] = istr[d + 1] * shape[d + 1];
+  for (int d = 0; d < rank; d++) {
+    oshape[d] = shape[perm[d]];
+    ostr_in[d] = istr[perm[d]];  // input stride for each output dim
+  }
+  int64_t total = 1;
+  for (int d = 0; d < rank; d++) total *= oshape[d];
+  if (rank >= 2 && perm[rank - 1] == rank - 1) {
+    // Last dim kept: copy contiguous runs.
+    int64_t run = oshape[rank - 1];
+    int64_t rows = total / run;
+    parallel_for(rows, std::max<int64_t>(1, kGrain / run), [&](int64_t s, int64_t e) {
+      for (int64_t r = s; r < e; r++) {
+        int64_t rem = r, off = 0;
+        for (int d = rank - 2; d >= 0; d--) {
+          off += (rem % oshape[d]) * ostr_in[d];
+          rem /= oshape[d];
+        }
+        std::memcpy(o + r * run, x + off, run * sizeof(float));
+      }
+    });
+    return info.Env().Undefined();
+  }
+  // Blocked 2-D transpose of the last two output dims, batched over the rest.
+  int64_t R = oshape[rank - 2 >= 0 ? rank - 2 : 0], C = oshape[rank - 1];
+  if (rank < 2) R = 1;
+  int64_t sR = rank >= 2 ? ostr_in[rank - 2] : 0, sC = ostr_in[rank - 1];
+  int64_t outer = total / (R * C);
+  constexpr int64_t T = 32;
+  int64_t tilesR = (R + T - 1) / T;
+  parallel_for(outer * tilesR, std::max<int64_t>(1, kGrain / (T * C)), [&](int64_t s, int64_t e) {
+    for (int64_t w = s; w < e; w++) {
+      int64_t ob = w / tilesR, tr = w % tilesR;
+      int64_t rem = ob, off = 0;
+      for (int d = rank - 3; d >= 0; d--) {
+        off += (rem % oshape[d]) * ostr_in[d];
+        rem /= oshape[d];
+      }
+      float* dst = o + ob * R * C;
+      int64_t r0 = tr * T, r1 = std::min(R, r0 + T);
+      for (int64_t c0 = 0; c0 < C; c0 += T) {
+        int64_t c1 = std::min(C, c0 + T);
+        for (int64_t r = r0; r < r1; r++)
+          for (int64_t c = c0; c < c1; c++) dst[r * C + c] = x[off + r * sR + c * sC];
+      }
+    }
+  });
+  return info.Env().Undefined();
+}
+
+// softmax(x, out, rows, cols, log)
+Napi::Value SoftmaxOp(const Napi::CallbackInfo& info) {
+  const float* x = f32(info, 0);
+  float* o = f32(info, 1);
+  int64_t rows = num(info, 2), cols = num(info, 3);
+  bool lg = info[4].As<Napi::Boolean>().Value();
+  parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, cols)), [&](int64_t s, int64_t e) {
+    for (int64_t r = s; r < e; r++) {
+      const float* xr = x + r * cols;
+      float* orow = o + r * cols;
+      float m = reduce_row(R_MAX, xr, cols);
+      float sum = 0.0f;
+      for (int64_t j = 0; j < cols; j++) {
+        float v = fexp(xr[j] - m);
+        orow[j] = v;
+        sum += v;
+      }
+      if (lg) {
+        float ls = std::log(sum) + m;
+        for (int64_t j = 0; j < cols; j++) orow[j] = xr[j] - ls;
+      } else {
+        float inv = 1.0f / sum;
+        for (int64_t j = 0; j < cols; j++) orow[j] *= inv;
+      }
+    }
+  });
+  return info.Env().Undefined();
+}
+
+// gather(x, indices, out, outer, axisSize, inner): out[o, i, :] = x[o, idx[i], :]. Returns the first bad index
+// position or -1.
+Napi::Value GatherOp(const Napi::CallbackInfo& info) {
+  const float* x = f32(info, 0);
+  const int32_t* idx = i32(info, 1);
+  int64_t nIdx = tlen(info, 1);
+  float* o = f32(info, 2);
+  int64_t outer = num(info, 3), axis = num(info, 4), inner = num(info, 5);
+  for (int64_t i = 0; i < nIdx; i++)
+    if (idx[i] < 0 || idx[i] >= axis) return Napi::Number::New(info.Env(), static_cast<double>(i));
+  parallel_for(outer * nIdx, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, inner)), [&](int64_t s, int64_t e) {
+    for (int64_t w = s; w < e; w++) {
+      int64_t ob = w / nIdx, i = w % nIdx;
+      std::memcpy(o + w * inner, x + (ob * axis + idx[i]) * inner, inner * sizeof(float));
+    }
+  });
+  return Napi::Number::New(info.Env(), -1);
+}
+
+// segmentSum(x, ids, out, inner, numSegments): out[ids[i], :] += x[i, :]; ids outside the range are dropped.
+Napi::Value SegmentSumOp(const Napi::CallbackInfo& info) {
+  const float* x = f32(info, 0);
+  const int32_t* ids = i32(info, 1);
+  int64_t n = tlen(info, 1);
+  float* o = f32(info, 2);
+  int64_t inner = num(info, 3), segs = num(info, 4);
+  std::memset(o, 0, segs * inner * sizeof(float));
+  // Parallel over columns so that no two threads touch the same output element.
+  parallel_for(inner, std::max<int64_t>(16, kGrain / std::max<int64_t>(1, n)), [&](int64_t s, int64_t e) {
+    for (int64_t i = 0; i < n; i++) {
+      int64_t id = ids[i];
+      if (id < 0 || id >= segs) continue;
+      const float* src = x + i * inner;
+      float* dst = o + id * inner;
+      for (int64_t j = s; j < e; j++) dst[j] += src[j];
+    }
+  });
+  return info.Env().Undefined();
+}
+
+// batchNorm(x, out, mean, variance, offset|null, scale|null, eps): parameters indexed by i % their length.
+Napi::Value BatchNormOp(const Napi::CallbackInfo& info) {
+  const float* x = f32(info, 0);
+  float* o = f32(info, 1);
+  int64_t n = tlen(info, 1);
+  const float* mean = f32(info, 2);
+  int64_t lm = tlen(info, 2);
+  const float* var = f32(info, 3);
+  int64_t lv = tlen(info, 3);
+  bool hasOff = info[4].IsTypedArray(), hasScale = info[5].IsTypedArray();
+  const float* off = hasOff ? f32(info, 4) : nullptr;
+  int64_t lo = hasOff ? tlen(info, 4) : 1;
+  const float* sc = hasScale ? f32(info, 5) : nullptr;
+  int64_t ls = hasScale ? tlen(info, 5) : 1;
+  float eps = dbl(info, 6);
+  int64_t C = lm;
+  bool perChannel = lv == C && (!hasOff || lo == C) && (!hasScale || ls == C) && n % C == 0;
+  if (perChannel) {
+    std::vector<float> mul(C), add(C);
+    for (int64_t c = 0; c < C; c++) {
+      float inv = 1.0f / std::sqrt(var[c] + eps);
+      float s = hasScale ? sc[c] : 1.0f;
+      mul[c] = inv * s;
+      add[c] = (hasOff ? off[c] : 0.0f) - mean[c] * inv * s;
+    }
+    int64_t rows = n / C;
+    parallel_for(rows, std::max<int64_t>(1, kGrain / C), [&](int64_t s, int64_t e) {
+      for (int64_t r = s; r < e; r++)
+        for (int64_t c = 0; c < C; c++) o[r * C + c] = x[r * C + c] * mul[c] + add[c];
+    });
+  } else {
+    for (int64_t i = 0; i < n; i++) {
+      float s = hasScale ? sc[i % ls] : 1.0f;
+      float b = hasOff ? off[i % lo] : 0.0f;
+      o[i] = (x[i] - mean[i % lm]) * s / std::sqrt(var[i % lv] + eps) + b;
+    }
+  }
+  return info.Env().Undefined();
+}
+
+// tile(x, out, inShape, outShape): out[i] = x[i mod inShape per dim].
+Napi::Value TileOp(const Napi::CallbackInfo& info) {
+  const float* x = f32(info, 0);
+  float* o = f32(info, 1);
+  const int32_t* ish = i32(info, 2);
+  const int32_t* osh = i32(info, 3);
+  int rank = tlen(info, 2);
+  int64_t istr[8];
+  istr[rank - 1] = 1;
+  for (int d = rank - 2; d >= 0; d--) istr[d] = istr[d + 1] * ish[d + 1];
+  int64_t last = osh[rank - 1], ilast = ish[rank - 1];
+  int64_t rows = 1;
+  for (int d = 0; d < rank - 1; d++) rows *= osh[d];
+  parallel_for(rows, std::max<int64_t>(1, kGrain / last), [&](int64_t s, int64_t e) {
+    for (int64_t r = s; r < e; r++) {
+      int64_t rem = r, off = 0;
+      for (int d = rank - 2; d >= 0; d--) {
+        off += (rem % osh[d]) % ish[d] * istr[d];
+        rem /= osh[d];
+      }
+      float* dst = o + r * last;
+      for (int64_t j = 0; j < last; j += ilast) std::memcpy(dst + j, x + off, ilast * sizeof(float));
+    }
+  });
+  return info.Env().Undefined();
+}
+
+// adam(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, bc1, bc2): in-place AdamW step where
+// bc1 = 1 - beta1^t and bc2 = 1 - beta2^t; decoupled decay: p -= lr * wd * p.
+Napi::Value AdamOp(const Napi::CallbackInfo& info) {
+  float* p = f32(info, 0);
+  const float* g = f32(info, 1);
+  float* m = f32(info, 2);
+  float* v = f32(info, 3);
+  int64_t n = tlen(info, 0);
+  float lr = dbl(info, 4), b1 = dbl(info, 5), b2 = dbl(info, 6), eps = dbl(info, 7), wd = dbl(info, 8);
+  float bc1 = dbl(info, 9), bc2 = dbl(info, 10);
+  float step = lr / bc1, ibc2 = 1.0f / bc2;
+  parallel_for(n, kGrain, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; i++) {
+      float gi = g[i];
+      float mi = b1 * m[i] + (1.0f - b1) * gi;
+      float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+      m[i] = mi;
+      v[i] = vi;
+      p[i] = p[i] - lr * wd * p[i] - step * mi / (std::sqrt(vi * ibc2) + eps);
+    }
+  });
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void register_elementwise(Napi::Env env, Napi::Object exports) {
+  exports.Set("unary", Napi::Function::New(env, UnaryOp));
+  exports.Set("binary", Napi::Function::New(env, BinaryOp));
+  exports.Set("reduce", Napi::Function::New(env, ReduceOp));
+  exports.Set("transpose", Napi::Function::New(env, TransposeOp));
+  exports.Set("softmax", Napi::Function::New(env, SoftmaxOp));
+  exports.Set("gather", Napi::Function::New(env, GatherOp));
+  exports.Set("segmentSum", Napi::Function::New(env, SegmentSumOp));
+  exports.Set("batchNorm", Napi::Function::New(env, BatchNormOp));
+  exports.Set("tile", Napi::Function::New(env, TileOp));
+  exports.Set("adam", Napi::Function::New(env, AdamOp));
+}
+
+}  // namespace laurel

@@ -1,0 +1,116 @@
+// A small persistent thread pool. The calling thread takes chunk 0; workers spin briefly, then block, so that
+// they do not steal the cores from OpenBLAS's own threads between our kernels.
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define LAUREL_PAUSE() _mm_pause()
+#else
+#define LAUREL_PAUSE() std::this_thread::yield()
+#endif
+
+#include "common.h"
+
+namespace laurel {
+namespace {
+
+struct Pool {
+  int nthreads = 1;
+  std::vector<std::thread> workers;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::atomic<uint64_t> gen{0};
+  std::atomic<int> pending{0};
+  std::atomic<bool> stop{false};
+  const std::function<void(int)>* job = nullptr;
+
+  ~Pool() { shutdown(); }
+
+  void shutdown() {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      stop = true;
+      gen++;
+    }
+    cv.notify_all();
+    for (auto& t : workers) t.join();
+    workers.clear();
+    stop = false;
+  }
+
+  void start(int n) {
+    shutdown();
+    nthreads = n < 1 ? 1 : n;
+    uint64_t g = gen.load(std::memory_order_acquire);  // workers must not miss a job posted before they run
+    for (int i = 1; i < nthreads; i++) workers.emplace_back([this, i, g] { loop(i, g); });
+  }
+
+  void loop(int idx, uint64_t seen) {
+    for (;;) {
+      int spins = 0;
+      while (gen.load(std::memory_order_acquire) == seen) {
+        if (++spins < 4000) {
+          LAUREL_PAUSE();
+        } else {
+          std::unique_lock<std::mutex> l(mu);
+          cv.wait(l, [&] { return gen.load(std::memory_order_acquire) != seen; });
+        }
+      }
+      seen = gen.load(std::memory_order_acquire);
+      if (stop.load()) return;
+      (*job)(idx);
+      pending.fetch_sub(1, std::memory_order_acq_rel);
+    }
+  }
+
+  void run(const std::function<void(int)>& fn) {
+    job = &fn;
+    pending.store(nthreads - 1, std::memory_order_release);
+    {
+      std::lock_guard<std::mutex> l(mu);
+      gen.fetch_add(1, std::memory_order_acq_rel);
+    }
+    cv.notify_all();
+    fn(0);
+    while (pending.load(std::memory_order_acquire) != 0) LAUREL_PAUSE();
+  }
+};
+
+Pool& pool() {
+  static Pool* p = new Pool();  // never destroyed: joining threads at exit is not worth the risk
+  return *p;
+}
+thread_local bool in_parallel = false;
+
+}  // namespace
+
+void pool_set_threads(int n) { pool().start(n); }
+int pool_threads() { return pool().nthreads; }
+
+void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  Pool& p = pool();
+  int nt = p.nthreads;
+  if (n <= 0) return;
+  if (nt <= 1 || in_parallel || n < 2 * grain) {
+    fn(0, n);
+    return;
+  }
+  int chunks = nt;
+  int64_t per = (n + chunks - 1) / chunks;
+  per = (per + 15) & ~int64_t(15);
+  std::function<void(int)> job = [&](int idx) {
+    int64_t b = idx * per;
+    int64_t e = b + per < n ? b + per : n;
+    if (b < e) {
+      in_parallel = true;
+      fn(b, e);
+      in_parallel = false;
+    }
+  };
+  p.run(job);
+}
+
+}  // namespace laurel

@@ -1,0 +1,121 @@
+// Loads the native addon (native/build/Release/laurel_native.node). Never throws: returns the reason instead.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeAddon {
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  /** C[M,N] = alpha·op(A)·op(B) + beta·C, row-major, straight to cblas_sgemm. */
+  gemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    b: Float32Array,
+    beta: number,
+    c: Float32Array,
+  ): void;
+  batchGemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    aOffsets: Int32Array,
+    bOffsets: Int32Array,
+  ): void;
+  unary(op: number, x: Float32Array, out: Float32Array, alpha?: number): number;
+  binary(
+    op: number,
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    shape: Int32Array,
+    aStrides: Int32Array,
+    bStrides: Int32Array,
+  ): number;
+  reduce(op: number, x: Float32Array, out: Float32Array, a: number, r: number, b: number): void;
+  transpose(x: Float32Array, out: Float32Array, shape: Int32Array, perm: Int32Array): void;
+  softmax(x: Float32Array, out: Float32Array, rows: number, cols: number, log: boolean): void;
+  gather(
+    x: Float32Array,
+    indices: Int32Array,
+    out: Float32Array,
+    outer: number,
+    axisSize: number,
+    inner: number,
+  ): number;
+  segmentSum(x: Float32Array, ids: Int32Array, out: Float32Array, inner: number, numSegments: number): void;
+  batchNorm(
+    x: Float32Array,
+    out: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    offset: Float32Array | null,
+    scale: Float32Array | null,
+    eps: number,
+  ): void;
+  tile(x: Float32Array, out: Float32Array, inShape: Int32Array, outShape: Int32Array): void;
+  adam(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    biasCorrection1: number,
+    biasCorrection2: number,
+  ): void;
+  conv2d?(x: Float32Array, w: Float32Array, out: Float32Array, p: Int32Array): void;
+  conv2dBackInput?(dy: Float32Array, w: Float32Array, dx: Float32Array, p: Int32Array): void;
+  conv2dBackFilter?(x: Float32Array, dy: Float32Array, dw: Float32Array, p: Int32Array): void;
+  pool?(op: number, x: Float32Array, out: Float32Array, p: Int32Array): void;
+  poolGrad?(op: number, dy: Float32Array, x: Float32Array, dx: Float32Array, p: Int32Array): void;
+}
+
+export const ADDON_PATH = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'native',
+  'build',
+  'Release',
+  'laurel_native.node',
+);
+
+let cached: { addon: NativeAddon | null; error: string | null } | null = null;
+
+/** The addon, or null with the reason it could not be loaded. */
+export function loadAddon(): { addon: NativeAddon | null; error: string | null } {
+  if (cached) return cached;
+  if (process.env.LAUREL_NO_NATIVE === '1') {
+    cached = { addon: null, error: 'LAUREL_NO_NATIVE=1 is set' };
+    return cached;
+  }
+  if (!existsSync(ADDON_PATH)) {
+    cached = {
+      addon: null,
+      error: `native addon not built (${join('native', 'build', 'Release', 'laurel_native.node')} missing; run: node scripts/build-native.mjs)`,
+    };
+    return cached;
+  }
+  try {
+    const require = createRequire(import.meta.url);
+    const addon = require(ADDON_PATH) as NativeAddon;
+    cached = { addon, error: null };
+  } catch (e) {
+    cached = { addon: null, error: `native addon failed to load: ${(e as Error).message.split('\n')[0]}` };
+  }
+  return cached;
+}

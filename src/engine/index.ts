@@ -1,0 +1,83 @@
+// Backend selection for laurel: `native` (OpenBLAS addon) by default, `cpu` or `wasm` on request, and a
+// one-line warning with the reason whenever we fall back.
+import { availableParallelism } from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import { loadAddon } from './addon.ts';
+import { NATIVE_BACKEND, registerNativeBackend } from './backend.ts';
+
+export type BackendName = 'native' | 'cpu' | 'wasm';
+export { NATIVE_BACKEND, NativeBackend, nativeKernelNames } from './backend.ts';
+export { loadAddon } from './addon.ts';
+
+let threads = defaultThreads();
+
+function defaultThreads(): number {
+  const env = Number(process.env.LAUREL_NUM_THREADS);
+  if (Number.isInteger(env) && env > 0) return env;
+  return Math.max(1, availableParallelism());
+}
+
+function warn(msg: string): void {
+  console.warn(`laurel: ${msg}`);
+}
+
+/** Makes the native backend available to tfjs; returns null on success or the reason it is not. */
+export function ensureNative(): string | null {
+  const { addon, error } = loadAddon();
+  if (!addon) return error ?? 'native addon unavailable';
+  addon.setNumThreads(threads);
+  registerNativeBackend(addon);
+  return null;
+}
+
+async function trySet(name: string): Promise<string | null> {
+  try {
+    const ok = await tf.setBackend(name);
+    if (!ok) return `tfjs could not initialise the ${name} backend`;
+    await tf.ready();
+    return null;
+  } catch (e) {
+    return (e as Error).message.split('\n')[0];
+  }
+}
+
+/**
+ * Selects the tfjs backend: `name`, else $LAUREL_BACKEND, else `native`. Falls back (native/wasm → cpu) with one
+ * warning line saying why. Returns the name in use.
+ */
+export async function initBackend(name?: BackendName): Promise<string> {
+  const want = (name ?? process.env.LAUREL_BACKEND ?? 'native') as string;
+  if (want !== 'native' && want !== 'cpu' && want !== 'wasm') {
+    throw new Error(`unknown backend '${want}': expected native, cpu or wasm`);
+  }
+  if (want === 'native') {
+    const why = ensureNative() ?? (await trySet(NATIVE_BACKEND));
+    if (why === null) return tf.getBackend();
+    warn(`native backend unavailable (${why}); falling back to the slow cpu backend`);
+  } else if (want === 'wasm') {
+    let why: string | null = null;
+    try {
+      await import('@tensorflow/tfjs-backend-wasm');
+      why = await trySet('wasm');
+    } catch (e) {
+      why = (e as Error).message.split('\n')[0];
+    }
+    if (why === null) return tf.getBackend();
+    warn(`wasm backend unavailable (${why}); falling back to the cpu backend`);
+  }
+  const why = await trySet('cpu');
+  if (why !== null) throw new Error(`laurel: cannot initialise the cpu backend: ${why}`);
+  return tf.getBackend();
+}
+
+/** Threads shared by OpenBLAS and our own kernels (one budget, no oversubscription). */
+export function setNumThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`setNumThreads: expected a positive integer, got ${n}`);
+  threads = n;
+  const { addon } = loadAddon();
+  addon?.setNumThreads(n);
+}
+
+export function getNumThreads(): number {
+  return threads;
+}

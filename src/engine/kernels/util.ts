@@ -1,0 +1,117 @@
+// Helpers shared by the native kernels: storage access, broadcasting plans, fallbacks to the cpu kernels.
+import * as tf from '@tensorflow/tfjs';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import type { NativeAddon } from '../addon.ts';
+
+export type Backend = MathBackendCPU & { alloc(n: number): Float32Array; free?(a: Float32Array): void };
+export type TensorInfo = tf.TensorInfo;
+export type KernelFunc = tf.KernelFunc;
+export type Kernels = Map<string, KernelFunc>;
+
+export interface KernelArgs {
+  inputs: Record<string, TensorInfo>;
+  backend: Backend;
+  attrs?: tf.NamedAttrMap;
+}
+
+let addonRef: NativeAddon | null = null;
+export function setAddon(a: NativeAddon): void {
+  addonRef = a;
+}
+export function addon(): NativeAddon {
+  if (!addonRef) throw new Error('laurel native addon not loaded');
+  return addonRef;
+}
+
+/** The Float32Array behind a tensor (zero-copy). */
+export function f32(b: Backend, t: TensorInfo): Float32Array {
+  return b.data.get(t.dataId).values as Float32Array;
+}
+
+export function i32(b: Backend, t: TensorInfo): Int32Array {
+  return b.data.get(t.dataId).values as Int32Array;
+}
+
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function output(b: Backend, shape: number[], values: Float32Array): TensorInfo {
+  return b.makeTensorInfo(shape, 'float32', values);
+}
+
+/** The cpu backend's own kernel, for dtypes and attributes we do not handle natively. */
+export function cpuKernel(name: string): KernelFunc {
+  const k = tf.getKernel(name, 'cpu');
+  if (!k) throw new Error(`laurel: no cpu kernel ${name}`);
+  return k.kernelFunc;
+}
+
+export function allFloat(...ts: (TensorInfo | undefined)[]): boolean {
+  return ts.every((t) => t === undefined || t.dtype === 'float32');
+}
+
+/** Wraps a native kernel: falls back to the cpu kernel when `ok(args)` is false. */
+export function withFallback(
+  name: string,
+  ok: (a: KernelArgs) => boolean,
+  fn: (a: KernelArgs) => TensorInfo | TensorInfo[],
+): KernelFunc {
+  const cpu = cpuKernel(name);
+  return ((args: KernelArgs) => (ok(args) ? fn(args) : cpu(args as never))) as unknown as KernelFunc;
+}
+
+export interface BroadcastPlan {
+  outShape: number[];
+  shape: Int32Array;
+  aStrides: Int32Array;
+  bStrides: Int32Array;
+}
+
+const planCache = new Map<string, BroadcastPlan>();
+
+/** Collapses the broadcast of a and b into the fewest dimensions, with element strides (0 where broadcast). */
+export function broadcastPlan(aShape: readonly number[], bShape: readonly number[]): BroadcastPlan {
+  const key = `${aShape.join(',')}|${bShape.join(',')}`;
+  const hit = planCache.get(key);
+  if (hit) return hit;
+  const outShape = tf.backend_util.assertAndGetBroadcastShape(aShape as number[], bShape as number[]);
+  const rank = outShape.length;
+  const pad = (s: readonly number[]) => [...new Array(rank - s.length).fill(1), ...s];
+  const ap = pad(aShape);
+  const bp = pad(bShape);
+  const strides = (p: number[]) => {
+    const st = new Array<number>(rank);
+    let acc = 1;
+    for (let d = rank - 1; d >= 0; d--) {
+      st[d] = p[d] === 1 && outShape[d] !== 1 ? 0 : acc;
+      acc *= p[d];
+    }
+    return st;
+  };
+  const as = strides(ap);
+  const bs = strides(bp);
+  const dims: { n: number; a: number; b: number }[] = [];
+  for (let d = 0; d < rank; d++) {
+    if (outShape[d] === 1) continue;
+    const prev = dims[dims.length - 1];
+    if (prev && prev.a === as[d] * outShape[d] && prev.b === bs[d] * outShape[d]) {
+      prev.n *= outShape[d];
+      prev.a = as[d];
+      prev.b = bs[d];
+    } else dims.push({ n: outShape[d], a: as[d], b: bs[d] });
+  }
+  if (dims.length === 0) dims.push({ n: 1, a: 1, b: 1 });
+  if (dims.length > 8) throw new Error('laurel: broadcast rank > 8');
+  const plan = {
+    outShape,
+    shape: Int32Array.from(dims.map((d) => d.n)),
+    aStrides: Int32Array.from(dims.map((d) => d.a)),
+    bStrides: Int32Array.from(dims.map((d) => d.b)),
+  };
+  if (planCache.size > 4096) planCache.clear();
+  planCache.set(key, plan);
+  return plan;
+}
