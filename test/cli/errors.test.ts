@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { TRAIN_CMD_FLAGS } from '../../src/cli/train.ts';
+import { lastJson, laurel, tmp } from './fixtures.ts';
+
+test('laurel --help lists the commands; train --help documents every flag', () => {
+  const top = laurel(['--help']);
+  assert.equal(top.status, 0);
+  for (const c of ['params', 'train', 'eval', 'demo', 'bench'])
+    assert.match(top.stdout, new RegExp(`\\n  ${c} `));
+  const h = laurel(['train', '--help']);
+  assert.equal(h.status, 0);
+  for (const f of TRAIN_CMD_FLAGS) assert.ok(h.stdout.includes(`--${f.name}`), `--${f.name} in help`);
+  assert.match(h.stdout, /--residual baseline\|rw\|lr\|pa\|rw\+lr\|rw\+pa\|lr\+pa\|rw\+lr\+pa\|gemma3n/);
+});
+
+test('params --json prints the paper example (GPT 20×1000, RW+LR r=4 adds 160,040)', () => {
+  const r = laurel([
+    'params',
+    '--model',
+    'gpt',
+    '--layers',
+    '20',
+    '--dim',
+    '1000',
+    '--heads',
+    '8',
+    '--residual',
+    'rw+lr',
+    '--rank',
+    '4',
+    '--json',
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const j = lastJson(r.stdout);
+  assert.equal(j.added_params, 160040);
+  assert.equal(j.params, (j.baseline_params as number) + 160040);
+});
+
+const cases: [string, string[], RegExp][] = [
+  ['unknown flag', ['train', '--task', 'text', '--out', 'x', '--bogus', '1'], /unknown flag --bogus/],
+  [
+    'bad rank',
+    ['params', '--model', 'gpt', '--rank', 'abc'],
+    /bad value 'abc' for --rank: expected an integer/,
+  ],
+  [
+    'bad residual',
+    ['train', '--task', 'text', '--residual', 'foo', '--out', 'x'],
+    /bad value 'foo' for --residual: expected one of baseline, rw/,
+  ],
+  ['unknown command', ['trian'], /unknown command 'trian'/],
+  ['missing value', ['params', '--model'], /--model needs a value/],
+];
+
+for (const [what, args, message] of cases) {
+  test(`exits 2 naming the problem: ${what}`, () => {
+    const r = laurel(args);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, message);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  });
+}
+
+test('a missing dataset exits 2 naming the folder, and writes nothing', () => {
+  const out = join(tmp('missing'), 'run');
+  const r = laurel(['train', '--task', 'fashion-mnist', '--data', '/nonexistent/fmnist', '--out', out]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /Fashion-MNIST data not found: \/nonexistent\/fmnist does not exist/);
+  assert.equal(existsSync(out), false);
+  const t = laurel(['train', '--task', 'text', '--data', '/nonexistent/texts', '--out', out]);
+  assert.equal(t.status, 2);
+  assert.match(t.stderr, /\/nonexistent\/texts does not exist/);
+});
