@@ -7,6 +7,14 @@ export const BENCH_FLAGS: FlagDef[] = [
   { name: 'dry', type: 'bool', default: false, help: 'Tiny models and one step (for tests)' },
   { name: 'skip-gemm', type: 'bool', default: false, help: 'Skip the GEMM benchmark' },
   { name: 'skip-torch', type: 'bool', default: false, help: 'Skip the PyTorch comparison' },
+  { name: 'skip-check', type: 'bool', default: false, help: 'Skip the numerical equivalence check' },
+  {
+    name: 'models',
+    type: 'string',
+    choices: ['resnet', 'gpt', 'all'],
+    default: 'all',
+    help: 'Which models to time',
+  },
   ...RUNTIME_FLAGS.filter((d) => ['json', 'backend', 'threads'].includes(d.name)).map((d) =>
     d.name === 'json' ? { ...d, help: 'Print the report as one JSON object' } : d,
   ),
@@ -26,6 +34,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
     dry: values.dry as boolean,
     skipGemm: values['skip-gemm'] as boolean,
     skipTorch: values['skip-torch'] as boolean,
+    skipCheck: values['skip-check'] as boolean,
+    ...(values.models !== 'all' ? { models: [values.models as 'resnet' | 'gpt'] } : {}),
     json: values.json as boolean,
     backend: values.backend as 'native' | 'cpu' | 'wasm' | undefined,
     threads: values.threads as number | undefined,
