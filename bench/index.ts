@@ -80,8 +80,12 @@ export interface ModelRow {
   ratio: number | null;
   /** The torch.set_num_threads value that gave torch_ms. */
   torch_threads: number | null;
-  /** Every thread setting tried: { "1": ms, "2": ms }. */
+  /** The fastest PyTorch setting, e.g. 'threads=1,channels_last'. */
+  torch_setting: string | null;
+  /** Per thread count (best over memory formats): { "1": ms, "2": ms }. */
   torch_ms_by_threads: Record<string, number> | null;
+  /** Every setting tried. */
+  torch_ms_by_setting: Record<string, number> | null;
   torch_reason?: string;
   torch_params: number | null;
   /** Same parameter names, sizes and weight-decay split, in the same order, on both sides (null: no torch). */
@@ -162,6 +166,9 @@ async function gemm(quick: boolean): Promise<{ gemm: GemmReport | null; reason?:
 const modelLabel = (cfg: BenchConfig, m: BenchModelName) => (m === 'resnet' ? cfg.resnet.arch : 'gpt');
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 
+const roundAll = (m: Record<string, number> | undefined) =>
+  m ? Object.fromEntries(Object.entries(m).map(([k, v]) => [k, round(v, 1)])) : null;
+
 function rows(cfg: BenchConfig, ours: OurResult[], torch: TorchRun): ModelRow[] {
   return ours.map((o) => {
     const t = torch.available
@@ -178,9 +185,9 @@ function rows(cfg: BenchConfig, ours: OurResult[], torch: TorchRun): ModelRow[] 
       torch_ms: torchMs === null ? null : round(torchMs, 1),
       ratio: torchMs === null ? null : round(o.ms / torchMs),
       torch_threads: t?.torch_threads ?? null,
-      torch_ms_by_threads: t?.ms_by_threads
-        ? Object.fromEntries(Object.entries(t.ms_by_threads).map(([k, v]) => [k, round(v, 1)]))
-        : null,
+      torch_setting: t?.torch_setting ?? null,
+      torch_ms_by_threads: roundAll(t?.ms_by_threads),
+      torch_ms_by_setting: roundAll(t?.ms_by_setting),
       torch_params: t?.params ?? null,
       structure_match: t ? diff === null : null,
       leaked_tensors: o.leakedTensors,
@@ -228,7 +235,7 @@ export function formatReport(r: BenchReport): string {
       ? `PyTorch ${r.torch.version} (${r.torch.python})`
       : `PyTorch: not measured (${r.torch.reason})`,
   );
-  const head = ['model', 'residual', 'params', 'ours ms', 'torch ms', 'ratio', 'torch thr', 'by threads'];
+  const head = ['model', 'residual', 'params', 'ours ms', 'torch ms', 'ratio', 'torch best', 'by threads'];
   const body = r.models.map((m) => [
     m.model,
     m.residual,
@@ -236,7 +243,7 @@ export function formatReport(r: BenchReport): string {
     m.native_ms.toFixed(1),
     m.torch_ms === null ? '—' : m.torch_ms.toFixed(1),
     m.ratio === null ? '—' : m.ratio.toFixed(2),
-    m.torch_threads === null ? '—' : String(m.torch_threads),
+    m.torch_setting ?? '—',
     m.torch_ms_by_threads
       ? Object.entries(m.torch_ms_by_threads)
           .map(([k, v]) => `${k}:${v.toFixed(0)}`)

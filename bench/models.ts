@@ -59,8 +59,10 @@ export interface BenchConfig {
   /** Untimed steps first, then the median of `steps` timed steps. */
   warmup: number;
   steps: number;
-  /** torch.set_num_threads values to try; torch_ms is the fastest. */
+  /** torch.set_num_threads values to try; torch_ms is the fastest setting. */
   threads: number[];
+  /** PyTorch memory formats tried for the ResNet ('contiguous' = NCHW, 'channels_last'); ignored by our side. */
+  torchMemoryFormats: ('contiguous' | 'channels_last')[];
 }
 
 /**
@@ -97,6 +99,7 @@ export const FULL_CONFIG: BenchConfig = {
   warmup: 3,
   steps: 10,
   threads: [1, 2],
+  torchMemoryFormats: ['contiguous', 'channels_last'],
 };
 
 /** `--quick`: the same models, fewer steps (one warmup, median of 3). */
@@ -112,6 +115,7 @@ export const DRY_CONFIG: BenchConfig = {
   warmup: 1,
   steps: 1,
   threads: [1],
+  torchMemoryFormats: ['contiguous'],
 };
 
 /** The ModelSpec for buildModel of one benchmark case. */
@@ -320,7 +324,11 @@ export interface TorchResult {
   /** Absent in dry mode. */
   torch_ms?: number;
   torch_threads?: number;
+  /** The fastest setting, e.g. 'threads=1,channels_last'. */
+  torch_setting?: string;
+  /** Best over memory formats, per thread count. */
   ms_by_threads?: Record<string, number>;
+  ms_by_setting?: Record<string, number>;
 }
 
 export type TorchRun =

@@ -24,9 +24,11 @@ Optimizers (src/train/optim): SGD momentum (L2 decay added to the gradient) and 
   decaying only conv/linear kernels and embeddings (our ParamKind 'weight' and 'embedding').
 Loss: mean softmax cross-entropy. BN: batch statistics, running stats updated (momentum 0.1, eps 1e-5).
 
-Timing: warmup steps, then the median of --steps steps of (zero_grad, forward, loss, backward, optimizer
-step, loss.item()) on one fixed random batch, for every torch.set_num_threads value in --threads.
-OpenBLAS keeps its own thread count (OPENBLAS_NUM_THREADS, default: all cores).
+Timing: warmup steps, then the median of `steps` steps of (zero_grad, forward, loss, backward, optimizer
+step with foreach=True, loss.item()) on one fixed random batch, for every torch.set_num_threads value in
+`threads` and (ResNet only) every memory format in `torchMemoryFormats` (NCHW contiguous, channels_last);
+torch_ms is the fastest setting: PyTorch at its best. OpenBLAS keeps its own thread count
+(OPENBLAS_NUM_THREADS, default: all cores); torch.set_num_threads sets OpenMP/oneDNN threads only.
 """
 
 import argparse
@@ -66,6 +68,8 @@ DEFAULT_CONFIG = {
     "warmup": 3,
     "steps": 10,
     "threads": [1, 2],
+    # ResNet only: PyTorch memory formats to try (oneDNN is often faster on channels_last); GPT is plain.
+    "torchMemoryFormats": ["contiguous", "channels_last"],
 }
 
 CIFAR_DEPTHS = {"resnet20": 3, "resnet32": 5, "resnet44": 7, "resnet56": 9, "resnet110": 18}
@@ -278,7 +282,7 @@ def decayed(name):
     return name.endswith(".kernel") or name.endswith(".table")
 
 
-def make_case(torch, classes, cfg, model_name, variant, batch_override=None):
+def make_case(torch, classes, cfg, model_name, variant, batch_override=None, memory_format="contiguous"):
     """Model, optimizer, a fixed batch and the loss function for one benchmark configuration."""
     F = torch.nn.functional
     g = torch.Generator().manual_seed(0)
@@ -288,6 +292,11 @@ def make_case(torch, classes, cfg, model_name, variant, batch_override=None):
         n = batch_override or c["batch"]
         x = torch.randn(n, c["channels"], c["image"], c["image"], generator=g)
         y = torch.randint(0, c["classes"], (n,), generator=g)
+        if memory_format == "channels_last":
+            model = model.to(memory_format=torch.channels_last)
+            x = x.contiguous(memory_format=torch.channels_last)
+        elif memory_format != "contiguous":
+            raise ValueError(f"bad memory format '{memory_format}'; allowed: contiguous, channels_last")
         loss_fn = lambda: F.cross_entropy(model(x), y)  # noqa: E731
         groups = param_groups(model, c["weightDecay"])
         opt = torch.optim.SGD(groups, lr=c["lr"], momentum=c["momentum"], foreach=True)
@@ -405,6 +414,7 @@ def main():
     results = []
     for model_name in cfg["models"]:
         for variant in cfg["residuals"]:
+            formats = cfg["torchMemoryFormats"] if model_name == "resnet" else ["contiguous"]
             model, opt, loss_fn = make_case(torch, classes, cfg, model_name, variant, 2 if args.dry else None)
             entry = {
                 "model": model_name,
@@ -415,24 +425,33 @@ def main():
             if args.dry:
                 times, loss = time_steps(model, opt, loss_fn, 0, 1)
                 entry.update({"loss": loss})
-            else:
-                by_threads = {}
+                results.append(entry)
+                continue
+            del model, opt
+            by_setting = {}
+            by_threads = {}
+            for fmt in formats:
+                model, opt, loss_fn = make_case(torch, classes, cfg, model_name, variant, None, fmt)
                 for n in cfg["threads"]:
                     torch.set_num_threads(n)
                     times, loss = time_steps(model, opt, loss_fn, cfg["warmup"], cfg["steps"])
-                    by_threads[str(n)] = statistics.median(times)
-                    log(f"{model_name} {variant} threads={n}: median {by_threads[str(n)]:.1f} ms over {len(times)} steps")
-                best = min(by_threads, key=lambda k: by_threads[k])
-                entry.update(
-                    {
-                        "torch_ms": by_threads[best],
-                        "torch_threads": int(best),
-                        "ms_by_threads": by_threads,
-                        "loss": loss,
-                    }
-                )
+                    ms = statistics.median(times)
+                    by_setting[f"threads={n},{fmt}"] = ms
+                    by_threads[str(n)] = min(ms, by_threads.get(str(n), math.inf))
+                    log(f"{model_name} {variant} threads={n} {fmt}: median {ms:.1f} ms over {len(times)} steps")
+                del model, opt
+            best = min(by_setting, key=lambda k: by_setting[k])
+            entry.update(
+                {
+                    "torch_ms": by_setting[best],
+                    "torch_threads": int(best.split(",")[0].split("=")[1]),
+                    "torch_setting": best,
+                    "ms_by_threads": by_threads,
+                    "ms_by_setting": by_setting,
+                    "loss": loss,
+                }
+            )
             results.append(entry)
-            del model, opt
     out = {
         "available": True,
         "torch_version": torch.__version__,
