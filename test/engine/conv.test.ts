@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { nativeKernelNames } from '../../src/engine/index.ts';
+import { compare, rand, runOn, setup, t } from './helpers.ts';
+
+const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+
+type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+interface Case {
+  x: [number, number, number, number];
+  f: [number, number, number, number];
+  s: [number, number];
+  pad: Pad;
+  d?: [number, number];
+}
+
+const cases: Case[] = [
+  { x: [2, 8, 8, 3], f: [3, 3, 3, 4], s: [1, 1], pad: 'same' },
+  { x: [1, 9, 7, 2], f: [3, 3, 2, 5], s: [2, 2], pad: 'same' },
+  { x: [3, 10, 10, 4], f: [3, 3, 4, 6], s: [2, 1], pad: 'valid' },
+  { x: [2, 7, 9, 3], f: [1, 1, 3, 8], s: [1, 1], pad: 'valid' },
+  { x: [2, 7, 9, 3], f: [1, 1, 3, 8], s: [2, 2], pad: 'same' },
+  { x: [1, 11, 11, 2], f: [5, 3, 2, 3], s: [1, 2], pad: 'same' },
+  {
+    x: [2, 6, 6, 3],
+    f: [3, 3, 3, 2],
+    s: [1, 1],
+    pad: [
+      [0, 0],
+      [1, 2],
+      [2, 0],
+      [0, 0],
+    ],
+  },
+  { x: [2, 12, 12, 3], f: [3, 3, 3, 4], s: [1, 1], pad: 'same', d: [2, 2] },
+  { x: [1, 12, 10, 2], f: [3, 2, 2, 3], s: [1, 1], pad: 'valid', d: [2, 3] },
+];
+
+test('conv2d forward matches cpu (strides, same/valid/explicit padding, dilation, batch 1, 1x1)', async () => {
+  await setup();
+  for (const k of [
+    'Conv2D',
+    'FusedConv2D',
+    'Conv2DBackpropInput',
+    'Conv2DBackpropFilter',
+    'MaxPool',
+    'AvgPool',
+  ])
+    assert.ok(nativeKernelNames().includes(k), k);
+  let seed = 1;
+  for (const c of cases) {
+    const x = rand(size(c.x), seed++);
+    const f = rand(size(c.f), seed++);
+    await compare(
+      () => tf.conv2d(t(x, c.x) as tf.Tensor4D, t(f, c.f) as tf.Tensor4D, c.s, c.pad, 'NHWC', c.d ?? 1),
+      1e-4,
+      1e-5,
+      JSON.stringify(c),
+    );
+  }
+});
+
+test('fused conv2d with bias and relu matches cpu', async () => {
+  const c = cases[1];
+  const x = rand(size(c.x), 3);
+  const f = rand(size(c.f), 4);
+  const b = rand(c.f[3], 5);
+  for (const activation of ['relu', 'linear', 'elu'] as const) {
+    await compare(() =>
+      tf.fused.conv2d({
+        x: t(x, c.x) as tf.Tensor4D,
+        filter: t(f, c.f) as tf.Tensor4D,
+        strides: c.s,
+        pad: c.pad as 'same',
+        bias: t(b, [c.f[3]]),
+        activation,
+      }),
+    );
+  }
+});
+
+test('conv2d gradients (input and filter) match cpu', async () => {
+  let seed = 40;
+  for (const c of cases.filter((c) => !c.d)) {
+    const x = rand(size(c.x), seed++);
+    const f = rand(size(c.f), seed++);
+    await compare(
+      () =>
+        tf.grads((a: tf.Tensor, w: tf.Tensor) =>
+          tf
+            .conv2d(a as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad)
+            .square()
+            .sum(),
+        )([t(x, c.x), t(f, c.f)]),
+      1e-4,
+      1e-5,
+      JSON.stringify(c),
+    );
+  }
+  // Through the fused op with bias + relu (gradients for x, filter and bias).
+  const c = cases[0];
+  await compare(() =>
+    tf.grads((a: tf.Tensor, w: tf.Tensor, b: tf.Tensor) =>
+      tf.fused
+        .conv2d({
+          x: a as tf.Tensor4D,
+          filter: w as tf.Tensor4D,
+          strides: 1,
+          pad: 'same',
+          bias: b,
+          activation: 'relu',
+        })
+        .sum(),
+    )([t(rand(size(c.x), 1), c.x), t(rand(size(c.f), 2), c.f), t(rand(4, 3), [4])]),
+  );
+});
+
+test('max/avg pooling and their gradients match cpu', async () => {
+  const shapes: [number[], [number, number], [number, number], 'same' | 'valid'][] = [
+    [[2, 8, 8, 3], [2, 2], [2, 2], 'valid'],
+    [[1, 9, 7, 2], [3, 3], [2, 2], 'same'],
+    [[2, 10, 10, 4], [3, 3], [1, 1], 'valid'],
+    [[3, 7, 7, 5], [2, 3], [2, 1], 'same'],
+  ];
+  let seed = 9;
+  for (const [s, fs, st, pad] of shapes) {
+    const x = rand(size(s), seed++);
+    await compare(() => [
+      tf.maxPool(t(x, s) as tf.Tensor4D, fs, st, pad),
+      tf.avgPool(t(x, s) as tf.Tensor4D, fs, st, pad),
+    ]);
+    await compare(() =>
+      tf.grad((a: tf.Tensor) =>
+        tf
+          .maxPool(a as tf.Tensor4D, fs, st, pad)
+          .square()
+          .sum(),
+      )(t(x, s)),
+    );
+    if (pad === 'valid') {
+      await compare(() =>
+        tf.grad((a: tf.Tensor) =>
+          tf
+            .avgPool(a as tf.Tensor4D, fs, st, pad)
+            .square()
+            .sum(),
+        )(t(x, s)),
+      );
+    }
+  }
+  // 'same' avg-pool gradient: tfjs's cpu divides by the full window even where the forward pass averaged fewer
+  // (padded) positions; ours is the true gradient of the forward pass: check it against finite differences.
+  const s = [1, 5, 5, 1];
+  const x = rand(25, 77);
+  const f = (v: Float32Array) =>
+    tf.tidy(
+      () =>
+        tf
+          .avgPool(t(v, s) as tf.Tensor4D, 3, 2, 'same')
+          .mul(t(rand(9, 5), [1, 3, 3, 1]))
+          .sum()
+          .dataSync()[0],
+    );
+  const [g] = await runOn('native', () =>
+    tf.grad((a: tf.Tensor) =>
+      tf
+        .avgPool(a as tf.Tensor4D, 3, 2, 'same')
+        .mul(t(rand(9, 5), [1, 3, 3, 1]))
+        .sum(),
+    )(t(x, s)),
+  );
+  await tf.setBackend('native');
+  for (const i of [0, 6, 12, 24]) {
+    const xp = x.slice();
+    xp[i] += 1e-2;
+    const xm = x.slice();
+    xm[i] -= 1e-2;
+    const fd = (f(xp) - f(xm)) / 2e-2;
+    assert.ok(
+      Math.abs(fd - g.values[i]) < 1e-3,
+      `avgPool grad [${i}]: ${g.values[i]} vs finite difference ${fd}`,
+    );
+  }
+});
