@@ -86,6 +86,8 @@ export interface ModelRow {
   torch_ms_by_threads: Record<string, number> | null;
   /** Every setting tried. */
   torch_ms_by_setting: Record<string, number> | null;
+  /** Settings given up on early (a step took > 3× the best setting so far: cannot be the fastest). */
+  torch_abandoned?: string[];
   torch_reason?: string;
   torch_params: number | null;
   /** Same parameter names, sizes and weight-decay split, in the same order, on both sides (null: no torch). */
@@ -193,6 +195,7 @@ function rows(cfg: BenchConfig, ours: OurResult[], torch: TorchRun): ModelRow[] 
       leaked_tensors: o.leakedTensors,
     };
     if (diff !== null) row.structure_diff = diff;
+    if (t?.abandoned?.length) row.torch_abandoned = t.abandoned;
     if (torchMs === null) {
       row.torch_reason = !torch.available
         ? torch.reason

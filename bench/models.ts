@@ -329,6 +329,8 @@ export interface TorchResult {
   /** Best over memory formats, per thread count. */
   ms_by_threads?: Record<string, number>;
   ms_by_setting?: Record<string, number>;
+  /** Settings given up on (a step took > 3× the best setting so far); their ms_by_setting is partial. */
+  abandoned?: string[];
 }
 
 export type TorchRun =

@@ -326,7 +326,11 @@ def structure(model):
     return [[n, p.numel(), decayed(n)] for n, p in model.named_parameters()]
 
 
-def time_steps(model, opt, loss_fn, warmup, steps):
+def time_steps(model, opt, loss_fn, warmup, steps, limit_ms=math.inf):
+    """Step times in ms after `warmup` steps. Gives up (abandoned=True) once a step (any but the first)
+    takes longer than limit_ms: such a setting cannot be the fastest, and on a loaded machine an oversubscribed
+    thread setting can be 100x slower, which would blow the --quick time budget."""
+
     def step():
         opt.zero_grad(set_to_none=True)
         loss = loss_fn()
@@ -334,15 +338,17 @@ def time_steps(model, opt, loss_fn, warmup, steps):
         opt.step()
         return loss.item()
 
-    for _ in range(warmup):
-        step()
     times = []
     loss = float("nan")
-    for _ in range(steps):
+    for i in range(warmup + steps):
         t0 = time.perf_counter()
         loss = step()
-        times.append((time.perf_counter() - t0) * 1000.0)
-    return times, loss
+        ms = (time.perf_counter() - t0) * 1000.0
+        if i >= warmup:
+            times.append(ms)
+        if i > 0 and ms > limit_ms:  # the first step of a setting pays one-time costs
+            return times or [ms], loss, True
+    return times, loss, False
 
 
 def merge(base, over):
@@ -423,24 +429,32 @@ def main():
                 "structure": structure(model),
             }
             if args.dry:
-                times, loss = time_steps(model, opt, loss_fn, 0, 1)
+                times, loss, _ = time_steps(model, opt, loss_fn, 0, 1)
                 entry.update({"loss": loss})
                 results.append(entry)
                 continue
             del model, opt
             by_setting = {}
             by_threads = {}
+            abandoned = []
             for fmt in formats:
                 model, opt, loss_fn = make_case(torch, classes, cfg, model_name, variant, None, fmt)
                 for n in cfg["threads"]:
                     torch.set_num_threads(n)
-                    times, loss = time_steps(model, opt, loss_fn, cfg["warmup"], cfg["steps"])
+                    done = [v for k, v in by_setting.items() if k not in abandoned]
+                    limit = 3 * min(done) if done else math.inf
+                    times, loss, gave_up = time_steps(model, opt, loss_fn, cfg["warmup"], cfg["steps"], limit)
                     ms = statistics.median(times)
-                    by_setting[f"threads={n},{fmt}"] = ms
+                    key = f"threads={n},{fmt}"
+                    by_setting[key] = ms
+                    if gave_up:
+                        abandoned.append(key)
+                        log(f"{model_name} {variant} {key}: gave up, a step took > 3x the best setting ({ms:.1f} ms)")
+                        continue
                     by_threads[str(n)] = min(ms, by_threads.get(str(n), math.inf))
-                    log(f"{model_name} {variant} threads={n} {fmt}: median {ms:.1f} ms over {len(times)} steps")
+                    log(f"{model_name} {variant} {key}: median {ms:.1f} ms over {len(times)} steps")
                 del model, opt
-            best = min(by_setting, key=lambda k: by_setting[k])
+            best = min((k for k in by_setting if k not in abandoned), key=lambda k: by_setting[k])
             entry.update(
                 {
                     "torch_ms": by_setting[best],
@@ -448,6 +462,7 @@ def main():
                     "torch_setting": best,
                     "ms_by_threads": by_threads,
                     "ms_by_setting": by_setting,
+                    "abandoned": abandoned,
                     "loss": loss,
                 }
             )
