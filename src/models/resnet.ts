@@ -39,6 +39,8 @@ import { Rng } from '../util/rng.ts';
  * PA's history holds the shortcuts s(x) of the earlier blocks; it restarts at every stage (a fresh
  * ActivationHistory per stage per forward pass), since the shapes change between stages.
  *
+ * A LAUREL rank at least as large as a block's width is capped per block at width − 1 (`blockResidual`).
+ *
  * Naive scaling: `extraBlocks` more blocks (of the stage's own kind, stride 1) appended to stage
  * `extraStage` (1-based, default 3: torchvision's `layer3`, the 1024-channel stage of ResNet-50, which is the
  * paper's "+1 layer": one Bottleneck = 1,117,184 parameters = 4.37 %; for the CIFAR nets stage 3 is the last).
@@ -197,9 +199,18 @@ export function resnetParamCount(config: ResNetConfig): number {
       n += conv(1, b.planes, b.outChannels) + bn(b.outChannels);
     }
     if (b.downsample) n += conv(1, b.inplanes, b.outChannels) + bn(b.outChannels);
-    n += addedParamCount(config.residual, b.outChannels);
+    n += addedParamCount(blockResidual(config.residual, b.outChannels), b.outChannels);
   }
   return n + features * config.numClasses + config.numClasses;
+}
+
+/**
+ * The residual config of a block of width `dim`: a `rank` ≥ dim is capped at dim − 1 (the rule src/laurel
+ * applies to its default rank), because stage widths vary: `--rank 16` on ResNet-20 gives stage 1
+ * (16 channels) rank 15 and stages 2 and 3 (32, 64 channels) rank 16.
+ */
+export function blockResidual(config: ResidualConfig, dim: number): ResidualConfig {
+  return config.rank !== undefined && config.rank >= dim ? { ...config, rank: Math.max(1, dim - 1) } : config;
 }
 
 /** Per-forward-pass context a block receives. */
@@ -267,7 +278,7 @@ export class BasicBlock extends Module {
       : null;
     this.residual = this.child(
       'residual',
-      new Residual(residual, plan.outChannels, { seed: laurelRng.seed() }),
+      new Residual(blockResidual(residual, plan.outChannels), plan.outChannels, { seed: laurelRng.seed() }),
     );
   }
 
@@ -308,7 +319,7 @@ export class Bottleneck extends Module {
       : null;
     this.residual = this.child(
       'residual',
-      new Residual(residual, plan.outChannels, { seed: laurelRng.seed() }),
+      new Residual(blockResidual(residual, plan.outChannels), plan.outChannels, { seed: laurelRng.seed() }),
     );
   }
 

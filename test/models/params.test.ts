@@ -61,6 +61,15 @@ test('ResNet-50 LAUREL counts: D is each block output width (projected shortcuts
   );
 });
 
+test('a rank ≥ a block width is capped per block at width − 1 (ResNet-20 --rank 16: stage 1 has 16 channels)', () => {
+  const spec = { model: 'resnet20', residual: residualConfig('rw+lr', { rank: 16 }) } satisfies ModelSpec;
+  const c = countParams(spec);
+  assert.equal(c.added_params, 3 * (2 * 15 * 16 + 2) + 3 * (2 * 16 * 32 + 2) + 3 * (2 * 16 * 64 + 2));
+  const m = buildModel(spec);
+  assert.equal(m.parameterCount(), c.params);
+  m.dispose();
+});
+
 const variantConfig = (v: Variant, rank = 4) =>
   v === 'general'
     ? residualConfig(v, { g: (x) => x })
