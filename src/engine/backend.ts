@@ -12,17 +12,129 @@ import { type KernelFunc, type Kernels, setAddon } from './kernels/util.ts';
 
 export const NATIVE_BACKEND = 'native';
 
+/** Pool caps: arrays kept per length, and bytes kept in all. */
+const POOL_PER_SIZE = 16;
+const POOL_MAX_BYTES = 256 * 1024 * 1024;
+const POOL_MIN_LENGTH = 256;
+
+type DataId = object;
+
+/**
+ * MathBackendCPU plus a buffer pool for kernel outputs. Only arrays this backend allocated (alloc) are recycled,
+ * and never one that was handed out by readSync/read (dataSync, data, arraySync ...). Copied cpu kernels are
+ * guarded so that an output aliasing an input's buffer (Slice returns subarray views) becomes a copy.
+ */
 export class NativeBackend extends MathBackendCPU {
+  private owned = new WeakSet<Float32Array>();
+  private pool = new Map<number, Float32Array[]>();
+  private pooledBytes = 0;
+  pooling = process.env.LAUREL_POOL !== '0';
+  poolHits = 0;
+  poolMisses = 0;
+
   constructor() {
     super();
     // MathBackendCPU prints a "install tfjs-node" banner on first use; this backend is the answer to it.
     (this as unknown as { firstUse: boolean }).firstUse = false;
   }
 
-  /** Storage for a kernel output of n floats. */
+  /** Storage for a kernel output of n floats; contents are undefined (recycled), kernels overwrite them all. */
   alloc(n: number): Float32Array {
-    return new Float32Array(n);
+    if (this.pooling && n >= POOL_MIN_LENGTH) {
+      const list = this.pool.get(n);
+      const a = list?.pop();
+      if (a) {
+        this.pooledBytes -= a.byteLength;
+        this.poolHits++;
+        return a;
+      }
+      this.poolMisses++;
+    }
+    const a = new Float32Array(n);
+    if (this.pooling && n >= POOL_MIN_LENGTH) this.owned.add(a);
+    return a;
   }
+
+  /** Returns an array from alloc that nothing references any more. */
+  free(a: Float32Array): void {
+    if (!this.pooling || !this.owned.has(a)) return;
+    if (this.pooledBytes + a.byteLength > POOL_MAX_BYTES) return;
+    let list = this.pool.get(a.length);
+    if (!list) {
+      list = [];
+      this.pool.set(a.length, list);
+    }
+    if (list.length >= POOL_PER_SIZE) return;
+    list.push(a);
+    this.pooledBytes += a.byteLength;
+  }
+
+  /** Drops every pooled array (memory goes back to the GC). */
+  clearPool(): void {
+    this.pool.clear();
+    this.pooledBytes = 0;
+  }
+
+  poolStats(): { bytes: number; arrays: number; hits: number; misses: number } {
+    let arrays = 0;
+    for (const l of this.pool.values()) arrays += l.length;
+    return { bytes: this.pooledBytes, arrays, hits: this.poolHits, misses: this.poolMisses };
+  }
+
+  /** An array that escapes to the user must never be recycled. */
+  private escape(dataId: DataId): void {
+    if (!this.data.has(dataId)) return;
+    const v = this.data.get(dataId).values;
+    if (v instanceof Float32Array) this.owned.delete(v);
+  }
+
+  override readSync(dataId: DataId) {
+    this.escape(dataId);
+    return super.readSync(dataId);
+  }
+
+  override async read(dataId: DataId) {
+    this.escape(dataId);
+    return super.read(dataId);
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
+    const done = super.disposeData(dataId, force);
+    if (values instanceof Float32Array && !this.data.has(dataId)) this.free(values);
+    return done;
+  }
+
+  override dispose(): void {
+    this.clearPool();
+    super.dispose();
+  }
+}
+
+/** Wraps a copied cpu kernel: an output that shares an input's buffer under a new dataId gets its own copy. */
+function guardAliasing(fn: KernelFunc): KernelFunc {
+  return ((args: Parameters<KernelFunc>[0]) => {
+    const out = fn(args);
+    const b = args.backend as NativeBackend;
+    if (!b.pooling) return out;
+    const outs = (Array.isArray(out) ? out : [out]) as tf.TensorInfo[];
+    const ins = Object.values(args.inputs) as (tf.TensorInfo | undefined)[];
+    for (const o of outs) {
+      if (!o || !b.data.has(o.dataId)) continue;
+      const od = b.data.get(o.dataId);
+      const ov = od.values;
+      if (!ArrayBuffer.isView(ov)) continue;
+      for (const i of ins) {
+        if (!i || i.dataId === o.dataId || !b.data.has(i.dataId)) continue;
+        const iv = b.data.get(i.dataId).values;
+        if (ArrayBuffer.isView(iv) && iv.buffer === ov.buffer) {
+          od.values = (ov as Float32Array).slice();
+          break;
+        }
+      }
+    }
+    return out;
+  }) as KernelFunc;
 }
 
 /** Kernel names this backend runs natively. */
@@ -52,7 +164,7 @@ export function registerNativeBackend(addon: NativeAddon): void {
   const own = overrides();
   for (const k of tf.getKernelsForBackend('cpu')) {
     if (own.has(k.kernelName) || tf.getKernel(k.kernelName, NATIVE_BACKEND)) continue;
-    tf.registerKernel({ ...k, backendName: NATIVE_BACKEND });
+    tf.registerKernel({ ...k, backendName: NATIVE_BACKEND, kernelFunc: guardAliasing(k.kernelFunc) });
   }
   for (const [kernelName, kernelFunc] of own) {
     if (!tf.getKernel(kernelName, NATIVE_BACKEND))

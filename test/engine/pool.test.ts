@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import type { NativeBackend } from '../../src/engine/index.ts';
+import { rand, setup, t } from './helpers.ts';
+
+async function native(): Promise<NativeBackend> {
+  await setup();
+  await tf.setBackend('native');
+  return tf.backend() as NativeBackend;
+}
+
+test('buffer pool recycles disposed outputs but never arrays handed out by dataSync', async () => {
+  const b = await native();
+  assert.ok(b.pooling, 'pooling is on by default');
+  const x = t(rand(4096, 1), [64, 64]);
+  const y = tf.exp(x);
+  const seen = y.dataSync(); // escapes: must not be recycled
+  const copy = seen.slice();
+  y.dispose();
+  const hits0 = b.poolStats().hits;
+  for (let i = 0; i < 5; i++) tf.tidy(() => tf.exp(x).add(1).mul(2));
+  assert.ok(b.poolStats().hits > hits0, 'disposed outputs are reused');
+  assert.deepEqual(seen, copy, 'an array returned by dataSync was overwritten');
+  x.dispose();
+});
+
+test('a slice (subarray view in the cpu kernel) survives recycling of its source', async () => {
+  await native();
+  const vals = rand(8192, 2);
+  const src = tf.exp(t(vals, [128, 64])); // pooled output
+  const s = tf.slice(src, [10, 0], [5, 64]); // contiguous slice: a view in tfjs's cpu kernel
+  src.dispose();
+  // Churn the pool with arrays of the source's size.
+  for (let i = 0; i < 4; i++) tf.tidy(() => tf.neg(t(new Float32Array(8192), [128, 64])).add(5));
+  const got = s.dataSync();
+  for (let j = 0; j < 5 * 64; j++)
+    assert.ok(Math.abs(got[j] - Math.exp(vals[10 * 64 + j])) < 1e-5 * Math.exp(1));
+  s.dispose();
+  // Unstack/split also slice.
+  const src2 = tf.exp(t(vals, [2, 4096]));
+  const [a] = tf.unstack(src2);
+  const [c] = tf.split(src2, 2, 0);
+  src2.dispose();
+  for (let i = 0; i < 4; i++) tf.tidy(() => tf.neg(t(new Float32Array(8192), [2, 4096])).add(5));
+  const av = a.dataSync();
+  const cv = c.dataSync();
+  for (let j = 0; j < 4096; j += 97) {
+    assert.ok(Math.abs(av[j] - Math.exp(vals[j])) < 1e-4);
+    assert.ok(Math.abs(cv[j] - Math.exp(vals[j])) < 1e-4);
+  }
+  tf.dispose([a, c]);
+});
+
+test('no leaks: tensor and byte counts stay flat across 100 training steps (conv + dense + softmax CE)', async () => {
+  const b = await native();
+  const w1 = tf.variable(
+    t(
+      rand(3 * 3 * 1 * 8, 1).map((v) => v * 0.3),
+      [3, 3, 1, 8],
+    ),
+  );
+  const b1 = tf.variable(tf.zeros([8]));
+  const w2 = tf.variable(
+    t(
+      rand(8 * 7 * 7 * 10, 2).map((v) => v * 0.05),
+      [8 * 7 * 7, 10],
+    ),
+  );
+  const emb = tf.variable(t(rand(20 * 4, 3), [20, 4]));
+  const x = t(rand(16 * 14 * 14, 4), [16, 14, 14, 1]);
+  const ids = tf.tensor1d(
+    Int32Array.from({ length: 16 }, (_, i) => i % 20),
+    'int32',
+  );
+  const labels = tf.oneHot(
+    tf.tensor1d(
+      Int32Array.from({ length: 16 }, (_, i) => i % 10),
+      'int32',
+    ),
+    10,
+  );
+  const opt = tf.train.adam(1e-2);
+  const loss = () =>
+    tf.tidy(() => {
+      const h = tf.fused.conv2d({
+        x: x as tf.Tensor4D,
+        filter: w1 as tf.Tensor4D,
+        strides: 1,
+        pad: 'same',
+        bias: b1,
+        activation: 'relu',
+      });
+      const p = tf.maxPool(h, 2, 2, 'valid').reshape([16, -1]);
+      const e = tf.gather(emb, ids).sum(1, true);
+      const logits = tf.matMul(p, w2).add(e);
+      return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+    });
+  const losses: number[] = [];
+  const counts: { tensors: number; bytes: number }[] = [];
+  for (let i = 0; i < 100; i++) {
+    const l = opt.minimize(loss, true)!;
+    losses.push(l.dataSync()[0]);
+    l.dispose();
+    const m = tf.memory();
+    counts.push({ tensors: m.numTensors, bytes: m.numBytes });
+  }
+  assert.deepEqual(
+    counts[99],
+    counts[1],
+    `tensors/bytes grew: ${JSON.stringify(counts[1])} → ${JSON.stringify(counts[99])}`,
+  );
+  assert.ok(losses[99] < losses[0], `training must reduce the loss (${losses[0]} → ${losses[99]})`);
+  assert.ok(b.poolStats().bytes <= 256 * 1024 * 1024);
+  opt.dispose();
+  tf.dispose([w1, b1, w2, emb, x, ids, labels]);
+});
