@@ -513,6 +513,47 @@ Napi::Value AdamOp(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// stridedCopy(src, dst, shape, srcStrides, dstStrides, srcOffset, dstOffset): dst[dOff + Σ i·ds] =
+// src[sOff + Σ i·ss] over `shape` (rank <= 8). Used by Slice, PadV2 and Concat.
+Napi::Value StridedCopyOp(const Napi::CallbackInfo& info) {
+  const float* src = f32(info, 0);
+  float* dst = f32(info, 1);
+  const int32_t* shape = i32(info, 2);
+  const int32_t* ss = i32(info, 3);
+  const int32_t* ds = i32(info, 4);
+  int rank = tlen(info, 2);
+  int64_t soff = num(info, 5), doff = num(info, 6);
+  int64_t last = shape[rank - 1];
+  int64_t rows = 1;
+  for (int d = 0; d < rank - 1; d++) rows *= shape[d];
+  int64_t sl = ss[rank - 1], dl = ds[rank - 1];
+  parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, last)), [&](int64_t s, int64_t e) {
+    for (int64_t r = s; r < e; r++) {
+      int64_t rem = r, so = soff, dof = doff;
+      for (int d = rank - 2; d >= 0; d--) {
+        int64_t idx = rem % shape[d];
+        rem /= shape[d];
+        so += idx * ss[d];
+        dof += idx * ds[d];
+      }
+      if (sl == 1 && dl == 1)
+        std::memcpy(dst + dof, src + so, last * sizeof(float));
+      else
+        for (int64_t j = 0; j < last; j++) dst[dof + j * dl] = src[so + j * sl];
+    }
+  });
+  return info.Env().Undefined();
+}
+
+// fill(dst, value)
+Napi::Value FillOp(const Napi::CallbackInfo& info) {
+  float* dst = f32(info, 0);
+  int64_t n = tlen(info, 0);
+  float v = dbl(info, 1);
+  parallel_for(n, kGrain * 4, [&](int64_t s, int64_t e) { std::fill(dst + s, dst + e, v); });
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void register_elementwise(Napi::Env env, Napi::Object exports) {
@@ -526,6 +567,8 @@ void register_elementwise(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNorm", Napi::Function::New(env, BatchNormOp));
   exports.Set("tile", Napi::Function::New(env, TileOp));
   exports.Set("adam", Napi::Function::New(env, AdamOp));
+  exports.Set("stridedCopy", Napi::Function::New(env, StridedCopyOp));
+  exports.Set("fill", Napi::Function::New(env, FillOp));
 }
 
 }  // namespace laurel

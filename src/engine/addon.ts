@@ -77,6 +77,16 @@ export interface NativeAddon {
     biasCorrection1: number,
     biasCorrection2: number,
   ): void;
+  stridedCopy(
+    src: Float32Array,
+    dst: Float32Array,
+    shape: Int32Array,
+    srcStrides: Int32Array,
+    dstStrides: Int32Array,
+    srcOffset: number,
+    dstOffset: number,
+  ): void;
+  fill(dst: Float32Array, value: number): void;
   conv2d?(x: Float32Array, w: Float32Array, out: Float32Array, p: Int32Array): void;
   conv2dBackInput?(dy: Float32Array, w: Float32Array, dx: Float32Array, p: Int32Array): void;
   conv2dBackFilter?(x: Float32Array, dy: Float32Array, dw: Float32Array, p: Int32Array): void;

@@ -7,7 +7,7 @@ import { registerConv } from './kernels/conv.ts';
 import { registerElementwise } from './kernels/elementwise.ts';
 import { registerMatmul } from './kernels/matmul.ts';
 import { registerReduce } from './kernels/reduce.ts';
-import { registerShape } from './kernels/shape.ts';
+import { registerCopies, registerShape } from './kernels/shape.ts';
 import { type KernelFunc, type Kernels, setAddon } from './kernels/util.ts';
 
 export const NATIVE_BACKEND = 'native';
@@ -150,6 +150,7 @@ function overrides(): Kernels {
     registerElementwise(kernelMap);
     registerReduce(kernelMap);
     registerShape(kernelMap);
+    registerCopies(kernelMap);
     registerConv(kernelMap);
   }
   return kernelMap;

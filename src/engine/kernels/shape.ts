@@ -1,4 +1,5 @@
 // GatherV2, UnsortedSegmentSum, Tile and FusedBatchNorm.
+import * as tf from '@tensorflow/tfjs';
 import {
   type KernelArgs,
   type Kernels,
@@ -97,6 +98,115 @@ export function registerShape(k: Kernels): void {
           (t) => t === undefined || (t.dtype === 'float32' && sizeOf(t.shape) > 0),
         ),
       batchNorm,
+    ),
+  );
+}
+
+function stridesOf(shape: readonly number[]): number[] {
+  const st = new Array<number>(shape.length);
+  let acc = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    st[d] = acc;
+    acc *= shape[d];
+  }
+  return st;
+}
+
+/** dst[dOff + Σ i·ds] = src[sOff + Σ i·ss] over `shape`, with size-1 dims dropped and contiguous runs merged. */
+export function copyRegion(
+  src: Float32Array,
+  dst: Float32Array,
+  shape: readonly number[],
+  ss: readonly number[],
+  ds: readonly number[],
+  sOff: number,
+  dOff: number,
+): void {
+  if (sizeOf(shape) === 0) return;
+  const dims: { n: number; s: number; d: number }[] = [];
+  for (let i = 0; i < shape.length; i++) {
+    if (shape[i] === 1) continue;
+    const prev = dims[dims.length - 1];
+    if (prev && prev.s === ss[i] * shape[i] && prev.d === ds[i] * shape[i]) {
+      prev.n *= shape[i];
+      prev.s = ss[i];
+      prev.d = ds[i];
+    } else dims.push({ n: shape[i], s: ss[i], d: ds[i] });
+  }
+  if (dims.length === 0) dims.push({ n: 1, s: 1, d: 1 });
+  addon().stridedCopy(
+    src,
+    dst,
+    Int32Array.from(dims.map((x) => x.n)),
+    Int32Array.from(dims.map((x) => x.s)),
+    Int32Array.from(dims.map((x) => x.d)),
+    sOff,
+    dOff,
+  );
+}
+
+function slice({ inputs, backend, attrs }: KernelArgs): TensorInfo {
+  const { x } = inputs;
+  const a = attrs as { begin: number | number[]; size: number | number[] };
+  const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, a.begin, a.size);
+  tf.slice_util.assertParamsValid(x as tf.Tensor, begin, size);
+  const out = backend.alloc(sizeOf(size));
+  const st = stridesOf(x.shape);
+  const off = begin.reduce((acc, b, i) => acc + b * st[i], 0);
+  copyRegion(f32(backend, x), out, size, st, stridesOf(size), off, 0);
+  return backend.makeTensorInfo(size.slice(), 'float32', out);
+}
+
+function padV2({ inputs, backend, attrs }: KernelArgs): TensorInfo {
+  const { x } = inputs;
+  const { paddings, constantValue } = attrs as { paddings: [number, number][]; constantValue: number };
+  const outShape = x.shape.map((d, i) => paddings[i][0] + d + paddings[i][1]);
+  const out = backend.alloc(sizeOf(outShape));
+  addon().fill(out, constantValue);
+  const ost = stridesOf(outShape);
+  const off = paddings.reduce((acc, p, i) => acc + p[0] * ost[i], 0);
+  copyRegion(f32(backend, x), out, x.shape, stridesOf(x.shape), ost, 0, off);
+  return backend.makeTensorInfo(outShape, 'float32', out);
+}
+
+function concat({ inputs, backend, attrs }: KernelArgs): TensorInfo {
+  const ts = (inputs as unknown as TensorInfo[]).filter((t) => sizeOf(t.shape) > 0);
+  const all = inputs as unknown as TensorInfo[];
+  const axis = tf.util.parseAxisParam((attrs as { axis: number }).axis, all[0].shape)[0];
+  const outShape = tf.backend_util.computeOutShape(
+    all.map((t) => t.shape),
+    axis,
+  );
+  const out = backend.alloc(sizeOf(outShape));
+  const ost = stridesOf(outShape);
+  let at = 0;
+  for (const t of ts) {
+    copyRegion(f32(backend, t), out, t.shape, stridesOf(t.shape), ost, 0, at * ost[axis]);
+    at += t.shape[axis];
+  }
+  return backend.makeTensorInfo(outShape, 'float32', out);
+}
+
+export function registerCopies(k: Kernels): void {
+  k.set(
+    'Slice',
+    withFallback('Slice', ({ inputs }) => inputs.x.dtype === 'float32' && inputs.x.shape.length <= 8, slice),
+  );
+  k.set(
+    'PadV2',
+    withFallback('PadV2', ({ inputs }) => inputs.x.dtype === 'float32' && inputs.x.shape.length <= 8, padV2),
+  );
+  k.set(
+    'Concat',
+    withFallback(
+      'Concat',
+      ({ inputs }) => {
+        const ts = inputs as unknown as TensorInfo[];
+        return (
+          ts.length > 0 && ts.every((t) => t.dtype === 'float32' && t.shape.length <= 8 && t.shape.length > 0)
+        );
+      },
+      concat,
     ),
   );
 }
