@@ -489,25 +489,54 @@ Napi::Value TileOp(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// adam(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, bc1, bc2): in-place AdamW step where
-// bc1 = 1 - beta1^t and bc2 = 1 - beta2^t; decoupled decay: p -= lr * wd * p.
-Napi::Value AdamOp(const Napi::CallbackInfo& info) {
-  float* p = f32(info, 0);
+// adamw(p, g, m, v, pOut, mOut, vOut, lr, beta1, beta2, eps, weightDecay, bc1, bc2), torch.optim.AdamW:
+//   p ← p·(1 − lr·wd);  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;  p ← p − (lr/bc1)·m / (√v/√bc2 + ε)
+// with bc1 = 1 − β1^t, bc2 = 1 − β2^t. Outputs may alias the inputs.
+Napi::Value AdamWOp(const Napi::CallbackInfo& info) {
+  const float* p = f32(info, 0);
   const float* g = f32(info, 1);
-  float* m = f32(info, 2);
-  float* v = f32(info, 3);
+  const float* m = f32(info, 2);
+  const float* v = f32(info, 3);
+  float* po = f32(info, 4);
+  float* mo = f32(info, 5);
+  float* vo = f32(info, 6);
   int64_t n = tlen(info, 0);
-  float lr = dbl(info, 4), b1 = dbl(info, 5), b2 = dbl(info, 6), eps = dbl(info, 7), wd = dbl(info, 8);
-  float bc1 = dbl(info, 9), bc2 = dbl(info, 10);
-  float step = lr / bc1, ibc2 = 1.0f / bc2;
+  float lr = dbl(info, 7), b1 = dbl(info, 8), b2 = dbl(info, 9), eps = dbl(info, 10), wd = dbl(info, 11);
+  float bc1 = dbl(info, 12), bc2 = dbl(info, 13);
+  float step = lr / bc1, isb2 = 1.0f / std::sqrt(bc2), keep = 1.0f - lr * wd;
   parallel_for(n, kGrain, [&](int64_t s, int64_t e) {
     for (int64_t i = s; i < e; i++) {
       float gi = g[i];
       float mi = b1 * m[i] + (1.0f - b1) * gi;
-      float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
-      m[i] = mi;
-      v[i] = vi;
-      p[i] = p[i] - lr * wd * p[i] - step * mi / (std::sqrt(vi * ibc2) + eps);
+      float vi = b2 * v[i] + (1.0f - b2) * (gi * gi);
+      float pd = p[i] * keep;
+      mo[i] = mi;
+      vo[i] = vi;
+      po[i] = pd - step * (mi / (std::sqrt(vi) * isb2 + eps));
+    }
+  });
+  return info.Env().Undefined();
+}
+
+// sgd(p, g, buf, pOut, bufOut, lr, momentum, weightDecay, nesterov, first): torch.optim.SGD with L2 decay:
+//   d = g + wd·p;  b = first ? d : μ·b + d;  d = nesterov ? d + μ·b : b;  p ← p − lr·d
+Napi::Value SgdOp(const Napi::CallbackInfo& info) {
+  const float* p = f32(info, 0);
+  const float* g = f32(info, 1);
+  const float* b = f32(info, 2);
+  float* po = f32(info, 3);
+  float* bo = f32(info, 4);
+  int64_t n = tlen(info, 0);
+  float lr = dbl(info, 5), mu = dbl(info, 6), wd = dbl(info, 7);
+  bool nesterov = info[8].As<Napi::Boolean>().Value();
+  bool first = info[9].As<Napi::Boolean>().Value();
+  parallel_for(n, kGrain, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; i++) {
+      float d = g[i] + wd * p[i];
+      float bi = first ? d : mu * b[i] + d;
+      bo[i] = bi;
+      float u = nesterov ? d + mu * bi : bi;
+      po[i] = p[i] - lr * u;
     }
   });
   return info.Env().Undefined();
@@ -566,7 +595,8 @@ void register_elementwise(Napi::Env env, Napi::Object exports) {
   exports.Set("segmentSum", Napi::Function::New(env, SegmentSumOp));
   exports.Set("batchNorm", Napi::Function::New(env, BatchNormOp));
   exports.Set("tile", Napi::Function::New(env, TileOp));
-  exports.Set("adam", Napi::Function::New(env, AdamOp));
+  exports.Set("adamw", Napi::Function::New(env, AdamWOp));
+  exports.Set("sgd", Napi::Function::New(env, SgdOp));
   exports.Set("stridedCopy", Napi::Function::New(env, StridedCopyOp));
   exports.Set("fill", Napi::Function::New(env, FillOp));
 }

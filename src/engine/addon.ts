@@ -64,11 +64,14 @@ export interface NativeAddon {
     eps: number,
   ): void;
   tile(x: Float32Array, out: Float32Array, inShape: Int32Array, outShape: Int32Array): void;
-  adam(
-    param: Float32Array,
-    grad: Float32Array,
+  adamw(
+    p: Float32Array,
+    g: Float32Array,
     m: Float32Array,
     v: Float32Array,
+    pOut: Float32Array,
+    mOut: Float32Array,
+    vOut: Float32Array,
     lr: number,
     beta1: number,
     beta2: number,
@@ -76,6 +79,18 @@ export interface NativeAddon {
     weightDecay: number,
     biasCorrection1: number,
     biasCorrection2: number,
+  ): void;
+  sgd(
+    p: Float32Array,
+    g: Float32Array,
+    buf: Float32Array,
+    pOut: Float32Array,
+    bufOut: Float32Array,
+    lr: number,
+    momentum: number,
+    weightDecay: number,
+    nesterov: boolean,
+    first: boolean,
   ): void;
   stridedCopy(
     src: Float32Array,

@@ -6,6 +6,7 @@ import type { NativeAddon } from './addon.ts';
 import { registerConv } from './kernels/conv.ts';
 import { registerElementwise } from './kernels/elementwise.ts';
 import { registerMatmul } from './kernels/matmul.ts';
+import { registerOptim } from './kernels/optim.ts';
 import { registerReduce } from './kernels/reduce.ts';
 import { registerCopies, registerShape } from './kernels/shape.ts';
 import { type KernelFunc, type Kernels, setAddon } from './kernels/util.ts';
@@ -151,6 +152,7 @@ function overrides(): Kernels {
     registerReduce(kernelMap);
     registerShape(kernelMap);
     registerCopies(kernelMap);
+    registerOptim(kernelMap);
     registerConv(kernelMap);
   }
   return kernelMap;

@@ -11,7 +11,11 @@ test('slice, pad and concat (copies, any rank) match cpu, with gradients', async
   const x = rand(360, 1);
   await compare(() => tf.slice(t(x, shape), [1, 0, 2, 0], [2, 4, 3, 6]), 0, 0);
   await compare(() => tf.slice(t(x, shape), [0, 1, 0, 3], [-1, 2, 5, 2]), 0, 0);
-  await compare(() => tf.slice(t(x.subarray(0, 240), [2, 2, 2, 3, 2, 5]), [0, 1, 0, 0, 1, 0], [2, 1, 2, 3, 1, 5]), 0, 0);
+  await compare(
+    () => tf.slice(t(x.subarray(0, 240), [2, 2, 2, 3, 2, 5]), [0, 1, 0, 0, 1, 0], [2, 1, 2, 3, 1, 5]),
+    0,
+    0,
+  );
   await compare(() => tf.slice(t(x, [360]), [7], [100]), 0, 0);
   await compare(
     () =>

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { nativeAdamW, nativeSgd } from '../../src/engine/index.ts';
+import { rand, setup, t } from './helpers.ts';
+
+function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string): void {
+  assert.equal(a.length, b.length);
+  for (let i = 0; i < a.length; i++)
+    assert.ok(Math.abs(a[i] - b[i]) <= tol, `${what}[${i}]: ${a[i]} vs ${b[i]}`);
+}
+
+test('nativeAdamW matches the AdamW formula over 3 steps and is a no-op on cpu', async () => {
+  await setup();
+  const n = 1000;
+  const p0 = rand(n, 1);
+  const o = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1 };
+  // Reference in double precision.
+  const p = Float64Array.from(p0);
+  const m = new Float64Array(n);
+  const v = new Float64Array(n);
+  await tf.setBackend('native');
+  const pv = tf.variable(t(p0, [n]));
+  const mv = tf.variable(tf.zeros([n]));
+  const vv = tf.variable(tf.zeros([n]));
+  for (let step = 1; step <= 3; step++) {
+    const g = rand(n, 10 + step);
+    for (let i = 0; i < n; i++) {
+      p[i] *= 1 - o.lr * o.weightDecay;
+      m[i] = o.beta1 * m[i] + (1 - o.beta1) * g[i];
+      v[i] = o.beta2 * v[i] + (1 - o.beta2) * g[i] * g[i];
+      p[i] -=
+        (o.lr / (1 - o.beta1 ** step)) * (m[i] / (Math.sqrt(v[i]) / Math.sqrt(1 - o.beta2 ** step) + o.eps));
+    }
+    const gt = t(g, [n]);
+    const before = tf.memory().numTensors;
+    assert.ok(nativeAdamW(pv, gt, mv, vv, { ...o, step }));
+    assert.equal(tf.memory().numTensors, before, 'nativeAdamW leaks tensors');
+    gt.dispose();
+  }
+  close(pv.dataSync(), p, 1e-5, 'p');
+  close(mv.dataSync(), m, 1e-6, 'm');
+  close(vv.dataSync(), v, 1e-7, 'v');
+  await tf.setBackend('cpu');
+  const c = tf.variable(tf.zeros([3]));
+  assert.equal(nativeAdamW(c, tf.ones([3]), c, c, { ...o, step: 1 }), false);
+  await tf.setBackend('native');
+  tf.dispose([pv, mv, vv, c]);
+});
+
+test('nativeSgd matches SGD with momentum, nesterov and L2 decay', async () => {
+  await setup();
+  await tf.setBackend('native');
+  const n = 500;
+  for (const nesterov of [false, true]) {
+    const o = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov };
+    const p = Float64Array.from(rand(n, 3));
+    const b = new Float64Array(n);
+    const pv = tf.variable(t(Float32Array.from(p), [n]));
+    const bv = tf.variable(tf.zeros([n]));
+    for (let s = 0; s < 3; s++) {
+      const g = rand(n, 20 + s);
+      for (let i = 0; i < n; i++) {
+        const d = g[i] + o.weightDecay * p[i];
+        b[i] = o.momentum * b[i] + d;
+        p[i] -= o.lr * (nesterov ? d + o.momentum * b[i] : b[i]);
+      }
+      const gt = t(g, [n]);
+      assert.ok(nativeSgd(pv, gt, bv, o));
+      gt.dispose();
+    }
+    close(pv.dataSync(), p, 1e-5, 'p');
+    close(bv.dataSync(), b, 1e-5, 'buf');
+    tf.dispose([pv, bv]);
+  }
+});
