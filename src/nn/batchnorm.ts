@@ -19,9 +19,11 @@ export interface BatchNormOptions {
  *   running_var  ← (1 − m)·running_var  + m·σ²·n/(n − 1)   (unbiased, n = elements per channel).
  * In inference mode (`setTraining(false)`) the running statistics are used and nothing is updated.
  *
- * The update is a `Variable.assign` inside `tf.tidy`: it leaks no tensors, and inside `tf.variableGrads`
- * the update ops do not lead to the loss, so the gradient tape prunes them; gradients flow only through
- * the batch statistics, as in PyTorch.
+ * Training mode is one custom-gradient op with the closed-form backward (x̂ = (x − μ)/√(σ² + ε)):
+ *   ∂L/∂β = Σ dy,   ∂L/∂γ = Σ dy·x̂,   ∂L/∂x = γ/√(σ² + ε) · (dy − Σdy/n − x̂·Σ(dy·x̂)/n)
+ * (sums over every axis but the last), which needs far fewer full-size ops than differentiating the
+ * elementary ops. The running-statistic update is a `Variable.assign` inside that op's forward: the tape
+ * records the op as one node, so the update never enters gradient computation, and it leaks no tensors.
  *
  * Args:
  *   channels: C, the size of the last dimension.
@@ -56,20 +58,32 @@ export class BatchNorm extends Module {
     if (!this.training) {
       return tf.batchNorm(x, this.runningMean, this.runningVar, this.beta, this.gamma, this.eps) as T;
     }
-    return tf.tidy(() => {
-      // Elementary ops: their tfjs gradients are cheaper than those of tf.moments + tf.batchNorm.
-      const axes = x.shape.slice(0, -1).map((_, i) => i);
-      const mean = tf.mean(x, axes);
-      const centered = tf.sub(x, mean);
+    const axes = x.shape.slice(0, -1).map((_, i) => i);
+    const n = x.size / this.channels;
+    const m = this.momentum;
+    const train = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [xi, gamma, beta, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+      const mean = tf.mean(xi, axes);
+      const centered = tf.sub(xi, mean);
       const variance = tf.mean(tf.square(centered), axes);
-      const y = tf.add(tf.mul(centered, tf.mul(tf.rsqrt(tf.add(variance, this.eps)), this.gamma)), this.beta);
-      const n = x.size / this.channels;
-      const m = this.momentum;
+      const rstd = tf.rsqrt(tf.add(variance, this.eps));
+      const xHat = tf.mul(centered, rstd);
       this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
       this.runningVar.assign(
         tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(variance, (m * n) / Math.max(n - 1, 1))),
       );
-      return y as T;
+      save([xHat, tf.mul(rstd, gamma)]);
+      return {
+        value: tf.add(tf.mul(xHat, gamma), beta),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [xh, scale] = saved;
+          const dBeta = tf.sum(dy, axes);
+          const dGamma = tf.sum(tf.mul(dy, xh), axes);
+          const inner = tf.sub(tf.sub(dy, tf.div(dBeta, n)), tf.mul(xh, tf.div(dGamma, n)));
+          return [tf.mul(inner, scale), dGamma, dBeta];
+        },
+      };
     });
+    return train(x, this.gamma, this.beta) as T;
   }
 }
