@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './addon.ts';
 import { registerConv } from './kernels/conv.ts';
-import { registerElementwise } from './kernels/elementwise.ts';
+import { registerElementwise, registerReluGrad } from './kernels/elementwise.ts';
 import { registerMatmul } from './kernels/matmul.ts';
 import { registerOptim } from './kernels/optim.ts';
 import { registerReduce } from './kernels/reduce.ts';
@@ -153,6 +153,7 @@ function overrides(): Kernels {
     registerShape(kernelMap);
     registerCopies(kernelMap);
     registerOptim(kernelMap);
+    registerReluGrad(kernelMap);
     registerConv(kernelMap);
   }
   return kernelMap;
@@ -174,5 +175,20 @@ export function registerNativeBackend(addon: NativeAddon): void {
       tf.registerKernel({ kernelName, backendName: NATIVE_BACKEND, kernelFunc });
   }
   tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 3);
+  // Relu's gradient as one native kernel on this backend; the same formula as tfjs's elsewhere.
+  tf.registerGradient({
+    kernelName: 'Relu',
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved) => {
+      const [x] = saved;
+      const d = dy as tf.Tensor;
+      return {
+        x: () =>
+          tf.getBackend() === NATIVE_BACKEND && d.dtype === 'float32' && x.dtype === 'float32'
+            ? (tf.engine().runKernel('LaurelReluGrad', { dy: d, x }) as tf.Tensor)
+            : tf.mul(d, tf.cast(tf.step(x), 'float32')),
+      };
+    },
+  });
   registered = true;
 }

@@ -2,6 +2,7 @@
 import {
   type Backend,
   type KernelArgs,
+  type KernelFunc,
   type Kernels,
   type TensorInfo,
   addon,
@@ -203,4 +204,10 @@ export function registerElementwise(k: Kernels): void {
       addN,
     ),
   );
+}
+
+/** dy · (x > 0) in one pass: the Relu gradient on the native backend (tfjs's is step + cast + mul). */
+export function registerReluGrad(k: Kernels): void {
+  k.set('LaurelReluGrad', (({ inputs, backend }: KernelArgs) =>
+    binary(backend, 'reluGrad', inputs.dy, inputs.x)) as unknown as KernelFunc);
 }
