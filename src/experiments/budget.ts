@@ -229,6 +229,11 @@ export function evalCount(steps: number, evalEvery?: number): number {
   return (evalEvery ? Math.floor(steps / evalEvery) : 0) + (evalEvery && steps % evalEvery === 0 ? 0 : 1);
 }
 
+/** Estimated wall time of one trial (seconds). */
+export function trialSeconds(steps: number, evalEvery: number | undefined, t: Timing): number {
+  return t.startS + (steps * t.stepMs) / 1000 + evalCount(steps, evalEvery) * t.evalS;
+}
+
 /** Estimated wall time of `trials` trials of `steps` steps each with the given timing (minutes). */
 export function estimateMinutes(
   trials: number,
@@ -237,6 +242,5 @@ export function estimateMinutes(
   t: Timing,
   workers = t.workers,
 ): number {
-  const perTrial = t.startS + (steps * t.stepMs) / 1000 + evalCount(steps, evalEvery) * t.evalS;
-  return (Math.ceil(trials / workers) * perTrial) / 60;
+  return (Math.ceil(trials / workers) * trialSeconds(steps, evalEvery, t)) / 60;
 }

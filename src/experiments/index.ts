@@ -42,6 +42,11 @@ export interface RunExperimentOptions {
   handleSigint?: boolean;
   /** Write the report when done (default true). */
   report?: boolean;
+  /**
+   * Per-trial time limit in ms (default: max(10 min, 5 × the preset's per-trial estimate); 0: none). A trial past
+   * it gets SIGINT (it checkpoints), is recorded as failed, and resumes on the next run.
+   */
+  trialTimeoutMs?: number;
 }
 
 export interface RunExperimentResult extends RunTrialsResult {
@@ -108,6 +113,7 @@ export async function runExperiment(
       executor: opts.executor,
       signal: controller.signal,
       log,
+      trialTimeoutMs: opts.trialTimeoutMs ?? Math.max(600_000, 5 * def.trialSeconds(budget) * 1000),
     });
   } finally {
     if (handleSigint) process.off('SIGINT', onSigint);

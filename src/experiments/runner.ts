@@ -39,6 +39,8 @@ export interface ExecContext {
   signal: AbortSignal;
   /** Where the executor may write the trial's stdout/stderr. */
   logPath: string;
+  /** Stop the trial (SIGINT, then SIGKILL after a grace period) and fail it after this long; 0: no limit. */
+  timeoutMs: number;
 }
 
 export type TrialExecutor = (trial: TrialSpec, ctx: ExecContext) => Promise<TrialOutcome>;
@@ -55,6 +57,8 @@ export interface RunTrialsOptions {
   log?: (line: string) => void;
   /** Commit recorded with each trial (default: `git rev-parse HEAD`). */
   commit?: string | null;
+  /** Per-trial time limit (default 0: none). A trial past it is stopped and recorded as failed. */
+  trialTimeoutMs?: number;
 }
 
 export interface RunTrialsResult {
@@ -97,15 +101,30 @@ export function prepareRunDir(trial: TrialSpec, fingerprint: string): void {
   );
 }
 
+/** How long a stopped trainer may take to write its checkpoint before it is killed. */
+export const KILL_GRACE_MS = 30_000;
+
 /** Keeps the last `max` characters of a growing string. */
 function tail(s: string, max: number): string {
   return s.length > max ? s.slice(s.length - max) : s;
 }
 
-/** The default executor: `node bin/laurel.mjs train … --json` as a subprocess, output logged to `logPath`. */
-export const spawnExecutor: TrialExecutor = (trial, ctx) =>
-  new Promise((resolve) => {
-    const { command, args } = trialCommand(trial, { threads: ctx.threads });
+/**
+ * An executor that runs `command(trial, threads)` as a subprocess (cwd: the repository root), logs its
+ * output to `logPath`, and reads the summary from the last stdout line.
+ */
+export function makeSpawnExecutor(
+  command: (trial: TrialSpec, threads: number) => { command: string; args: string[] } = (t, threads) =>
+    trialCommand(t, { threads }),
+): TrialExecutor {
+  return (trial, ctx) => spawnTrial(command(trial, ctx.threads), ctx);
+}
+
+function spawnTrial(
+  { command, args }: { command: string; args: string[] },
+  ctx: ExecContext,
+): Promise<TrialOutcome> {
+  return new Promise((resolve) => {
     const log = createWriteStream(ctx.logPath, { flags: 'a' });
     log.write(`# ${new Date().toISOString()} ${command} ${args.join(' ')}\n`);
     const threads = String(ctx.threads);
@@ -126,24 +145,44 @@ export const spawnExecutor: TrialExecutor = (trial, ctx) =>
       stderr = tail(stderr + d, 1 << 16);
       log.write(d);
     });
-    const onAbort = () => child.kill('SIGINT');
-    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    let killer: NodeJS.Timeout | undefined;
+    // SIGINT lets the trainer write a checkpoint; SIGKILL if it does not exit within the grace period.
+    const stop = () => {
+      child.kill('SIGINT');
+      killer ??= setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+    };
+    let timedOut = false;
+    const timer =
+      ctx.timeoutMs > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            stop();
+          }, ctx.timeoutMs)
+        : undefined;
+    ctx.signal.addEventListener('abort', stop, { once: true });
     const finish = (outcome: TrialOutcome) => {
-      ctx.signal.removeEventListener('abort', onAbort);
+      ctx.signal.removeEventListener('abort', stop);
+      clearTimeout(timer);
+      clearTimeout(killer);
       log.end(() => resolve(outcome));
     };
     child.on('error', (e) => finish({ summary: null, error: `could not start the trainer: ${e.message}` }));
     child.on('close', (code, sig) => {
       const summary = parseSummary(stdout);
-      if (code === 0 && summary) return finish({ summary, error: null });
-      const why =
-        code === 0
+      if (code === 0 && summary && !timedOut) return finish({ summary, error: null });
+      const why = timedOut
+        ? `timed out after ${(ctx.timeoutMs / 1000).toFixed(0)} s (exit ${code ?? 'null'}${sig ? `, signal ${sig}` : ''})`
+        : code === 0
           ? 'exit 0 but the last stdout line is not a JSON summary'
           : `exit ${code ?? 'null'}${sig ? ` (signal ${sig})` : ''}`;
       const errTail = tail(stderr.trim(), 2000);
       finish({ summary: null, error: errTail ? `${why}: ${errTail}` : why });
     });
   });
+}
+
+/** The default executor: `node bin/laurel.mjs train … --json` as a subprocess, output logged to `logPath`. */
+export const spawnExecutor: TrialExecutor = makeSpawnExecutor();
 
 /** Runs `trials` (skipping those already done), `workers` at a time. */
 export async function runTrials(
@@ -186,7 +225,12 @@ export async function runTrials(
       let outcome: TrialOutcome;
       try {
         prepareRunDir(trial, fingerprint);
-        outcome = await executor(trial, { threads, signal, logPath: join(trial.out, 'runner.log') });
+        outcome = await executor(trial, {
+          threads,
+          signal,
+          logPath: join(trial.out, 'runner.log'),
+          timeoutMs: opts.trialTimeoutMs ?? 0,
+        });
       } catch (e) {
         outcome = { summary: null, error: e instanceof Error ? e.message : String(e) };
       }

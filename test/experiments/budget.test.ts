@@ -36,6 +36,8 @@ test('estimated wall time: smoke < 5 min for all three, standard ≈ 90 min each
   const smoke = EXPERIMENT_NAMES.reduce((s, n) => s + getExperiment(n).estimateMinutes('smoke'), 0);
   assert.ok(smoke < 5, `smoke estimate ${smoke.toFixed(1)} min`);
   for (const n of EXPERIMENT_NAMES) {
+    const d = getExperiment(n);
+    assert.ok(d.trialSeconds('smoke') < 60 && d.trialSeconds('smoke') < d.trialSeconds('standard'));
     const m = getExperiment(n).estimateMinutes('standard');
     assert.ok(m > 30 && m <= 100, `${n} standard estimate ${m.toFixed(1)} min`);
   }

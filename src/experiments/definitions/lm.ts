@@ -6,7 +6,7 @@
  * Metrics: test loss on SOTU, out-of-domain loss on Moby Dick, cloze accuracy (true continuation against 3
  * distractors, scored by log-likelihood), params, peak memory, step time.
  */
-import { type Budget, type LmPreset, PRESETS, estimateMinutes } from '../budget.ts';
+import { type Budget, type LmPreset, PRESETS, estimateMinutes, trialSeconds } from '../budget.ts';
 import type { TrainArgs } from '../trial.ts';
 import type { ExperimentDef, RowDef } from './types.ts';
 
@@ -88,6 +88,7 @@ export const lm: ExperimentDef = {
   rows,
   trials: (b) => PRESETS.lm[b].trials,
   steps: (b) => PRESETS.lm[b].maxSteps,
+  trialSeconds: (b) => trialSeconds(PRESETS.lm[b].maxSteps, PRESETS.lm[b].evalEvery, PRESETS.lm[b]),
   estimateMinutes: (b, workers) => {
     const p = PRESETS.lm[b];
     return estimateMinutes(rows(b).length * p.trials, p.maxSteps, p.evalEvery, p, workers);

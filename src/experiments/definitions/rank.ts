@@ -10,7 +10,7 @@
  * change, which the report states next to each row. Ranks above the widest stage (64) would all behave like
  * r = 64 and are dropped from the sweep.
  */
-import { type Budget, PRESETS, estimateMinutes, visionSteps } from '../budget.ts';
+import { type Budget, PRESETS, estimateMinutes, trialSeconds, visionSteps } from '../budget.ts';
 import type { ExperimentDef, RowDef } from './types.ts';
 import { visionTrainArgs } from './vision.ts';
 
@@ -54,6 +54,10 @@ export const rank: ExperimentDef = {
   rows,
   trials: (b) => PRESETS.rank[b].trials,
   steps: (b) => visionSteps(PRESETS.rank[b]),
+  trialSeconds: (b) => {
+    const p = PRESETS.rank[b];
+    return trialSeconds(visionSteps(p), p.evalEvery, p);
+  },
   estimateMinutes: (b, workers) => {
     const p = PRESETS.rank[b];
     return estimateMinutes(rows(b).length * p.trials, visionSteps(p), p.evalEvery, p, workers);

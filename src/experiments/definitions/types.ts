@@ -40,6 +40,8 @@ export interface ExperimentDef {
   trials(budget: Budget): number;
   /** Training steps of one trial (for the estimate). */
   steps(budget: Budget): number;
+  /** Estimated wall time of one trial (seconds). */
+  trialSeconds(budget: Budget): number;
   /** Estimated wall time with `workers` parallel trials (minutes). */
   estimateMinutes(budget: Budget, workers?: number): number;
   defaultWorkers(budget: Budget): number;

@@ -6,7 +6,14 @@
  * ResNet-20's stages are 16, 32 and 64 channels wide; the LAUREL core requires r < D, so the models clamp the
  * rank per stage to min(r, D − 1) (r = 16 is 15 in the first stage) — see rank.ts.
  */
-import { type Budget, PRESETS, type VisionPreset, estimateMinutes, visionSteps } from '../budget.ts';
+import {
+  type Budget,
+  PRESETS,
+  type VisionPreset,
+  estimateMinutes,
+  trialSeconds,
+  visionSteps,
+} from '../budget.ts';
 import type { TrainArgs } from '../trial.ts';
 import type { ExperimentDef, RowDef } from './types.ts';
 
@@ -70,6 +77,10 @@ export const vision: ExperimentDef = {
   rows,
   trials: (b) => PRESETS.vision[b].trials,
   steps: (b) => visionSteps(PRESETS.vision[b]),
+  trialSeconds: (b) => {
+    const p = PRESETS.vision[b];
+    return trialSeconds(visionSteps(p), p.evalEvery, p);
+  },
   estimateMinutes: (b, workers) => {
     const p = PRESETS.vision[b];
     return estimateMinutes(rows(b).length * p.trials, visionSteps(p), p.evalEvery, p, workers);
