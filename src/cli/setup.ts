@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { buildClozeItems } from '../data/cloze.ts';
 import { loadFashionMnist } from '../data/fashion-mnist.ts';
 import { ImageBatcher } from '../data/image-batches.ts';
-import { TextWindowSampler } from '../data/text-batches.ts';
+import { TextWindowSampler, unigramCrossEntropy } from '../data/text-batches.ts';
 import { joinDocs, loadTextCorpus } from '../data/text.ts';
 import { ByteTokenizer } from '../data/tokenizer.ts';
 import {
@@ -97,6 +97,8 @@ export interface Run {
   batchSize: number;
   /** One line describing the data. */
   dataInfo: string;
+  /** text: loss of a unigram model fit on the training tokens, on the test split (nats per token). */
+  unigramLoss?: number;
 }
 
 function dataError(e: unknown): never {
@@ -113,6 +115,7 @@ export function setupRun(f: Flags): Run {
   let task: Task;
   let spec: ModelSpec;
   let dataInfo: string;
+  let unigramLoss: number | undefined;
   if (f.task === 'fashion-mnist') {
     const val = f['eval-split'] === 'val';
     let data: ReturnType<typeof loadFashionMnist>;
@@ -160,6 +163,7 @@ export function setupRun(f: Flags): Run {
     } catch {
       // a small user corpus may yield no cloze item; the metric is then left out
     }
+    unigramLoss = unigramCrossEntropy(trainTokens, evalSets[0].tokens, tok.vocabSize);
     const sampler = new TextWindowSampler(trainTokens, { batchSize, seqLen: context, seed });
     task = new LanguageTask({
       sampler,
@@ -173,7 +177,8 @@ export function setupRun(f: Flags): Run {
     spec = modelSpecFromFlags(f, { vocab: tok.vocabSize, seed });
     dataInfo =
       `${corpus.source === 'sotu' ? 'SOTU' : corpus.source} byte-level: ${trainTokens.length} training tokens, ` +
-      `${evalSets.map((s) => `${s.name} ${s.tokens.length} tokens`).join(', ')}, ${cloze.length} cloze items`;
+      `${evalSets.map((s) => `${s.name} ${s.tokens.length} tokens`).join(', ')}, ${cloze.length} cloze items; ` +
+      `unigram baseline test loss ${unigramLoss.toFixed(4)}`;
   }
   let counts: ParamCounts;
   let model: BuiltModel;
@@ -192,7 +197,19 @@ export function setupRun(f: Flags): Run {
     (f.task === 'text'
       ? Math.max(1, Math.ceil(totalSteps / 10))
       : Math.min(stepsPerEpoch, Math.ceil(totalSteps / 5)));
-  return { flags: f, spec, model, task, counts, stepsPerEpoch, totalSteps, evalEvery, batchSize, dataInfo };
+  return {
+    flags: f,
+    spec,
+    model,
+    task,
+    counts,
+    stepsPerEpoch,
+    totalSteps,
+    evalEvery,
+    batchSize,
+    dataInfo,
+    unigramLoss,
+  };
 }
 
 /** The optimizer and LR schedule the flags ask for. */

@@ -101,6 +101,7 @@ export function summarize(
       ood_perplexity: e?.extra?.ood_perplexity ?? null,
       cloze_accuracy: e?.extra?.cloze_accuracy ?? null,
       best_test_loss: r.best?.value ?? null,
+      unigram_loss: run.unigramLoss ?? null,
       tokens_per_s: tokensPerS,
       ...common,
     };
@@ -123,7 +124,8 @@ export function describeSummary(s: Record<string, unknown>): string {
   const pct = (k: string) => (typeof s[k] === 'number' ? `${(100 * (s[k] as number)).toFixed(2)}%` : 'n/a');
   const main =
     s.task === 'text'
-      ? `test loss ${n('test_loss')} (perplexity ${n('perplexity', 2)}), Moby Dick loss ${n('ood_loss')}, cloze ${pct('cloze_accuracy')}`
+      ? `test loss ${n('test_loss')} (perplexity ${n('perplexity', 2)}; unigram baseline ${n('unigram_loss')}), ` +
+        `Moby Dick loss ${n('ood_loss')}, cloze ${pct('cloze_accuracy')}`
       : `best top-1 ${pct('best_accuracy')} (step ${s.best_step}), final ${pct('final_accuracy')}`;
   return (
     `${s.status}: ${s.model} ${s.residual}, ${s.steps} steps; ${main}\n` +

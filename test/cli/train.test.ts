@@ -53,6 +53,7 @@ test('text: train, stop, resume == uninterrupted run; eval re-evaluates the chec
     assert.equal(typeof sa[k], 'number', k);
   }
   assert.ok((sa.test_loss as number) < Math.log(256), `test loss ${sa.test_loss} below uniform`);
+  assert.ok((sa.unigram_loss as number) > 1 && (sa.unigram_loss as number) < Math.log(256));
   assert.equal(sa.perplexity, Math.exp(sa.test_loss as number));
   assert.equal(sa.added_params, 2 * 4 * 16 + 2);
   assert.deepEqual(
