@@ -144,7 +144,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   let lastEval: EvalResult | null = null;
   let evaluatedAt = -1;
 
-  const evaluate = (): void => {
+  /** Evaluates; `record` appends the metrics line (not for a resumed run that was already complete). */
+  const evaluate = (record = true): void => {
     const t0 = performance.now();
     const r = inEvalMode(model, () => task.evaluate(model));
     const evalMs = performance.now() - t0;
@@ -154,19 +155,20 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     if (isBetter(task, selected, best)) best = { metric: task.select.metric, value: selected, step };
     const stepMs = windowSteps > 0 ? windowMs / windowSteps : 0;
     const rate = windowMs > 0 ? (windowUnits * 1000) / windowMs : 0;
-    metrics?.append({
-      step,
-      epoch: task.epoch,
-      loss: r.loss,
-      train_loss: windowSteps > 0 ? windowLoss / windowSteps : Number.NaN,
-      ...(r.accuracy !== undefined ? { accuracy: r.accuracy } : {}),
-      ...(r.perplexity !== undefined ? { perplexity: r.perplexity } : {}),
-      lr: o.lr(Math.max(0, step - 1)),
-      step_ms: stepMs,
-      [task.unit === 'images' ? 'images_per_s' : 'tokens_per_s']: rate,
-      eval_ms: evalMs,
-      ...(r.extra ?? {}),
-    });
+    if (record)
+      metrics?.append({
+        step,
+        epoch: task.epoch,
+        loss: r.loss,
+        train_loss: windowSteps > 0 ? windowLoss / windowSteps : Number.NaN,
+        ...(r.accuracy !== undefined ? { accuracy: r.accuracy } : {}),
+        ...(r.perplexity !== undefined ? { perplexity: r.perplexity } : {}),
+        lr: o.lr(Math.max(0, step - 1)),
+        step_ms: stepMs,
+        [task.unit === 'images' ? 'images_per_s' : 'tokens_per_s']: rate,
+        eval_ms: evalMs,
+        ...(r.extra ?? {}),
+      });
     const main =
       r.accuracy !== undefined
         ? `accuracy ${(100 * r.accuracy).toFixed(2)}%`
@@ -261,8 +263,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     }
   }
   if (evaluatedAt !== step && lastEval === null) {
-    // A resumed run that was already complete: evaluate once so the caller has numbers.
-    evaluate();
+    // A resumed run that was already complete: evaluate once so the caller has numbers (its metrics line exists).
+    evaluate(false);
   }
   return finish('completed');
 }

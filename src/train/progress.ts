@@ -39,15 +39,16 @@ export class Progress {
   private readonly tty: boolean;
   private readonly every: number;
   private readonly now: () => number;
-  private readonly startStep: number;
-  private readonly startTime: number;
+  private startStep: number | undefined;
+  private startTime: number;
   private lastDraw = Number.NEGATIVE_INFINITY;
   private lastLine = '';
   private units = 0;
 
+  /** `startStep`: the step the run starts from (default: one before the first update, e.g. after a resume). */
   constructor(
     private readonly o: ProgressOptions,
-    startStep = 0,
+    startStep?: number,
   ) {
     this.stream = o.stream ?? process.stderr;
     this.tty = o.tty ?? this.stream.isTTY === true;
@@ -60,6 +61,10 @@ export class Progress {
 
   /** Reports that step `step` (1-based count of steps done) finished, having processed `units` items. */
   update(step: number, loss: number, units: number, lr: number): void {
+    if (this.startStep === undefined) {
+      // first update of a run that started (or resumed) at step - 1: measure from its start
+      this.startStep = step - 1;
+    }
     this.units += units;
     const t = this.now();
     const final = step >= this.o.total;

@@ -98,7 +98,13 @@ test('run 2N steps == run N, stop, resume N (weights, buffers, losses, best, met
     [4, 8, 12, 14],
   );
   assert.deepEqual(m, strip(join(fullDir, 'metrics.jsonl')));
-  [full, first, second].forEach((r) => r.model.dispose());
+  // resuming a finished run trains nothing, re-evaluates, and logs no duplicate line
+  const again = await run({ outDir: dir, resume: true, initSeed: 99 });
+  assert.equal(again.result.status, 'completed');
+  assert.deepEqual(again.result.losses, []);
+  assert.deepEqual(again.result.lastEval, full.result.lastEval);
+  assert.deepEqual(strip(join(dir, 'metrics.jsonl')), m);
+  [full, first, second, again].forEach((r) => r.model.dispose());
 });
 
 /** A progress stand-in that records something at every step. */

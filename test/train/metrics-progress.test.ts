@@ -53,6 +53,16 @@ test('progress: plain lines every N seconds when piped, always the final step', 
   assert.match(out[4], /^step 10\/10 100% .* ETA 0s\n$/);
 });
 
+test('progress after a resume measures from the resumed step', () => {
+  let t = 0;
+  const { out, stream } = sink(false);
+  const p = new Progress({ total: 20, unit: 'images', stream, everySeconds: 0, now: () => t });
+  t = 2000;
+  p.update(11, 1, 10, 0.1);
+  // one step in 2 s: 9 steps left take 18 s
+  assert.match(out[0], /^step 11\/20 55% .* 5\.0 images\/s ETA 18s\n$/);
+});
+
 test('progress: a TTY gets a bar redrawn in place, messages above it', () => {
   let t = 0;
   const { out, stream } = sink(true);
