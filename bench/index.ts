@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
 import {
   type BackendName,
   getNumThreads,
@@ -319,8 +320,14 @@ async function measure(
   log: (m: string) => void,
   out: (s: string) => void,
 ): Promise<BenchReport> {
-  const g = opts.dry || opts.skipGemm ? { gemm: null, reason: 'skipped' } : await gemm(opts.quick === true);
+  const g =
+    opts.dry || opts.skipGemm
+      ? { gemm: null, reason: 'skipped' }
+      : backend !== 'native'
+        ? { gemm: null, reason: `the GEMM benchmark needs the native backend (in use: ${backend})` }
+        : await gemm(opts.quick === true);
   if (g.gemm) log(`gemm: ${JSON.stringify(g.gemm)}`);
+  if (tf.getBackend() !== backend) await tf.setBackend(backend);
 
   const ours = await benchOurs(cfg, log);
 

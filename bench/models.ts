@@ -54,7 +54,8 @@ export interface BenchConfig {
   gpt: GptBenchConfig;
   models: BenchModelName[];
   residuals: BenchResidual[];
-  /** LAUREL rank per model; null: our default rule min(16, D − 1) per layer (src/laurel resolveRank). */
+  /** LAUREL rank per model; null: our default rule min(16, D − 1) per layer (src/laurel resolveRank). ResNet
+   * blocks cap a rank ≥ their width D at D − 1 (src/models/resnet.ts blockResidual). */
   rank: { resnet: number | null; gpt: number | null };
   /** Untimed steps first, then the median of `steps` timed steps. */
   warmup: number;
@@ -68,8 +69,8 @@ export interface BenchConfig {
 /**
  * The issue #3 benchmark: ResNet-20 (option B, 28×28×1, 10 classes) at batch 128 with SGD(0.9, wd 5e-4), and a
  * GPT (4 layers, D = 256, 4 heads, T = 128, byte vocabulary 256, learned positions, tied head) at batch 16 with
- * AdamW; each with a plain residual and RW+LR (ResNet: r = min(16, D − 1), i.e. 15 in the 16-channel stage;
- * GPT: r = 16).
+ * AdamW; each with a plain residual and RW+LR at rank 16 (capped at D − 1 = 15 in ResNet-20's 16-channel
+ * stage).
  */
 export const FULL_CONFIG: BenchConfig = {
   resnet: {
@@ -95,7 +96,7 @@ export const FULL_CONFIG: BenchConfig = {
   },
   models: ['resnet', 'gpt'],
   residuals: ['baseline', 'rw+lr'],
-  rank: { resnet: null, gpt: 16 },
+  rank: { resnet: 16, gpt: 16 },
   warmup: 3,
   steps: 10,
   threads: [1, 2],
@@ -111,7 +112,7 @@ export const DRY_CONFIG: BenchConfig = {
   gpt: { ...FULL_CONFIG.gpt, layers: 1, dim: 32, heads: 2, context: 8, vocab: 16, batch: 2 },
   models: ['resnet', 'gpt'],
   residuals: ['baseline', 'rw+lr'],
-  rank: { resnet: null, gpt: 4 },
+  rank: { resnet: 16, gpt: 4 },
   warmup: 1,
   steps: 1,
   threads: [1],

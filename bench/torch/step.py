@@ -18,8 +18,9 @@ GPT (src/models/gpt.ts, pre-norm, learned positions, tied head, biases, no dropo
   logits = LN_f(x) @ wte^T.  Attn: fused qkv Linear, causal additive mask (-1e9), softmax, proj Linear.
   MLP: Linear D->4D, GELU (tanh), Linear 4D->D.
 R (src/laurel/math.ts):  baseline: f + x;  rw+lr: a*f + b*(x + (x@V)@U), (a, b) = 2*softmax(w), w [2] = 0,
-  V [D, r] Xavier-uniform, U [r, D] = 0.  Rank: the given one (must be < D) or min(16, D - 1), as
-  src/laurel/config.ts resolveRank does (ResNet-20's 16-channel stage gets r = 15).
+  V [D, r] Xavier-uniform, U [r, D] = 0.  Rank: the given one or min(16, D - 1) as src/laurel/config.ts
+  resolveRank does; in ResNet blocks a given rank >= D is capped at D - 1 (src/models/resnet.ts
+  blockResidual), so ResNet-20 at rank 16 has r = 15 in its 16-channel stage and 16 in the others.
 Optimizers (src/train/optim): SGD momentum (L2 decay added to the gradient) and AdamW (decoupled decay),
   decaying only conv/linear kernels and embeddings (our ParamKind 'weight' and 'embedding').
 Loss: mean softmax cross-entropy. BN: batch statistics, running stats updated (momentum 0.1, eps 1e-5).
@@ -63,8 +64,9 @@ DEFAULT_CONFIG = {
     },
     "models": ["resnet", "gpt"],
     "residuals": ["baseline", "rw+lr"],
-    # null: min(16, D - 1) per layer (our default rule); an integer must be < every D.
-    "rank": {"resnet": None, "gpt": 16},
+    # null: min(16, D - 1) per layer (our default rule). ResNet: a rank >= a block's width D becomes D - 1
+    # (r = 15 in ResNet-20's 16-channel stage); GPT: the rank must be < D.
+    "rank": {"resnet": 16, "gpt": 16},
     "warmup": 3,
     "steps": 10,
     "threads": [1, 2],
@@ -79,8 +81,11 @@ def log(msg):
     print(f"[torch] {msg}", file=sys.stderr, flush=True)
 
 
-def resolve_rank(rank, dim):
-    """src/laurel/config.ts resolveRank: the given rank (1 <= r < D) or min(16, D - 1)."""
+def resolve_rank(rank, dim, cap=False):
+    """src/laurel/config.ts resolveRank: the given rank (1 <= r < D) or min(16, D - 1). With cap (ResNet
+    blocks, src/models/resnet.ts blockResidual) a given rank >= D becomes D - 1."""
+    if cap and rank is not None and rank >= dim:
+        rank = max(1, dim - 1)
     if rank is None:
         return min(16, dim - 1)
     if not (isinstance(rank, int) and 1 <= rank < dim):
@@ -96,14 +101,14 @@ def build(torch, cfg):
     class Residual(nn.Module):
         """baseline: f + x;  rw+lr: a*f + b*(x + U.V.x) on the channel axis `axis` (1: NCHW, -1: [.., D])."""
 
-        def __init__(self, variant, dim, rank, axis):
+        def __init__(self, variant, dim, rank, axis, cap=False):
             super().__init__()
             if variant not in ("baseline", "rw+lr"):
                 raise ValueError(f"bad residual '{variant}'; allowed: 'baseline', 'rw+lr'")
             self.variant = variant
             self.axis = axis
             if variant == "rw+lr":
-                r = resolve_rank(rank, dim)
+                r = resolve_rank(rank, dim, cap)
                 a = math.sqrt(6.0 / (dim + r))
                 self.w = nn.Parameter(torch.zeros(2))
                 self.V = nn.Parameter(torch.empty(dim, r).uniform_(-a, a))
@@ -171,7 +176,7 @@ def build(torch, cfg):
             self.conv2 = Conv(planes, planes, 3, 1, 1)
             self.bn2 = BatchNorm(planes)
             self.downsample = Downsample(cin, planes, stride) if (stride != 1 or cin != planes) else None
-            self.residual = Residual(variant, planes, rank, 1)
+            self.residual = Residual(variant, planes, rank, 1, cap=True)
 
         def forward(self, x):
             fx = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
