@@ -76,7 +76,7 @@ export async function benchGemm(opts: { quick?: boolean; sizes?: number[] } = {}
   };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.argv[1]?.endsWith('.ts')) {
   const r = await benchGemm({ quick: process.argv.includes('--quick') });
   console.log(JSON.stringify(r));
 }

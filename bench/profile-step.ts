@@ -59,8 +59,11 @@ export async function profileStep(opts: {
   steps?: number;
   warmup?: number;
   backend?: 'native' | 'cpu' | 'wasm';
+  /** Called after the backend is set, before the model is built (e.g. to toggle the buffer pool). */
+  before?: () => void;
 }): Promise<StepProfile> {
   const backend = await initBackend(opts.backend ?? 'native');
+  opts.before?.();
   // As bench/index.ts: Conv2d's kernel gradient through Conv2DBackpropFilter where that kernel is native.
   setConvFilterGradMode(
     backend === 'native' && nativeKernelNames().includes('Conv2DBackpropFilter') ? 'tfjs' : 'conv',
@@ -111,7 +114,7 @@ export function formatProfile(p: StepProfile, top = 20): string {
   return lines.join('\n');
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.argv[1]?.endsWith('.ts')) {
   const [model = 'gpt', residual = 'baseline', steps = '3'] = process.argv.slice(2);
   const p = await profileStep({
     model: model as BenchModelName,

@@ -542,6 +542,90 @@ Napi::Value SgdOp(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// combine(fx, x, extra|null, alpha|null, beta|null, out, D): out = α·fx + β·(x + extra), α and β of length 1
+// or D (the last dimension); a missing α/β is 1, a missing extra is 0. The LAUREL combine in one pass.
+Napi::Value CombineOp(const Napi::CallbackInfo& info) {
+  const float* fx = f32(info, 0);
+  const float* x = f32(info, 1);
+  const float* ex = info[2].IsTypedArray() ? f32(info, 2) : nullptr;
+  const float* al = info[3].IsTypedArray() ? f32(info, 3) : nullptr;
+  const float* be = info[4].IsTypedArray() ? f32(info, 4) : nullptr;
+  int64_t la = al ? tlen(info, 3) : 0, lb = be ? tlen(info, 4) : 0;
+  float* out = f32(info, 5);
+  int64_t n = tlen(info, 5);
+  int64_t D = num(info, 6);
+  int64_t rows = n / D;
+  parallel_for(rows, std::max<int64_t>(1, kGrain / D), [&](int64_t s, int64_t e) {
+    for (int64_t r = s; r < e; r++) {
+      int64_t o = r * D;
+      for (int64_t j = 0; j < D; j++) {
+        float a = al ? (la == 1 ? al[0] : al[j]) : 1.0f;
+        float b = be ? (lb == 1 ? be[0] : be[j]) : 1.0f;
+        float in = x[o + j] + (ex ? ex[o + j] : 0.0f);
+        out[o + j] = a * fx[o + j] + b * in;
+      }
+    }
+  });
+  return info.Env().Undefined();
+}
+
+// combineGrad(dy, fx, x, extra|null, alpha|null, beta|null, dfx, dx, dAlpha|null, dBeta|null, D):
+// dfx = α·dy; dx = β·dy (also the gradient of extra); dα = Σ dy·fx, dβ = Σ dy·(x + extra), summed to length 1 or D.
+Napi::Value CombineGradOp(const Napi::CallbackInfo& info) {
+  const float* dy = f32(info, 0);
+  const float* fx = f32(info, 1);
+  const float* x = f32(info, 2);
+  const float* ex = info[3].IsTypedArray() ? f32(info, 3) : nullptr;
+  const float* al = info[4].IsTypedArray() ? f32(info, 4) : nullptr;
+  const float* be = info[5].IsTypedArray() ? f32(info, 5) : nullptr;
+  int64_t la = al ? tlen(info, 4) : 0, lb = be ? tlen(info, 5) : 0;
+  float* dfx = f32(info, 6);
+  float* dx = f32(info, 7);
+  float* da = info[8].IsTypedArray() ? f32(info, 8) : nullptr;
+  float* db = info[9].IsTypedArray() ? f32(info, 9) : nullptr;
+  int64_t D = num(info, 10);
+  int64_t n = tlen(info, 0);
+  int64_t rows = n / D;
+  int nt = std::max(1, pool_threads());
+  std::vector<float> pa(static_cast<size_t>(nt) * D, 0.0f), pb(static_cast<size_t>(nt) * D, 0.0f);
+  int64_t per = (rows + nt - 1) / nt;
+  parallel_for(nt, 1, [&](int64_t s, int64_t e) {
+    for (int64_t c = s; c < e; c++) {
+      float* accA = pa.data() + c * D;
+      float* accB = pb.data() + c * D;
+      int64_t r0 = c * per, r1 = std::min(rows, r0 + per);
+      for (int64_t r = r0; r < r1; r++) {
+        int64_t o = r * D;
+        for (int64_t j = 0; j < D; j++) {
+          float g = dy[o + j];
+          float a = al ? (la == 1 ? al[0] : al[j]) : 1.0f;
+          float b = be ? (lb == 1 ? be[0] : be[j]) : 1.0f;
+          dfx[o + j] = a * g;
+          dx[o + j] = b * g;
+          accA[j] += g * fx[o + j];
+          accB[j] += g * (x[o + j] + (ex ? ex[o + j] : 0.0f));
+        }
+      }
+    }
+  });
+  auto finish = [&](float* dst, const std::vector<float>& part, int64_t len) {
+    if (!dst) return;
+    std::vector<float> col(D, 0.0f);
+    for (int c = 0; c < nt; c++)
+      for (int64_t j = 0; j < D; j++) col[j] += part[c * D + j];
+    if (len == 1) {
+      float t = 0;
+      for (int64_t j = 0; j < D; j++) t += col[j];
+      dst[0] = t;
+    } else {
+      for (int64_t j = 0; j < D; j++) dst[j] = col[j];
+    }
+  };
+  finish(da, pa, la);
+  finish(db, pb, lb);
+  return info.Env().Undefined();
+}
+
 // stridedCopy(src, dst, shape, srcStrides, dstStrides, srcOffset, dstOffset): dst[dOff + Σ i·ds] =
 // src[sOff + Σ i·ss] over `shape` (rank <= 8). Used by Slice, PadV2 and Concat.
 Napi::Value StridedCopyOp(const Napi::CallbackInfo& info) {
@@ -599,6 +683,8 @@ void register_elementwise(Napi::Env env, Napi::Object exports) {
   exports.Set("sgd", Napi::Function::New(env, SgdOp));
   exports.Set("stridedCopy", Napi::Function::New(env, StridedCopyOp));
   exports.Set("fill", Napi::Function::New(env, FillOp));
+  exports.Set("combine", Napi::Function::New(env, CombineOp));
+  exports.Set("combineGrad", Napi::Function::New(env, CombineGradOp));
 }
 
 }  // namespace laurel

@@ -52,8 +52,10 @@ struct Pool {
     for (;;) {
       int spins = 0;
       while (gen.load(std::memory_order_acquire) == seen) {
-        if (++spins < 4000) {
+        if (++spins < 2000) {
           LAUREL_PAUSE();
+        } else if (spins < 2100) {
+          std::this_thread::yield();
         } else {
           std::unique_lock<std::mutex> l(mu);
           cv.wait(l, [&] { return gen.load(std::memory_order_acquire) != seen; });
@@ -75,7 +77,13 @@ struct Pool {
     }
     cv.notify_all();
     fn(0);
-    while (pending.load(std::memory_order_acquire) != 0) LAUREL_PAUSE();
+    // Spin briefly, then yield: on a loaded machine the worker may be waiting for a core.
+    for (int spins = 0; pending.load(std::memory_order_acquire) != 0; spins++) {
+      if (spins < 2000)
+        LAUREL_PAUSE();
+      else
+        std::this_thread::yield();
+    }
   }
 };
 

@@ -102,6 +102,28 @@ export interface NativeAddon {
     dstOffset: number,
   ): void;
   fill(dst: Float32Array, value: number): void;
+  combine(
+    fx: Float32Array,
+    x: Float32Array,
+    extra: Float32Array | null,
+    alpha: Float32Array | null,
+    beta: Float32Array | null,
+    out: Float32Array,
+    d: number,
+  ): void;
+  combineGrad(
+    dy: Float32Array,
+    fx: Float32Array,
+    x: Float32Array,
+    extra: Float32Array | null,
+    alpha: Float32Array | null,
+    beta: Float32Array | null,
+    dfx: Float32Array,
+    dx: Float32Array,
+    dAlpha: Float32Array | null,
+    dBeta: Float32Array | null,
+    d: number,
+  ): void;
   conv2d?(x: Float32Array, w: Float32Array, out: Float32Array, p: Int32Array): void;
   conv2dBackInput?(dy: Float32Array, w: Float32Array, dx: Float32Array, p: Int32Array): void;
   conv2dBackFilter?(x: Float32Array, dy: Float32Array, dw: Float32Array, p: Int32Array): void;

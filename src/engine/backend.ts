@@ -6,7 +6,7 @@ import type { NativeAddon } from './addon.ts';
 import { registerConv } from './kernels/conv.ts';
 import { registerElementwise, registerReluGrad } from './kernels/elementwise.ts';
 import { registerMatmul } from './kernels/matmul.ts';
-import { registerOptim } from './kernels/optim.ts';
+import { registerCombine, registerOptim } from './kernels/optim.ts';
 import { registerReduce } from './kernels/reduce.ts';
 import { registerCopies, registerShape } from './kernels/shape.ts';
 import { type KernelFunc, type Kernels, setAddon } from './kernels/util.ts';
@@ -154,6 +154,7 @@ function overrides(): Kernels {
     registerCopies(kernelMap);
     registerOptim(kernelMap);
     registerReluGrad(kernelMap);
+    registerCombine(kernelMap);
     registerConv(kernelMap);
   }
   return kernelMap;

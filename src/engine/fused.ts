@@ -61,3 +61,64 @@ export function nativeSgd(p: tf.Variable, g: tf.Tensor, buf: tf.Variable, o: Sgd
   tf.dispose(out);
   return true;
 }
+
+function scalarOrLastDim(t: tf.Tensor | undefined, d: number): boolean {
+  return (
+    t === undefined ||
+    (t.dtype === 'float32' && (t.size === 1 ? t.rank <= 1 : t.rank === 1 && t.shape[0] === d))
+  );
+}
+
+/**
+ * The LAUREL combine x_{i+1} = α·f + β·(x + extra) (missing α/β mean 1, missing extra means 0), with α and β
+ * scalars ([] or [1]) or per-dimension ([D], the last dimension). On the native backend it is one kernel
+ * forward and one backward (tf.customGrad); elsewhere, and for other shapes, the same formula with tf ops.
+ */
+export function fusedCombine(
+  fx: tf.Tensor,
+  x: tf.Tensor,
+  extra?: tf.Tensor,
+  alpha?: tf.Tensor,
+  beta?: tf.Tensor,
+): tf.Tensor {
+  const d = fx.shape[fx.rank - 1] ?? 1;
+  const fast =
+    tf.getBackend() === NATIVE_BACKEND &&
+    fx.rank >= 1 &&
+    usable(...[fx, x, extra].filter((t): t is tf.Tensor => t !== undefined)) &&
+    scalarOrLastDim(alpha, d) &&
+    scalarOrLastDim(beta, d);
+  if (!fast) {
+    const a = alpha ? tf.mul(alpha, fx) : fx;
+    if (!beta) return extra ? tf.addN([a, x, extra]) : tf.add(a, x);
+    return tf.add(a, tf.mul(beta, extra ? tf.add(x, extra) : x));
+  }
+  const names = [
+    'fx',
+    'x',
+    ...(extra ? ['extra'] : []),
+    ...(alpha ? ['alpha'] : []),
+    ...(beta ? ['beta'] : []),
+  ];
+  const ins = [fx, x, extra, alpha, beta].filter((t): t is tf.Tensor => t !== undefined);
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const ts = args.slice(0, -1) as tf.Tensor[];
+    const named = Object.fromEntries(names.map((n, i) => [n, ts[i]])) as Record<string, tf.Tensor>;
+    save(ts);
+    const value = tf.engine().runKernel('LaurelCombine', named) as tf.Tensor;
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const s = Object.fromEntries(names.map((n, i) => [n, saved[i]])) as Record<string, tf.Tensor>;
+        const [dfx, dx, ...rest] = tf.engine().runKernel('LaurelCombineGrad', { dy, ...s }) as tf.Tensor[];
+        const grads: tf.Tensor[] = [dfx, dx];
+        if (extra) grads.push(tf.clone(dx));
+        if (alpha) grads.push(tf.reshape(rest.shift()!, s.alpha.shape));
+        if (beta) grads.push(tf.reshape(rest.shift()!, s.beta.shape));
+        return grads;
+      },
+    };
+  });
+  return f(...ins);
+}

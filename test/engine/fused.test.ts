@@ -74,3 +74,53 @@ test('nativeSgd matches SGD with momentum, nesterov and L2 decay', async () => {
     tf.dispose([pv, bv]);
   }
 });
+
+test('fusedCombine (the LAUREL combine) and its gradients match the tf-ops formula on cpu', async () => {
+  const { fusedCombine } = await import('../../src/engine/index.ts');
+  const { compare } = await import('./helpers.ts');
+  const shape = [4, 6, 8];
+  const n = 4 * 6 * 8;
+  const variants: [string, boolean, number[] | null, number[] | null][] = [
+    ['plain', false, null, null],
+    ['lr', true, null, null],
+    ['rw scalar', false, [], []],
+    ['rw+lr scalar', true, [1], [1]],
+    ['rw+lr per-dim', true, [8], [8]],
+    ['alpha only', false, [8], null],
+  ];
+  for (const [name, withExtra, as, bs] of variants) {
+    await compare(
+      () => {
+        const ins = [t(rand(n, 1), shape), t(rand(n, 2), shape)];
+        if (withExtra) ins.push(t(rand(n, 3), shape));
+        if (as)
+          ins.push(
+            t(
+              rand(Math.max(1, as[0] ?? 1), 4).map((v) => v + 1.5),
+              as,
+            ),
+          );
+        if (bs)
+          ins.push(
+            t(
+              rand(Math.max(1, bs[0] ?? 1), 5).map((v) => v + 0.5),
+              bs,
+            ),
+          );
+        const w = t(rand(n, 6), shape);
+        const f = (...xs: tf.Tensor[]) => {
+          let i = 2;
+          const extra = withExtra ? xs[i++] : undefined;
+          const alpha = as ? xs[i++] : undefined;
+          const beta = bs ? xs[i++] : undefined;
+          return fusedCombine(xs[0], xs[1], extra, alpha, beta).mul(w).sum();
+        };
+        const value = f(...ins);
+        return [value, ...tf.grads(f)(ins)];
+      },
+      1e-5,
+      1e-6,
+      name,
+    );
+  }
+});

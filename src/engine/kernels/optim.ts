@@ -59,3 +59,48 @@ export function registerOptim(k: Kernels): void {
   k.set('LaurelAdamW', adamw as unknown as KernelFunc);
   k.set('LaurelSgd', sgd as unknown as KernelFunc);
 }
+
+function combine({ inputs, backend }: KernelArgs): TensorInfo {
+  const { fx, x, extra, alpha, beta } = inputs;
+  const out = backend.alloc(f32(backend, fx).length);
+  const d = fx.shape[fx.shape.length - 1];
+  const opt = (t?: TensorInfo) => (t ? f32(backend, t) : null);
+  addon().combine(f32(backend, fx), f32(backend, x), opt(extra), opt(alpha), opt(beta), out, d);
+  return backend.makeTensorInfo(fx.shape.slice(), 'float32', out);
+}
+
+function combineGrad({ inputs, backend }: KernelArgs): TensorInfo[] {
+  const { dy, fx, x, extra, alpha, beta } = inputs;
+  const n = f32(backend, dy).length;
+  const d = dy.shape[dy.shape.length - 1];
+  const opt = (t?: TensorInfo) => (t ? f32(backend, t) : null);
+  const dfx = backend.alloc(n);
+  const dx = backend.alloc(n);
+  const da = alpha ? backend.alloc(f32(backend, alpha).length) : null;
+  const db = beta ? backend.alloc(f32(backend, beta).length) : null;
+  addon().combineGrad(
+    f32(backend, dy),
+    f32(backend, fx),
+    f32(backend, x),
+    opt(extra),
+    opt(alpha),
+    opt(beta),
+    dfx,
+    dx,
+    da,
+    db,
+    d,
+  );
+  const outs = [
+    backend.makeTensorInfo(dy.shape.slice(), 'float32', dfx),
+    backend.makeTensorInfo(dy.shape.slice(), 'float32', dx),
+  ];
+  if (alpha && da) outs.push(backend.makeTensorInfo(alpha.shape.slice(), 'float32', da));
+  if (beta && db) outs.push(backend.makeTensorInfo(beta.shape.slice(), 'float32', db));
+  return outs;
+}
+
+export function registerCombine(k: Kernels): void {
+  k.set('LaurelCombine', combine as unknown as KernelFunc);
+  k.set('LaurelCombineGrad', combineGrad as unknown as KernelFunc);
+}
