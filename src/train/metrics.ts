@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 /** One line of `metrics.jsonl`, written at every evaluation. */
 export interface MetricsRecord {
   step: number;
+  /** Completed epochs (fractional for text, where training windows are sampled). */
   epoch: number;
   /** Evaluation loss (mean cross-entropy per image or per token). */
   loss: number;

@@ -134,6 +134,40 @@ test('fashion-mnist format (tiny IDX via --data): resnet20 RW+LR trains, JSON su
   assert.equal(laurel(['eval', '--out', out, '--json']).status, 0);
 });
 
+test('demo (npm start) trains baseline and RW+LR and prints the comparison table', () => {
+  const out = tmp('demo');
+  const r = laurel([
+    'demo',
+    '--data',
+    tinyIdx(),
+    '--train-limit',
+    '16',
+    '--batch-size',
+    '8',
+    '--eval-limit',
+    '8',
+    '--out',
+    out,
+    '--quiet',
+    '--json',
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /\| model +\| residual +\| +params \| +added \| best test acc \| final test acc \| ms\/step \| wall s \|/,
+  );
+  assert.match(r.stdout, /\| resnet20 \| baseline \|.*\| +\+0 \(0\.00 %\) \|/);
+  assert.match(r.stdout, /\| resnet20 \| rw\+lr +\|.*\| \+10,674 \(3\.\d\d %\) \|/);
+  const j = lastJson(r.stdout) as { runs: Record<string, unknown>[] };
+  assert.deepEqual(
+    j.runs.map((x) => [x.residual, x.steps]),
+    [
+      ['baseline', 2],
+      ['rw+lr', 2],
+    ],
+  );
+});
+
 test('Ctrl-C (SIGINT) writes a checkpoint and exits 130', async () => {
   const out = join(tmp('sigint'), 'run');
   const child = laurelAsync(gptArgs(out, 100000, 1));
