@@ -137,7 +137,8 @@ export class CausalSelfAttention extends Module {
       } else {
         [q, k, v] = tf.unstack(qkv);
       }
-      const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(d)), this.mask(t));
+      // 1/√d is applied to q ([B, H, T, d]) rather than to the scores ([B, H, T, T]): fewer elements when T > d.
+      const scores = tf.add(tf.matMul(tf.mul(q, 1 / Math.sqrt(d)), k, false, true), this.mask(t));
       const y = tf.matMul(tf.softmax(scores), v); // [B, H, T, d]
       return this.proj.forward(tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [b, t, dim])) as tf.Tensor3D;
     });

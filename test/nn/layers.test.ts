@@ -300,6 +300,24 @@ test('LayerNorm and RMSNorm match their formulas', () => {
   );
 });
 
+test('LayerNorm gradients match those of its elementary-op formula', () => {
+  const ln = new LayerNorm(6);
+  ln.gamma.assign(tf.tensor1d([1, 2, -1, 0.5, 1, 3]));
+  ln.beta!.assign(tf.tensor1d([0, 1, 0, 0, -1, 0]));
+  const x = rand([2, 3, 6], 4);
+  const w = rand([2, 3, 6], 5);
+  const reference = (inp: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+    const c = tf.sub(inp, tf.mean(inp, -1, true));
+    const v = tf.mean(tf.square(c), -1, true);
+    return tf.sum(tf.mul(tf.add(tf.mul(tf.div(c, tf.sqrt(tf.add(v, 1e-5))), g), b), w));
+  };
+  const want = tf.grads(reference)([x, ln.gamma, ln.beta!]);
+  const { grads } = tf.variableGrads(() => tf.sum(tf.mul(ln.forward(x), w)) as tf.Scalar);
+  close(grads[ln.gamma.name], want[1], 1e-4, 'dγ');
+  close(grads[ln.beta!.name], want[2], 1e-4, 'dβ');
+  close(tf.grad((inp: tf.Tensor) => tf.sum(tf.mul(ln.forward(inp), w)))(x), want[0], 1e-4, 'dx');
+});
+
 test('Embedding looks up rows', () => {
   const emb = new Embedding(5, 3, { seed: 2, std: 0.02 });
   const ids = tf.tensor2d(
