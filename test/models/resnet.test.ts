@@ -101,7 +101,9 @@ test('BN running statistics move in training and stay in eval; eval output is pe
   const bufs = () => new Map(m.namedBuffers().map((b) => [b.name, b.variable.dataSync().slice()]));
   const x = rand([2, 8, 8, 1], 6) as tf.Tensor4D;
   const b0 = bufs();
-  m.forward(x);
+  const count = tf.memory().numTensors;
+  m.forward(x).dispose();
+  assert.equal(tf.memory().numTensors, count, 'a training-mode forward leaks nothing');
   const b1 = bufs();
   for (const [name, v] of b0) assert.notDeepEqual(b1.get(name), v, `${name} updated in training`);
   m.setTraining(false);
