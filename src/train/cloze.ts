@@ -47,10 +47,37 @@ export function makeClozeItems(
   return items;
 }
 
+/** One forward window: `inputs` predict the tokens at positions [from, to) of the choice's full sequence. */
+interface Window {
+  choice: number;
+  inputs: Int32Array;
+  /** Offset of `inputs[0]` in the full sequence. */
+  start: number;
+  from: number;
+  to: number;
+}
+
+/**
+ * Windows that score positions [first, seq.length) of `seq` with a model of context `maxLen`: each target
+ * sees at least maxLen/2 earlier tokens (or all of them), like a strided perplexity evaluation.
+ */
+function windows(seq: Int32Array, first: number, maxLen: number, choice: number): Window[] {
+  const out: Window[] = [];
+  const stride = Math.max(1, Math.floor(maxLen / 2));
+  for (let from = first; from < seq.length; ) {
+    const to = Math.min(seq.length, from + stride);
+    const start = Math.max(0, to - 1 - maxLen);
+    out.push({ choice, inputs: seq.slice(start, to - 1), start, from, to });
+    from = to;
+  }
+  return out;
+}
+
 /**
  * Scores each choice by the model's log-likelihood of its tokens given the context (the sum over its tokens,
  * and the per-token mean for `accuracyNorm`); the prediction is the highest-scoring choice.
- * Sequences longer than `maxLen` keep their last `maxLen` tokens (the context is cut from the left).
+ * Sequences longer than the model's context `maxLen` are scored in overlapping windows, so every choice
+ * token is predicted from at least maxLen/2 preceding tokens.
  */
 export function scoreCloze(
   model: Model,
@@ -61,26 +88,24 @@ export function scoreCloze(
   let correctNorm = 0;
   const scores: number[][] = [];
   for (const item of items) {
-    const rows = item.choices.map((c) => {
+    const ws = item.choices.flatMap((c, i) => {
       const all = new Int32Array(item.context.length + c.length);
       all.set(item.context);
       all.set(c, item.context.length);
-      return all.length > maxLen + 1 ? all.slice(all.length - maxLen - 1) : all;
+      return windows(all, item.context.length, maxLen, i).map((w) => ({ ...w, seq: all }));
     });
-    const T = Math.max(...rows.map((r) => r.length)) - 1;
-    const inputs = new Int32Array(rows.length * T);
-    rows.forEach((r, i) => inputs.set(r.subarray(0, r.length - 1), i * T));
-    // log-probabilities [choices, T, V]; padding at the end does not affect a causal model's earlier positions
-    const logp = tf.tidy(() => tf.logSoftmax(model.forward(tf.tensor2d(inputs, [rows.length, T], 'int32'))));
+    const T = Math.max(...ws.map((w) => w.inputs.length));
+    const inputs = new Int32Array(ws.length * T);
+    ws.forEach((w, r) => inputs.set(w.inputs, r * T));
+    // log-probabilities [windows, T, V]; padding at the end does not affect a causal model's earlier positions
+    const logp = tf.tidy(() => tf.logSoftmax(model.forward(tf.tensor2d(inputs, [ws.length, T], 'int32'))));
     const lp = logp.dataSync();
     const V = logp.shape[2] as number;
     logp.dispose();
-    const s = rows.map((r, i) => {
-      const n = item.choices[i].length;
-      let sum = 0;
-      // target at input position t is r[t + 1]; the choice occupies the last n targets of the row
-      for (let t = r.length - 1 - n; t < r.length - 1; t++) sum += lp[(i * T + t) * V + r[t + 1]];
-      return sum;
+    const s = item.choices.map(() => 0);
+    ws.forEach((w, r) => {
+      // the token at sequence position j is predicted at input position j − 1 − start
+      for (let j = w.from; j < w.to; j++) s[w.choice] += lp[(r * T + (j - 1 - w.start)) * V + w.seq[j]];
     });
     const norm = s.map((x, i) => x / item.choices[i].length);
     const argmax = (xs: number[]) => xs.indexOf(Math.max(...xs));
