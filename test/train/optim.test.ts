@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import type { NamedParam, ParamKind } from '../../src/nn/module.ts';
+import { clipGradNorm } from '../../src/train/optim/clip.ts';
 import { AdamW, type NamedTensors, type Optimizer, Sgd, isDecayed } from '../../src/train/optim/index.ts';
 
 await tf.setBackend('cpu');
@@ -126,4 +127,13 @@ test('optimizer state save/restore continues the same trajectory, without leakin
     () => new Sgd(resumedParams, { momentum: 0.9 }).setState(saved),
     /holds 'adamw' state, this run uses 'sgd'/,
   );
+});
+
+test('global-norm gradient clipping scales every gradient by maxNorm / norm', () => {
+  const { grads, norm } = clipGradNorm({ a: tf.tensor([3]), b: tf.tensor([4]) }, 1);
+  assert.ok(Math.abs(norm - 5) < 1e-6);
+  assertClose(Array.from(grads.a.dataSync()), [0.6], 1e-5, 'a');
+  assertClose(Array.from(grads.b.dataSync()), [0.8], 1e-5, 'b');
+  const same = clipGradNorm({ a: tf.tensor([0.3]) }, 1);
+  assertClose(Array.from(same.grads.a.dataSync()), [0.3], 1e-7, 'unclipped');
 });
