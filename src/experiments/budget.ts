@@ -5,7 +5,7 @@
  * |------------|----------|-----------:|-------------------------------|--------------------------------------|------:|------------|
  * | vision     | smoke    | 1          | resnet20                      | 16 images (2 steps)                  | 8     | 16 test images, once |
  * | vision     | standard | 5          | resnet20                      | 1 epoch of 30,000 images (469 steps) | 64    | every 235 steps (2×), full 10k test |
- * | vision     | full     | 5          | resnet20                      | 3 epochs of 60,000 (2,813 steps)     | 64    | every 430 steps, full test |
+ * | vision     | full     | 5          | resnet20                      | 3 epochs of 60,000 (2,814 steps)     | 64    | every 430 steps, full test |
  * | rank       | smoke    | 1          | resnet20, r ∈ {4..64}         | as vision smoke                      | 8     | as vision smoke |
  * | rank       | standard | 4          | resnet20, r ∈ {4,8,16,32,64}  | as vision standard                   | 64    | as vision standard |
  * | rank       | full     | 5          | resnet20                      | as vision full                       | 64    | as vision full |

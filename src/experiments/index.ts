@@ -4,8 +4,8 @@
  *   `laurel report <name> [--budget …]`                                   → `reportExperiment(name, opts)`
  * Both throw an Error naming the bad value for an unknown experiment or budget. See README.md here.
  */
-import { type Budget, parseBudget } from './budget.ts';
-import { getExperiment } from './definitions/index.ts';
+import { BUDGETS as BUDGET_LIST, type Budget, parseBudget } from './budget.ts';
+import { EXPERIMENT_NAMES, getExperiment } from './definitions/index.ts';
 import { experimentId, experimentResultsDir, experimentRunsDir, planTrials } from './plan.ts';
 import { type WrittenReport, writeReport } from './report.ts';
 import { type RunTrialsResult, type TrialExecutor, runTrials } from './runner.ts';
@@ -166,6 +166,33 @@ export async function reportExperiment(
     date: opts.date,
     commit: opts.commit,
   });
+}
+
+/** Help text for `laurel experiment`: the experiments, their rows and each budget's size and estimated time. */
+export function experimentsHelp(): string {
+  const lines = [
+    'Experiments (rows; per budget: trials per row, steps per trial, estimated wall time with its default workers):',
+  ];
+  for (const name of EXPERIMENT_NAMES) {
+    const def = getExperiment(name);
+    lines.push(`  ${name.padEnd(7)}${def.title}`);
+    lines.push(
+      `         rows: ${def
+        .rows('standard')
+        .map((r) => r.label)
+        .join('; ')}`,
+    );
+    for (const b of BUDGET_LIST) {
+      lines.push(
+        `         ${b.padEnd(9)}${def.trials(b)} trials × ${def.steps(b)} steps, ~${Math.max(1, Math.round(def.estimateMinutes(b)))} min ` +
+          `with ${def.defaultWorkers(b)} workers`,
+      );
+    }
+  }
+  lines.push(
+    'Results: runs/<name>[-<budget>]/results.jsonl; reports: results/<name>[-<budget>]/report.md (+ SVG).',
+  );
+  return `${lines.join('\n')}\n`;
 }
 
 /** Where the report of an experiment lives. */

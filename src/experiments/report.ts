@@ -363,6 +363,13 @@ export async function buildReport(
   );
   lines.push('## Results', '');
   lines.push(def.metric.field === 'test_loss' ? lmTable(def, rows) : visionTable(def, rows), '');
+  const unigram = field(used, 'unigram_loss');
+  if (unigram.length) {
+    lines.push(
+      `Unigram baseline (SOTU test loss of the unigram model, the floor to beat): ${mean(unigram).toFixed(4)}.`,
+      '',
+    );
+  }
   lines.push(
     [
       `\`*\`: differs from \`${def.referenceRow}\` at p < ${ALPHA} (Welch's two-sided t-test on the per-trial`,

@@ -145,6 +145,8 @@ export interface TrialSummary {
   ood_loss: number | null;
   /** Multiple-choice cloze accuracy in [0, 1] (text). */
   cloze_accuracy: number | null;
+  /** Loss of the unigram model on the SOTU test split (text): the floor a trained LM must beat. */
+  unigram_loss: number | null;
   params: number | null;
   added_params: number | null;
   steps: number | null;
@@ -162,6 +164,7 @@ export const SUMMARY_NUMBER_FIELDS = [
   'perplexity',
   'ood_loss',
   'cloze_accuracy',
+  'unigram_loss',
   'params',
   'added_params',
   'steps',

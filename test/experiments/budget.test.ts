@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { BUDGETS, PRESETS, parseBudget, visionSteps } from '../../src/experiments/budget.ts';
 import { EXPERIMENT_NAMES, getExperiment } from '../../src/experiments/definitions/index.ts';
 import { RESNET20_WIDTHS, effectiveRanks, sweepRanks } from '../../src/experiments/definitions/rank.ts';
+import { experimentsHelp } from '../../src/experiments/index.ts';
 import { planTrials } from '../../src/experiments/plan.ts';
 
 test('parseBudget and getExperiment name the allowed values', () => {
@@ -109,4 +110,11 @@ test('planTrials: seed-major, one run directory per row and seed, ids per budget
   assert.equal(s.length, 14);
   assert.equal(s[0]!.out, '/tmp/r/lm-smoke/baseline/seed1');
   assert.throws(() => planTrials(getExperiment('lm'), 'smoke', 'runs', 0), /bad number of trials/);
+});
+
+test('experimentsHelp lists every experiment, row set and budget with its estimate', () => {
+  const h = experimentsHelp();
+  for (const n of EXPERIMENT_NAMES) assert.match(h, new RegExp(`^  ${n} `, 'm'));
+  assert.match(h, /standard 5 trials × 469 steps, ~\d+ min with 2 workers/);
+  assert.match(h, /RW\+LR r=64/);
 });

@@ -176,6 +176,7 @@ test('lm report: params, SOTU and Moby Dick losses, cloze accuracy, memory and s
     ood_loss: 2.4,
     cloze_accuracy: 0.41,
     perplexity: 6.5,
+    unigram_loss: 3.1,
     params: row === 'baseline-extra' ? 1_000_000 : 800_000,
     peak_rss_mb: 700,
     mean_step_ms: 450,
@@ -192,6 +193,7 @@ test('lm report: params, SOTU and Moby Dick losses, cloze accuracy, memory and s
   assert.match(line('baseline, 5 layers (naive scaling)'), /\+25\.00 %/);
   assert.match(line('RW+LR+PA (r=32, k=3) *'), /−0\.0500/);
   assert.match(line('PA (k=3, identity h)'), /157\.22M, loss 2\.9512/);
+  assert.match(md, /Unigram baseline \(SOTU test loss of the unigram model, the floor to beat\): 3\.1000\./);
   const svg = readFileSync(join(results, 'lm', 'lm.svg'), 'utf8');
   assert.ok(svg.startsWith('<svg') && svg.includes('errorbars_marks'));
 });

@@ -60,10 +60,13 @@ test('spawn executor: a trial past its time limit is stopped with SIGINT and fai
   const t0 = Date.now();
   const r = await fake(
     `process.on('SIGINT', () => { console.log('checkpoint written'); process.exit(130); }); setInterval(() => {}, 1000)`,
-  )(trial, ctx({ timeoutMs: 300 }));
-  assert.ok(Date.now() - t0 < 10_000);
-  assert.match(r.error!, /^timed out after 0 s \(exit 130\)/);
-  assert.match(readFileSync(join(trial.out, 'runner.log'), 'utf8'), /checkpoint written/);
+  )(trial, ctx({ timeoutMs: 2000 }));
+  assert.ok(Date.now() - t0 < 20_000);
+  // exit 130 after its handler ran; on a very loaded machine the signal may arrive before the handler exists
+  assert.match(r.error!, /^timed out after 2 s \((exit 130|exit null, signal SIGINT)\)/);
+  if (r.error!.includes('exit 130')) {
+    assert.match(readFileSync(join(trial.out, 'runner.log'), 'utf8'), /checkpoint written/);
+  }
 });
 
 test('spawn executor: abort sends SIGINT to the trainer', async () => {
@@ -73,5 +76,5 @@ test('spawn executor: abort sends SIGINT to the trainer', async () => {
   )(trial, ctx({ signal: c.signal }));
   setTimeout(() => c.abort(), 200);
   const r = await p;
-  assert.match(r.error!, /exit 130/);
+  assert.match(r.error!, /exit 130|signal SIGINT/);
 });
