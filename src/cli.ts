@@ -33,6 +33,16 @@ const COMMANDS: Record<string, Command> = {
     help: async () => (await import('./cli/demo.ts')).DEMO_HELP,
     run: async (argv) => (await import('./cli/demo.ts')).demoCommand(argv),
   },
+  experiment: {
+    summary: "Run the paper's experiments (vision, rank, lm) at a budget, resumable",
+    help: async () => (await import('./cli/experiment.ts')).EXPERIMENT_HELP,
+    run: async (argv) => (await import('./cli/experiment.ts')).experimentCommand(argv),
+  },
+  report: {
+    summary: "Regenerate an experiment's report.md and plots from stored results",
+    help: async () => (await import('./cli/experiment.ts')).REPORT_HELP,
+    run: async (argv) => (await import('./cli/experiment.ts')).reportCommand(argv),
+  },
   bench: {
     summary: 'Benchmarks: GEMM and training steps against PyTorch (bench/)',
     help: async () => (await import('./cli/bench.ts')).BENCH_HELP,

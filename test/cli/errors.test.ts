@@ -8,7 +8,7 @@ import { lastJson, laurel, tmp } from './fixtures.ts';
 test('laurel --help lists the commands; train --help documents every flag', () => {
   const top = laurel(['--help']);
   assert.equal(top.status, 0);
-  for (const c of ['params', 'train', 'eval', 'demo', 'bench'])
+  for (const c of ['params', 'train', 'eval', 'demo', 'experiment', 'report', 'bench'])
     assert.match(top.stdout, new RegExp(`\\n  ${c} `));
   const h = laurel(['train', '--help']);
   assert.equal(h.status, 0);
@@ -53,6 +53,16 @@ const cases: [string, string[], RegExp][] = [
   ],
   ['unknown command', ['trian'], /unknown command 'trian'/],
   ['missing value', ['params', '--model'], /--model needs a value/],
+  [
+    'unknown experiment',
+    ['experiment', 'visio'],
+    /unknown experiment 'visio'; experiments: vision, rank, lm/,
+  ],
+  [
+    'bad budget',
+    ['report', 'lm', '--budget', 'huge'],
+    /bad value 'huge' for --budget: expected one of smoke, standard, full/,
+  ],
 ];
 
 for (const [what, args, message] of cases) {
