@@ -225,7 +225,7 @@ export const TRAIN_FLAGS: FlagDef[] = [
     min: 1,
     help: 'Evaluate and checkpoint every N steps',
     group: T,
-    defaultText: 'about 10 times per run',
+    defaultText: '10 evals per run (text); 5 per run, at least one per epoch (fashion-mnist)',
   },
   {
     name: 'eval-split',
