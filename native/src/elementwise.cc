@@ -626,6 +626,121 @@ Napi::Value CombineGradOp(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+constexpr float kGeluA = 1.5957691216057308f;  // 2·sqrt(2/π)
+constexpr float kGeluB = 0.044715f;
+
+// gelu(x, out): tanh approximation in the σ form, x·σ(a·(x + 0.044715·x³)), a = 2√(2/π).
+Napi::Value GeluOp(const Napi::CallbackInfo& info) {
+  const float* x = f32(info, 0);
+  float* o = f32(info, 1);
+  int64_t n = tlen(info, 1);
+  map1(x, o, n, [](float v) { return v * fsigmoid(kGeluA * (v + kGeluB * v * v * v)); });
+  return info.Env().Undefined();
+}
+
+// geluGrad(dy, x, dx): d/dx x·σ(u) = σ(u) + x·σ(u)(1 − σ(u))·a·(1 + 3·0.044715·x²).
+Napi::Value GeluGradOp(const Napi::CallbackInfo& info) {
+  const float* dy = f32(info, 0);
+  const float* x = f32(info, 1);
+  float* dx = f32(info, 2);
+  int64_t n = tlen(info, 2);
+  parallel_for(n, kGrain, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; i++) {
+      float v = x[i];
+      float sg = fsigmoid(kGeluA * (v + kGeluB * v * v * v));
+      dx[i] = dy[i] * (sg + v * sg * (1.0f - sg) * kGeluA * (1.0f + 3.0f * kGeluB * v * v));
+    }
+  });
+  return info.Env().Undefined();
+}
+
+// layerNorm(x, gamma|null, beta|null, out, mean, rstd, D, eps): over the last dimension (rows = n / D).
+Napi::Value LayerNormOp(const Napi::CallbackInfo& info) {
+  const float* x = f32(info, 0);
+  const float* g = info[1].IsTypedArray() ? f32(info, 1) : nullptr;
+  const float* b = info[2].IsTypedArray() ? f32(info, 2) : nullptr;
+  float* o = f32(info, 3);
+  float* mean = f32(info, 4);
+  float* rstd = f32(info, 5);
+  int64_t D = num(info, 6);
+  float eps = dbl(info, 7);
+  int64_t rows = tlen(info, 3) / D;
+  parallel_for(rows, std::max<int64_t>(1, kGrain / D), [&](int64_t s, int64_t e) {
+    for (int64_t r = s; r < e; r++) {
+      const float* xr = x + r * D;
+      float* orow = o + r * D;
+      float m = reduce_row(R_SUM, xr, D) / static_cast<float>(D);
+      float var = 0.0f;
+      for (int64_t j = 0; j < D; j++) var += (xr[j] - m) * (xr[j] - m);
+      float rs = 1.0f / std::sqrt(var / static_cast<float>(D) + eps);
+      mean[r] = m;
+      rstd[r] = rs;
+      for (int64_t j = 0; j < D; j++) {
+        float v = (xr[j] - m) * rs;
+        orow[j] = v * (g ? g[j] : 1.0f) + (b ? b[j] : 0.0f);
+      }
+    }
+  });
+  return info.Env().Undefined();
+}
+
+// layerNormGrad(dy, x, mean, rstd, gamma|null, dx, dGamma|null, dBeta|null, D):
+// dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with ĝ = dy·γ; dγ = Σ dy·x̂, dβ = Σ dy over rows.
+Napi::Value LayerNormGradOp(const Napi::CallbackInfo& info) {
+  const float* dy = f32(info, 0);
+  const float* x = f32(info, 1);
+  const float* mean = f32(info, 2);
+  const float* rstd = f32(info, 3);
+  const float* g = info[4].IsTypedArray() ? f32(info, 4) : nullptr;
+  float* dx = f32(info, 5);
+  float* dg = info[6].IsTypedArray() ? f32(info, 6) : nullptr;
+  float* db = info[7].IsTypedArray() ? f32(info, 7) : nullptr;
+  int64_t D = num(info, 8);
+  int64_t rows = tlen(info, 0) / D;
+  int nt = std::max(1, pool_threads());
+  std::vector<float> pg(static_cast<size_t>(nt) * D, 0.0f), pb(static_cast<size_t>(nt) * D, 0.0f);
+  int64_t per = (rows + nt - 1) / nt;
+  parallel_for(nt, 1, [&](int64_t s, int64_t e) {
+    std::vector<float> xh(D), gh(D);
+    for (int64_t c = s; c < e; c++) {
+      float* accG = pg.data() + c * D;
+      float* accB = pb.data() + c * D;
+      int64_t r0 = c * per, r1 = std::min(rows, r0 + per);
+      for (int64_t r = r0; r < r1; r++) {
+        const float* xr = x + r * D;
+        const float* dyr = dy + r * D;
+        float m = mean[r], rs = rstd[r];
+        float sg = 0.0f, sgx = 0.0f;
+        for (int64_t j = 0; j < D; j++) {
+          float h = (xr[j] - m) * rs;
+          float q = dyr[j] * (g ? g[j] : 1.0f);
+          xh[j] = h;
+          gh[j] = q;
+          sg += q;
+          sgx += q * h;
+          accG[j] += dyr[j] * h;
+          accB[j] += dyr[j];
+        }
+        float invD = 1.0f / static_cast<float>(D);
+        sg *= invD;
+        sgx *= invD;
+        float* dxr = dx + r * D;
+        for (int64_t j = 0; j < D; j++) dxr[j] = rs * (gh[j] - sg - xh[j] * sgx);
+      }
+    }
+  });
+  for (int64_t j = 0; j < D; j++) {
+    float sgm = 0.0f, sb = 0.0f;
+    for (int c = 0; c < nt; c++) {
+      sgm += pg[c * D + j];
+      sb += pb[c * D + j];
+    }
+    if (dg) dg[j] = sgm;
+    if (db) db[j] = sb;
+  }
+  return info.Env().Undefined();
+}
+
 // stridedCopy(src, dst, shape, srcStrides, dstStrides, srcOffset, dstOffset): dst[dOff + Σ i·ds] =
 // src[sOff + Σ i·ss] over `shape` (rank <= 8). Used by Slice, PadV2 and Concat.
 Napi::Value StridedCopyOp(const Napi::CallbackInfo& info) {
@@ -684,6 +799,10 @@ void register_elementwise(Napi::Env env, Napi::Object exports) {
   exports.Set("stridedCopy", Napi::Function::New(env, StridedCopyOp));
   exports.Set("fill", Napi::Function::New(env, FillOp));
   exports.Set("combine", Napi::Function::New(env, CombineOp));
+  exports.Set("gelu", Napi::Function::New(env, GeluOp));
+  exports.Set("geluGrad", Napi::Function::New(env, GeluGradOp));
+  exports.Set("layerNorm", Napi::Function::New(env, LayerNormOp));
+  exports.Set("layerNormGrad", Napi::Function::New(env, LayerNormGradOp));
   exports.Set("combineGrad", Napi::Function::New(env, CombineGradOp));
 }
 

@@ -102,6 +102,29 @@ export interface NativeAddon {
     dstOffset: number,
   ): void;
   fill(dst: Float32Array, value: number): void;
+  gelu(x: Float32Array, out: Float32Array): void;
+  geluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  layerNorm(
+    x: Float32Array,
+    gamma: Float32Array | null,
+    beta: Float32Array | null,
+    out: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    d: number,
+    eps: number,
+  ): void;
+  layerNormGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    gamma: Float32Array | null,
+    dx: Float32Array,
+    dGamma: Float32Array | null,
+    dBeta: Float32Array | null,
+    d: number,
+  ): void;
   combine(
     fx: Float32Array,
     x: Float32Array,

@@ -6,7 +6,7 @@ import type { NativeAddon } from './addon.ts';
 import { registerConv } from './kernels/conv.ts';
 import { registerElementwise, registerReluGrad } from './kernels/elementwise.ts';
 import { registerMatmul } from './kernels/matmul.ts';
-import { registerCombine, registerOptim } from './kernels/optim.ts';
+import { registerCombine, registerNorms, registerOptim } from './kernels/optim.ts';
 import { registerReduce } from './kernels/reduce.ts';
 import { registerCopies, registerShape } from './kernels/shape.ts';
 import { type KernelFunc, type Kernels, setAddon } from './kernels/util.ts';
@@ -155,6 +155,7 @@ function overrides(): Kernels {
     registerOptim(kernelMap);
     registerReluGrad(kernelMap);
     registerCombine(kernelMap);
+    registerNorms(kernelMap);
     registerConv(kernelMap);
   }
   return kernelMap;

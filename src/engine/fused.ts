@@ -122,3 +122,69 @@ export function fusedCombine(
   });
   return f(...ins);
 }
+
+const GELU_A = 2 * Math.sqrt(2 / Math.PI);
+
+/**
+ * GELU, tanh approximation (as PyTorch's approximate='tanh'), in the σ form x·σ(2√(2/π)·(x + 0.044715·x³)):
+ * one native kernel forward and one backward on the native backend, tf ops elsewhere.
+ */
+export function fusedGelu(x: tf.Tensor): tf.Tensor {
+  if (!usable(x)) {
+    return tf.tidy(() =>
+      tf.mul(x, tf.sigmoid(tf.mul(x, tf.add(tf.mul(tf.square(x), GELU_A * 0.044715), GELU_A)))),
+    );
+  }
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xi, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    save([xi]);
+    return {
+      value: tf.engine().runKernel('LaurelGelu', { x: xi }) as tf.Tensor,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.engine().runKernel('LaurelGeluGrad', { dy, x: saved[0] }) as tf.Tensor,
+    };
+  });
+  return f(x);
+}
+
+/**
+ * Layer norm over the last dimension: (x − mean)·rsqrt(var + eps)·γ + β (biased variance, as PyTorch), γ and β
+ * of shape [D] or absent. On the native backend one kernel forward and one backward (dx, dγ, dβ).
+ */
+export function fusedLayerNorm(x: tf.Tensor, gamma?: tf.Tensor, beta?: tf.Tensor, eps = 1e-5): tf.Tensor {
+  const d = x.shape[x.rank - 1];
+  const okParam = (t?: tf.Tensor) =>
+    t === undefined || (t.dtype === 'float32' && t.rank === 1 && t.shape[0] === d);
+  if (!usable(x) || x.rank < 1 || !okParam(gamma) || !okParam(beta)) {
+    return tf.tidy(() => {
+      const c = tf.sub(x, tf.mean(x, -1, true));
+      let y = tf.mul(c, tf.rsqrt(tf.add(tf.mean(tf.square(c), -1, true), eps)));
+      if (gamma) y = tf.mul(y, gamma);
+      return beta ? tf.add(y, beta) : y;
+    });
+  }
+  const names = ['x', ...(gamma ? ['gamma'] : []), ...(beta ? ['beta'] : [])];
+  const ins = [x, gamma, beta].filter((t): t is tf.Tensor => t !== undefined);
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const ts = args.slice(0, -1) as tf.Tensor[];
+    const named = Object.fromEntries(names.map((n, i) => [n, ts[i]])) as Record<string, tf.Tensor>;
+    const [y, mean, rstd] = tf.engine().runKernel('LaurelLayerNorm', named, { eps }) as tf.Tensor[];
+    save([named.x, mean, rstd, ...(gamma ? [named.gamma] : [])]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, m, r, g] = saved;
+        const outs = tf
+          .engine()
+          .runKernel(
+            'LaurelLayerNormGrad',
+            { dy, x: xs, mean: m, rstd: r, ...(g ? { gamma: g } : {}) },
+            { withGamma: gamma !== undefined, withBeta: beta !== undefined },
+          ) as tf.Tensor[];
+        return outs;
+      },
+    };
+  });
+  return f(...ins);
+}

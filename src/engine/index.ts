@@ -8,7 +8,15 @@ import { NATIVE_BACKEND, registerNativeBackend } from './backend.ts';
 export type BackendName = 'native' | 'cpu' | 'wasm';
 export { NATIVE_BACKEND, NativeBackend, nativeKernelNames } from './backend.ts';
 export { loadAddon } from './addon.ts';
-export { fusedCombine, nativeAdamW, nativeSgd, type AdamWStep, type SgdStep } from './fused.ts';
+export {
+  fusedCombine,
+  fusedGelu,
+  fusedLayerNorm,
+  nativeAdamW,
+  nativeSgd,
+  type AdamWStep,
+  type SgdStep,
+} from './fused.ts';
 
 let threads = defaultThreads();
 

@@ -124,3 +124,55 @@ test('fusedCombine (the LAUREL combine) and its gradients match the tf-ops formu
     );
   }
 });
+
+test('fusedGelu and fusedLayerNorm (values and gradients) match the tf-ops formulas on cpu, without leaks', async () => {
+  const { fusedGelu, fusedLayerNorm } = await import('../../src/engine/index.ts');
+  const { compare } = await import('./helpers.ts');
+  const shape = [3, 5, 16];
+  const n = 3 * 5 * 16;
+  const x = rand(n, 1).map((v) => v * 4);
+  const w = rand(n, 2);
+  await compare(
+    () => {
+      const f = (a: tf.Tensor) => fusedGelu(a).mul(t(w, shape)).sum();
+      return [fusedGelu(t(x, shape)), tf.grad(f)(t(x, shape))];
+    },
+    1e-5,
+    1e-6,
+    'gelu',
+  );
+  for (const [withG, withB] of [
+    [true, true],
+    [true, false],
+    [false, false],
+  ]) {
+    await compare(
+      () => {
+        const ins = [t(x, shape)];
+        if (withG)
+          ins.push(
+            t(
+              rand(16, 3).map((v) => v + 1),
+              [16],
+            ),
+          );
+        if (withB) ins.push(t(rand(16, 4), [16]));
+        const f = (...a: tf.Tensor[]) =>
+          fusedLayerNorm(a[0], withG ? a[1] : undefined, withB ? a[withG ? 2 : 1] : undefined, 1e-5)
+            .mul(t(w, shape))
+            .sum();
+        return [f(...ins), ...tf.grads(f)(ins)];
+      },
+      1e-4,
+      1e-5,
+      `layerNorm gamma=${withG} beta=${withB}`,
+    );
+  }
+  // Exact reference for GELU's tanh form in double precision.
+  await tf.setBackend('native');
+  const g = fusedGelu(t(x, shape)).dataSync();
+  x.forEach((v, i) => {
+    const ref = 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
+    assert.ok(Math.abs(g[i] - ref) < 1e-5 * (1 + Math.abs(ref)), `gelu(${v}) = ${g[i]} vs ${ref}`);
+  });
+});

@@ -104,3 +104,66 @@ export function registerCombine(k: Kernels): void {
   k.set('LaurelCombine', combine as unknown as KernelFunc);
   k.set('LaurelCombineGrad', combineGrad as unknown as KernelFunc);
 }
+
+function gelu({ inputs, backend }: KernelArgs): TensorInfo {
+  const { x } = inputs;
+  const out = backend.alloc(f32(backend, x).length);
+  addon().gelu(f32(backend, x), out);
+  return backend.makeTensorInfo(x.shape.slice(), 'float32', out);
+}
+
+function geluGrad({ inputs, backend }: KernelArgs): TensorInfo {
+  const { dy, x } = inputs;
+  const out = backend.alloc(f32(backend, x).length);
+  addon().geluGrad(f32(backend, dy), f32(backend, x), out);
+  return backend.makeTensorInfo(x.shape.slice(), 'float32', out);
+}
+
+function layerNorm({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
+  const { x, gamma, beta } = inputs;
+  const eps = (attrs as { eps: number }).eps;
+  const d = x.shape[x.shape.length - 1];
+  const n = f32(backend, x).length;
+  const out = backend.alloc(n);
+  const mean = backend.alloc(n / d);
+  const rstd = backend.alloc(n / d);
+  const opt = (t?: TensorInfo) => (t ? f32(backend, t) : null);
+  addon().layerNorm(f32(backend, x), opt(gamma), opt(beta), out, mean, rstd, d, eps);
+  const rowShape = x.shape.slice(0, -1);
+  return [
+    backend.makeTensorInfo(x.shape.slice(), 'float32', out),
+    backend.makeTensorInfo(rowShape.slice(), 'float32', mean),
+    backend.makeTensorInfo(rowShape.slice(), 'float32', rstd),
+  ];
+}
+
+function layerNormGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
+  const { dy, x, mean, rstd, gamma } = inputs;
+  const { withGamma, withBeta } = attrs as { withGamma: boolean; withBeta: boolean };
+  const d = x.shape[x.shape.length - 1];
+  const dx = backend.alloc(f32(backend, x).length);
+  const dg = withGamma ? backend.alloc(d) : null;
+  const db = withBeta ? backend.alloc(d) : null;
+  addon().layerNormGrad(
+    f32(backend, dy),
+    f32(backend, x),
+    f32(backend, mean),
+    f32(backend, rstd),
+    gamma ? f32(backend, gamma) : null,
+    dx,
+    dg,
+    db,
+    d,
+  );
+  const outs = [backend.makeTensorInfo(x.shape.slice(), 'float32', dx)];
+  if (dg) outs.push(backend.makeTensorInfo([d], 'float32', dg));
+  if (db) outs.push(backend.makeTensorInfo([d], 'float32', db));
+  return outs;
+}
+
+export function registerNorms(k: Kernels): void {
+  k.set('LaurelGelu', gelu as unknown as KernelFunc);
+  k.set('LaurelGeluGrad', geluGrad as unknown as KernelFunc);
+  k.set('LaurelLayerNorm', layerNorm as unknown as KernelFunc);
+  k.set('LaurelLayerNormGrad', layerNormGrad as unknown as KernelFunc);
+}
