@@ -2,7 +2,8 @@
 // PyTorch, and LAUREL's own cost. Produces ONE JSON object (issue #3, "Benchmark").
 //
 // Also runnable on its own:
-//   npx tsx bench/index.ts [--quick] [--json] [--dry] [--backend native|cpu|wasm] [--threads N] [--models resnet,gpt]
+//   npx tsx bench/index.ts [--quick] [--json] [--dry] [--sequential] [--backend native|cpu|wasm] [--threads N]
+//     [--models resnet,gpt]
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -27,6 +28,7 @@ import {
   type TorchRun,
   benchDescription,
   benchOurs,
+  benchPaired,
   checkAgainstTorch,
   compareStructure,
   runTorch,
@@ -47,6 +49,9 @@ export interface BenchOptions {
   skipGemm?: boolean;
   /** Skip PyTorch (torch_ms null with a reason). */
   skipTorch?: boolean;
+  /** Time all of our cases first, then PyTorch's in one batch run, instead of interleaving their steps
+   * (interleaved is the default: on a shared machine both sides then see the same load). */
+  sequential?: boolean;
   /** Skip the numerical equivalence check (`equivalence` null). */
   skipCheck?: boolean;
   /** Only these model families (default: all of the configuration's). */
@@ -73,9 +78,11 @@ export interface ModelRow {
   description: string;
   /** Trainable parameters of our model (PyTorch's count must be equal: see structure_match). */
   params: number;
-  /** Median ms per training step in our stack, on `backend` (named native_ms whatever the backend). */
+  /** Median ms per training step in our stack, on `backend` (named native_ms whatever the backend); steps
+   * interleaved with PyTorch's unless `sequential`. */
   native_ms: number;
-  /** PyTorch's median ms per step at its faster thread setting; null with torch_reason when not measured. */
+  /** PyTorch's median ms per step at its fastest setting (interleaved with ours); null with torch_reason when
+   * not measured. */
   torch_ms: number | null;
   /** native_ms / torch_ms. */
   ratio: number | null;
@@ -85,7 +92,7 @@ export interface ModelRow {
   torch_setting: string | null;
   /** Per thread count (best over memory formats): { "1": ms, "2": ms }. */
   torch_ms_by_threads: Record<string, number> | null;
-  /** Every setting tried. */
+  /** Every setting tried (medians of the search phase, which runs before the interleaved steps). */
   torch_ms_by_setting: Record<string, number> | null;
   /** Settings given up on early (a step took > 3× the best setting so far: cannot be the fastest). */
   torch_abandoned?: string[];
@@ -129,6 +136,8 @@ export interface BenchReport {
    * native Conv2DBackpropFilter, else 'conv' (as a dilated convolution). */
   conv_filter_grad: ConvFilterGradMode;
   mode: 'full' | 'quick' | 'dry' | 'custom';
+  /** 'interleaved': our steps and PyTorch's alternate; 'sequential': ours first, then PyTorch's. */
+  timing: 'interleaved' | 'sequential';
   warmup: number;
   steps: number;
   /** Wall time of the whole run. */
@@ -227,7 +236,7 @@ function overhead(
 export function formatReport(r: BenchReport): string {
   const lines: string[] = [];
   lines.push(
-    `laurel bench (${r.mode}) on ${r.backend}, ${r.threads} threads, ${r.date}, git ${r.git ?? '?'}`,
+    `laurel bench (${r.mode}, ${r.timing}) on ${r.backend}, ${r.threads} threads, conv filter grad '${r.conv_filter_grad}', ${r.date}, git ${r.git ?? '?'}`,
   );
   lines.push(
     r.gemm
@@ -283,7 +292,9 @@ export function formatReport(r: BenchReport): string {
 
 /**
  * Runs the benchmark and returns the report; prints it (JSON with `json`, else a table) through `out`.
- * Order: GEMM, our models, then PyTorch as a subprocess (never concurrently: they would share the cores).
+ * Order: GEMM; then per model family PyTorch's setting search (threads × memory format) in a subprocess, and
+ * our steps and PyTorch's interleaved one by one (never concurrently: they would share the cores); then the
+ * numerical equivalence check.
  */
 export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   const t0 = performance.now();
@@ -329,11 +340,17 @@ async function measure(
   if (g.gemm) log(`gemm: ${JSON.stringify(g.gemm)}`);
   if (tf.getBackend() !== backend) await tf.setBackend(backend);
 
-  const ours = await benchOurs(cfg, log);
-
-  const torch: TorchRun = opts.skipTorch
-    ? { available: false, reason: 'skipped' }
-    : await runTorch(cfg, { dry: opts.dry, log });
+  let ours: OurResult[];
+  let torch: TorchRun;
+  if (opts.skipTorch) {
+    ours = await benchOurs(cfg, log);
+    torch = { available: false, reason: 'skipped' };
+  } else if (opts.dry || opts.sequential) {
+    ours = await benchOurs(cfg, log);
+    torch = await runTorch(cfg, { dry: opts.dry, log });
+  } else {
+    ({ ours, torch } = await benchPaired(cfg, log));
+  }
   if (!torch.available) log(`PyTorch: ${torch.reason}`);
 
   let equivalence: EquivalenceRow[] | null = null;
@@ -379,6 +396,7 @@ async function measure(
     ...(equivalenceReason ? { equivalence_reason: equivalenceReason } : {}),
     conv_filter_grad: convFilterGrad,
     mode,
+    timing: opts.dry || opts.sequential || opts.skipTorch ? 'sequential' : 'interleaved',
     warmup: cfg.warmup,
     steps: cfg.steps,
     seconds: round((performance.now() - t0) / 1000, 1),
@@ -389,7 +407,7 @@ async function measure(
   return report;
 }
 
-/** `npx tsx bench/index.ts [--quick] [--json] [--dry] [--backend B] [--threads N] [--models resnet,gpt]`. */
+/** `npx tsx bench/index.ts [--quick] [--json] [--dry] [--sequential] [--backend B] [--threads N] [--models resnet,gpt]`. */
 async function main(argv: string[]): Promise<void> {
   const value = (flag: string) => {
     const i = argv.indexOf(flag);
@@ -398,6 +416,7 @@ async function main(argv: string[]): Promise<void> {
   const threads = value('--threads');
   const models = value('--models');
   await runBench({
+    sequential: argv.includes('--sequential'),
     models: models === undefined ? undefined : (models.split(',') as BenchModelName[]),
     quick: argv.includes('--quick'),
     json: argv.includes('--json'),

@@ -332,6 +332,8 @@ export interface TorchResult {
   ms_by_setting?: Record<string, number>;
   /** Settings given up on (a step took > 3× the best setting so far); their ms_by_setting is partial. */
   abandoned?: string[];
+  /** Interleaved mode: PyTorch's timed steps. */
+  steps_ms?: number[];
 }
 
 export type TorchRun =
@@ -492,4 +494,190 @@ export async function checkAgainstTorch(
     c.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** step.py --serve: one request per line, one reply per line (see serve() in step.py). */
+export class TorchServer {
+  private buffer = '';
+  private waiting: ((line: string) => void)[] = [];
+  private lines: string[] = [];
+  private exited: string | null = null;
+
+  private constructor(private readonly child: ReturnType<typeof spawn>) {
+    child.stdout?.on('data', (d: Buffer) => {
+      this.buffer += d.toString();
+      let i = this.buffer.indexOf('\n');
+      while (i >= 0) {
+        const line = this.buffer.slice(0, i);
+        this.buffer = this.buffer.slice(i + 1);
+        const w = this.waiting.shift();
+        if (w) w(line);
+        else this.lines.push(line);
+        i = this.buffer.indexOf('\n');
+      }
+    });
+  }
+
+  /** Starts the server; resolves when it has imported torch, or with the reason it could not. */
+  static async start(
+    cfg: BenchConfig,
+    log: (m: string) => void = () => {},
+  ): Promise<{ server: TorchServer; version: string; python: string } | { reason: string }> {
+    const python = torchPython();
+    const child = spawn(python, [TORCH_SCRIPT, '--serve', '--config', JSON.stringify(cfg)], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const server = new TorchServer(child);
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      const s = d.toString();
+      stderr += s;
+      for (const line of s.split('\n')) if (line.startsWith('[torch]')) log(line);
+    });
+    const failed = new Promise<string>((resolve) => {
+      child.on('error', (e) => resolve(`cannot run ${python}: ${e.message}`));
+      child.on('close', (code) => {
+        const tail = stderr.trim().split('\n').slice(-1)[0] ?? '';
+        resolve(`${python} ${TORCH_SCRIPT} exited with code ${code}${tail ? `: ${tail}` : ''}`);
+      });
+    });
+    failed.then((why) => {
+      server.exited = why;
+      for (const w of server.waiting.splice(0)) w('');
+    });
+    const hello = await Promise.race([server.nextLine(), failed]);
+    try {
+      const h = JSON.parse(hello) as { available: boolean; reason?: string; torch_version?: string };
+      if (!h.available) {
+        server.close();
+        return { reason: h.reason ?? 'torch unavailable' };
+      }
+      return { server, version: h.torch_version ?? '?', python };
+    } catch {
+      server.close();
+      return { reason: server.exited ?? hello };
+    }
+  }
+
+  private nextLine(): Promise<string> {
+    const l = this.lines.shift();
+    if (l !== undefined) return Promise.resolve(l);
+    if (this.exited !== null) return Promise.resolve('');
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Sends one request and returns its reply; throws with the server's error or exit reason. */
+  async request<T>(req: Record<string, unknown>): Promise<T> {
+    if (this.exited !== null) throw new Error(this.exited);
+    this.child.stdin?.write(`${JSON.stringify(req)}\n`);
+    const line = await this.nextLine();
+    if (line === '') throw new Error(this.exited ?? 'PyTorch server closed');
+    const r = JSON.parse(line) as T & { error?: string };
+    if (r.error) throw new Error(`PyTorch: ${r.error}`);
+    return r;
+  }
+
+  close(): void {
+    this.child.stdin?.end();
+  }
+}
+
+/**
+ * Our steps and PyTorch's, interleaved: per model family, PyTorch first searches its best setting for each
+ * residual (as runTorch does), then warmup and timed rounds go round-robin over (ours, PyTorch) × residuals, so
+ * that every ratio (ours/PyTorch, rw+lr/plain) compares steps taken under the same machine load. native_ms
+ * and torch_ms are the medians of the timed rounds; the search's per-setting medians are kept in
+ * ms_by_setting. Without torch, only our side is timed (same rounds) and the TorchRun says why.
+ */
+export async function benchPaired(
+  cfg: BenchConfig,
+  log: (m: string) => void = () => {},
+): Promise<{ ours: OurResult[]; torch: TorchRun }> {
+  const started = await TorchServer.start(cfg, log);
+  const server = 'server' in started ? started.server : null;
+  let torchReason = 'reason' in started ? started.reason : '';
+  const ours: OurResult[] = [];
+  const theirs: TorchResult[] = [];
+  try {
+    for (const name of cfg.models) {
+      const entries = new Map<BenchResidual, TorchResult>();
+      if (server && !torchReason) {
+        try {
+          for (const residual of cfg.residuals) {
+            entries.set(residual, await server.request<TorchResult>({ cmd: 'setup', model: name, residual }));
+          }
+        } catch (e) {
+          torchReason = (e as Error).message;
+        }
+      }
+      let useTorch = server !== null && !torchReason;
+      const cases = cfg.residuals.map((residual) => ({ residual, c: buildCase(cfg, name, residual) }));
+      try {
+        const steps = cases.map(({ c }) => makeTrainStep(c));
+        const oursMs: number[][] = cases.map(() => []);
+        const torchMs: number[][] = cases.map(() => []);
+        const losses = cases.map(() => Number.NaN);
+        const round = async (timed: boolean) => {
+          for (let i = 0; i < cases.length; i++) {
+            await yieldToLoop();
+            const t0 = performance.now();
+            losses[i] = steps[i]();
+            const ms = performance.now() - t0;
+            if (timed) oursMs[i].push(ms);
+            if (useTorch && server) {
+              try {
+                const r = await server.request<{ ms: number[] }>({
+                  cmd: 'step',
+                  model: name,
+                  residual: cases[i].residual,
+                  n: 1,
+                });
+                if (timed) torchMs[i].push(r.ms[0]);
+              } catch (e) {
+                torchReason = (e as Error).message;
+                useTorch = false;
+              }
+            }
+          }
+        };
+        for (let w = 0; w < Math.max(1, cfg.warmup); w++) await round(false);
+        const before = tf.memory().numTensors;
+        for (let s = 0; s < cfg.steps; s++) await round(true);
+        const leaked = tf.memory().numTensors - before;
+        cases.forEach(({ residual, c }, i) => {
+          const ms = median(oursMs[i]);
+          const e = entries.get(residual);
+          const tms = useTorch ? median(torchMs[i]) : undefined;
+          log(
+            `${name} ${residual}: ours ${ms.toFixed(1)} ms${tms === undefined ? '' : `, PyTorch ${tms.toFixed(1)} ms (${e?.torch_setting})`} (median of ${cfg.steps} interleaved steps, ${tf.getBackend()})`,
+          );
+          ours.push({
+            model: name,
+            residual,
+            params: c.model.parameterCount(),
+            ms,
+            stepsMs: oursMs[i],
+            loss: losses[i],
+            leakedTensors: leaked,
+            structure: structureOf(c.model),
+          });
+          if (e && tms !== undefined) theirs.push({ ...e, torch_ms: tms, steps_ms: torchMs[i] });
+        });
+      } finally {
+        for (const { c } of cases) c.dispose();
+        if (server && !torchReason) {
+          for (const residual of cfg.residuals) {
+            await server.request({ cmd: 'free', model: name, residual }).catch(() => {});
+          }
+        }
+      }
+    }
+  } finally {
+    server?.close();
+  }
+  const torch: TorchRun =
+    'server' in started && !torchReason
+      ? { available: true, torch_version: started.version, python: started.python, results: theirs }
+      : { available: false, reason: torchReason };
+  return { ours, torch };
 }

@@ -400,11 +400,99 @@ def check(torch, classes, cfg, path):
     return {"loss": float(loss), "grad_norms": grad_norms}
 
 
+def search_settings(torch, classes, cfg, model_name, variant):
+    """Times every setting (torch.set_num_threads value x memory format) and returns the case's report entry
+    (torch_ms = the fastest setting's median) and the best (threads, memory format)."""
+    formats = cfg["torchMemoryFormats"] if model_name == "resnet" else ["contiguous"]
+    by_setting = {}
+    by_threads = {}
+    abandoned = []
+    best_of = {}
+    entry = {"model": model_name, "residual": variant}
+    loss = float("nan")
+    for fmt in formats:
+        model, opt, loss_fn = make_case(torch, classes, cfg, model_name, variant, None, fmt)
+        entry["params"] = sum(p.numel() for p in model.parameters())
+        entry["structure"] = structure(model)
+        for n in cfg["threads"]:
+            torch.set_num_threads(n)
+            done = [v for k, v in by_setting.items() if k not in abandoned]
+            limit = 3 * min(done) if done else math.inf
+            times, loss, gave_up = time_steps(model, opt, loss_fn, cfg["warmup"], cfg["steps"], limit)
+            ms = statistics.median(times)
+            key = f"threads={n},{fmt}"
+            by_setting[key] = ms
+            best_of[key] = (n, fmt)
+            if gave_up:
+                abandoned.append(key)
+                log(f"{model_name} {variant} {key}: gave up, a step took > 3x the best setting ({ms:.1f} ms)")
+                continue
+            by_threads[str(n)] = min(ms, by_threads.get(str(n), math.inf))
+            log(f"{model_name} {variant} {key}: median {ms:.1f} ms over {len(times)} steps")
+        del model, opt
+    best = min((k for k in by_setting if k not in abandoned), key=lambda k: by_setting[k])
+    entry.update(
+        {
+            "torch_ms": by_setting[best],
+            "torch_threads": best_of[best][0],
+            "torch_setting": best,
+            "ms_by_threads": by_threads,
+            "ms_by_setting": by_setting,
+            "abandoned": abandoned,
+            "loss": loss,
+        }
+    )
+    return entry, best_of[best]
+
+
+def serve(torch, classes, cfg):
+    """--serve: one JSON request per stdin line, one JSON reply per stdout line, so that bench/models.ts can
+    alternate our steps and PyTorch's (both then see the same machine load):
+      {"cmd": "setup", "model", "residual"}  search the settings (as the batch mode does), then build the case
+                                             at the best setting; replies with the report entry
+      {"cmd": "step", "model", "residual", "n"}  n steps at that setting; replies {"ms": [...], "loss"}
+      {"cmd": "free", "model", "residual"}   drops the case
+    Errors reply {"error": message}. EOF ends the process."""
+    cases = {}
+
+    def reply(obj):
+        sys.stdout.write(json.dumps(obj) + "\n")
+        sys.stdout.flush()
+
+    reply({"available": True, "torch_version": torch.__version__, "python": sys.executable})
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            req = json.loads(line)
+            key = (req.get("model"), req.get("residual"))
+            cmd = req["cmd"]
+            if cmd == "setup":
+                entry, (threads, fmt) = search_settings(torch, classes, cfg, *key)
+                model, opt, loss_fn = make_case(torch, classes, cfg, key[0], key[1], None, fmt)
+                cases[key] = (model, opt, loss_fn, threads)
+                reply(entry)
+            elif cmd == "step":
+                model, opt, loss_fn, threads = cases[key]
+                torch.set_num_threads(threads)
+                times, loss, _ = time_steps(model, opt, loss_fn, 0, int(req.get("n", 1)))
+                reply({"ms": times, "loss": loss})
+            elif cmd == "free":
+                cases.pop(key, None)
+                reply({"ok": True})
+            else:
+                reply({"error": f"bad cmd '{cmd}'; allowed: setup, step, free"})
+        except Exception as e:  # noqa: BLE001
+            reply({"error": f"{type(e).__name__}: {e}"})
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default="{}", help="JSON merged over the defaults (see DEFAULT_CONFIG)")
     ap.add_argument("--dry", action="store_true", help="build every model, run one step at batch 2, no timing")
     ap.add_argument("--check", metavar="FILE", help="loss and gradient norms on weights/batch from FILE (JSON)")
+    ap.add_argument("--serve", action="store_true", help="request/reply mode on stdin/stdout (see serve())")
     ap.add_argument("--print-config", action="store_true", help="print the default config as JSON and exit")
     args = ap.parse_args()
     if args.print_config:
@@ -422,55 +510,26 @@ def main():
         torch.set_num_threads(1)
         print(json.dumps({"available": True, "torch_version": torch.__version__, **check(torch, classes, cfg, args.check)}))
         return 0
+    if args.serve:
+        return serve(torch, classes, cfg)
     results = []
     for model_name in cfg["models"]:
         for variant in cfg["residuals"]:
-            formats = cfg["torchMemoryFormats"] if model_name == "resnet" else ["contiguous"]
-            model, opt, loss_fn = make_case(torch, classes, cfg, model_name, variant, 2 if args.dry else None)
-            entry = {
-                "model": model_name,
-                "residual": variant,
-                "params": sum(p.numel() for p in model.parameters()),
-                "structure": structure(model),
-            }
             if args.dry:
+                model, opt, loss_fn = make_case(torch, classes, cfg, model_name, variant, 2)
                 times, loss, _ = time_steps(model, opt, loss_fn, 0, 1)
-                entry.update({"loss": loss})
-                results.append(entry)
-                continue
-            del model, opt
-            by_setting = {}
-            by_threads = {}
-            abandoned = []
-            for fmt in formats:
-                model, opt, loss_fn = make_case(torch, classes, cfg, model_name, variant, None, fmt)
-                for n in cfg["threads"]:
-                    torch.set_num_threads(n)
-                    done = [v for k, v in by_setting.items() if k not in abandoned]
-                    limit = 3 * min(done) if done else math.inf
-                    times, loss, gave_up = time_steps(model, opt, loss_fn, cfg["warmup"], cfg["steps"], limit)
-                    ms = statistics.median(times)
-                    key = f"threads={n},{fmt}"
-                    by_setting[key] = ms
-                    if gave_up:
-                        abandoned.append(key)
-                        log(f"{model_name} {variant} {key}: gave up, a step took > 3x the best setting ({ms:.1f} ms)")
-                        continue
-                    by_threads[str(n)] = min(ms, by_threads.get(str(n), math.inf))
-                    log(f"{model_name} {variant} {key}: median {ms:.1f} ms over {len(times)} steps")
+                results.append(
+                    {
+                        "model": model_name,
+                        "residual": variant,
+                        "params": sum(p.numel() for p in model.parameters()),
+                        "structure": structure(model),
+                        "loss": loss,
+                    }
+                )
                 del model, opt
-            best = min((k for k in by_setting if k not in abandoned), key=lambda k: by_setting[k])
-            entry.update(
-                {
-                    "torch_ms": by_setting[best],
-                    "torch_threads": int(best.split(",")[0].split("=")[1]),
-                    "torch_setting": best,
-                    "ms_by_threads": by_threads,
-                    "ms_by_setting": by_setting,
-                    "abandoned": abandoned,
-                    "loss": loss,
-                }
-            )
+                continue
+            entry, _ = search_settings(torch, classes, cfg, model_name, variant)
             results.append(entry)
     out = {
         "available": True,

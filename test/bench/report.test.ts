@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type BenchReport, runBench } from '../../bench/index.ts';
+import { DRY_CONFIG } from '../../bench/models.ts';
 
 const quiet = () => {};
 
@@ -72,5 +73,37 @@ test('runBench (dry, with torch when installed): structures match PyTorch', asyn
     assert.equal(m.structure_match, true, m.structure_diff);
     assert.equal(m.torch_params, m.params);
     assert.equal(m.torch_ms, null, 'dry mode does not time');
+  }
+});
+
+test("runBench (tiny config): our steps interleaved with PyTorch's when installed", async () => {
+  let printed = '';
+  const report = await runBench({
+    config: { ...DRY_CONFIG, steps: 2 },
+    json: true,
+    backend: 'cpu',
+    skipGemm: true,
+    skipCheck: true,
+    out: (s) => {
+      printed += s;
+    },
+    log: quiet,
+  });
+  assert.deepEqual(JSON.parse(printed), report);
+  assert.equal(report.mode, 'custom');
+  assert.equal(report.timing, 'interleaved');
+  assert.equal(report.models.length, 4);
+  for (const m of report.models) {
+    assert.ok(m.native_ms > 0);
+    assert.equal(m.leaked_tensors, 0);
+    if (report.torch.available) {
+      assert.ok(m.torch_ms !== null && m.torch_ms > 0, `${m.model} ${m.residual}: ${m.torch_reason}`);
+      assert.ok(m.ratio !== null && m.ratio > 0);
+      assert.equal(m.torch_threads, 1);
+      assert.equal(m.structure_match, true, m.structure_diff);
+    } else {
+      assert.equal(m.torch_ms, null);
+      assert.equal(typeof m.torch_reason, 'string');
+    }
   }
 });
