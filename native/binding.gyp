@@ -10,8 +10,8 @@
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions", "-O2", "-O0"],
       "cflags_cc!": ["-fno-exceptions", "-O2", "-O0", "-std=gnu++17"],
-      "cflags": ["-O3", "-fno-math-errno", "<!@(node -p \"process.env.LAUREL_SIMD_FLAGS || ''\")"],
-      "cflags_cc": ["-O3", "-std=c++17", "-fno-math-errno", "<!@(node -p \"process.env.LAUREL_SIMD_FLAGS || ''\")"],
+      "cflags": ["-O3", "-fno-math-errno", "-fno-trapping-math", "<!@(node -p \"process.env.LAUREL_SIMD_FLAGS || ''\")"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fno-math-errno", "-fno-trapping-math", "<!@(node -p \"process.env.LAUREL_SIMD_FLAGS || ''\")"],
       "libraries": ["-lopenblas", "-lpthread"]
     }
   ]
