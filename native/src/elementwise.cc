@@ -99,7 +99,7 @@ Napi::Value UnaryOp(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), 0);
 }
 
-enum Binary { B_ADD = 0, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN, B_SQDIFF, B_PRELU, B_POW, B_RELUGRAD };
+enum Binary { B_ADD = 0, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN, B_SQDIFF, B_PRELU, B_POW, B_RELUGRAD, B_SIGMOIDGRAD, B_TANHGRAD };
 
 template <typename F>
 inline void inner(const float* a, int sa, const float* b, int sb, float* o, int64_t n, F f) {
@@ -173,6 +173,12 @@ Napi::Value BinaryOp(const Napi::CallbackInfo& info) {
     case B_POW: bcast(a, b, o, shape, sa, sb, rank, [](float x, float y) { return std::pow(x, y); }); break;
     case B_RELUGRAD:  // dy * (x > 0)
       bcast(a, b, o, shape, sa, sb, rank, [](float dy, float x) { return x > 0.0f ? dy : 0.0f; });
+      break;
+    case B_SIGMOIDGRAD:  // dy * y * (1 - y)
+      bcast(a, b, o, shape, sa, sb, rank, [](float dy, float y) { return dy * (y * (1.0f - y)); });
+      break;
+    case B_TANHGRAD:  // dy * (1 - y^2)
+      bcast(a, b, o, shape, sa, sb, rank, [](float dy, float y) { return dy * (1.0f - y * y); });
       break;
     default: return Napi::Number::New(info.Env(), -1);
   }

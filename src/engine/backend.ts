@@ -192,5 +192,27 @@ export function registerNativeBackend(addon: NativeAddon): void {
       };
     },
   });
+  // Sigmoid and Tanh gradients from the saved output y, likewise one kernel each.
+  const fromOutput = (
+    kernelName: string,
+    native: string,
+    tfOps: (dy: tf.Tensor, y: tf.Tensor) => tf.Tensor,
+  ) =>
+    tf.registerGradient({
+      kernelName,
+      outputsToSave: [true],
+      gradFunc: (dy, saved) => {
+        const [y] = saved;
+        const d = dy as tf.Tensor;
+        return {
+          x: () =>
+            tf.getBackend() === NATIVE_BACKEND && d.dtype === 'float32' && y.dtype === 'float32'
+              ? (tf.engine().runKernel(native, { dy: d, y }) as tf.Tensor)
+              : tfOps(d, y),
+        };
+      },
+    });
+  fromOutput('Sigmoid', 'LaurelSigmoidGrad', (d, y) => tf.mul(d, tf.mul(y, tf.sub(tf.scalar(1), y))));
+  fromOutput('Tanh', 'LaurelTanhGrad', (d, y) => tf.mul(tf.sub(tf.scalar(1), tf.square(y)), d));
   registered = true;
 }

@@ -49,6 +49,8 @@ export const BINARY = {
   prelu: 7,
   pow: 8,
   reluGrad: 9,
+  sigmoidGrad: 10,
+  tanhGrad: 11,
 } as const;
 export type BinaryName = keyof typeof BINARY;
 
@@ -210,4 +212,8 @@ export function registerElementwise(k: Kernels): void {
 export function registerReluGrad(k: Kernels): void {
   k.set('LaurelReluGrad', (({ inputs, backend }: KernelArgs) =>
     binary(backend, 'reluGrad', inputs.dy, inputs.x)) as unknown as KernelFunc);
+  k.set('LaurelSigmoidGrad', (({ inputs, backend }: KernelArgs) =>
+    binary(backend, 'sigmoidGrad', inputs.dy, inputs.y)) as unknown as KernelFunc);
+  k.set('LaurelTanhGrad', (({ inputs, backend }: KernelArgs) =>
+    binary(backend, 'tanhGrad', inputs.dy, inputs.y)) as unknown as KernelFunc);
 }
