@@ -7,11 +7,10 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const nativeDir = join(root, 'native');
-const BLAS_INCLUDES = [
-  '/usr/include/x86_64-linux-gnu/openblas-pthread',
-  '/usr/include/openblas',
-  '/usr/include',
-];
+// LAUREL_BLAS_INCLUDE_DIRS (':'-separated) overrides where cblas.h is looked for; LAUREL_NO_APT=1 never runs apt.
+const BLAS_INCLUDES = process.env.LAUREL_BLAS_INCLUDE_DIRS
+  ? process.env.LAUREL_BLAS_INCLUDE_DIRS.split(':')
+  : ['/usr/include/x86_64-linux-gnu/openblas-pthread', '/usr/include/openblas', '/usr/include'];
 const HINT =
   'install it with: apt-get install -y libopenblas-dev (Debian/Ubuntu), then run: node scripts/build-native.mjs';
 
@@ -36,7 +35,7 @@ let blasInclude = findBlasInclude();
 if (!blasInclude) {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const hasApt = spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0;
-  if (isRoot && hasApt) {
+  if (isRoot && hasApt && process.env.LAUREL_NO_APT !== '1') {
     log('OpenBLAS headers not found; installing libopenblas-dev with apt-get ...');
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     let r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'libopenblas-dev'], {
