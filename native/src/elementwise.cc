@@ -747,6 +747,109 @@ Napi::Value LayerNormGradOp(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Per-thread column sums over row ranges of an [rows, C] array, combined at the end.
+template <typename F>
+void column_sums(int64_t rows, int64_t C, int nacc, float* out, F row_fn) {
+  int nt = std::max(1, pool_threads());
+  std::vector<double> part(static_cast<size_t>(nt) * nacc * C, 0.0);
+  int64_t per = (rows + nt - 1) / nt;
+  parallel_for(nt, 1, [&](int64_t s, int64_t e) {
+    std::vector<float> acc(static_cast<size_t>(nacc) * C);
+    for (int64_t c = s; c < e; c++) {
+      int64_t r0 = c * per, r1 = std::min(rows, r0 + per);
+      double* dst = part.data() + c * nacc * C;
+      // Accumulate blocks of rows in float, flush to double to bound the rounding error.
+      for (int64_t b0 = r0; b0 < r1; b0 += 256) {
+        std::fill(acc.begin(), acc.end(), 0.0f);
+        for (int64_t r = b0; r < std::min(r1, b0 + 256); r++) row_fn(r, acc.data());
+        for (int64_t j = 0; j < nacc * C; j++) dst[j] += acc[j];
+      }
+    }
+  });
+  for (int64_t j = 0; j < nacc * C; j++) {
+    double t = 0;
+    for (int c = 0; c < nt; c++) t += part[c * nacc * C + j];
+    out[j] = static_cast<float>(t);
+  }
+}
+
+// batchNormTrain(x, gamma|null, beta|null, y, mean, variance, C, eps): batch statistics over all rows of
+// x [rows, C] (biased variance), y = (x − mean)·rsqrt(var + eps)·γ + β.
+Napi::Value BatchNormTrainOp(const Napi::CallbackInfo& info) {
+  const float* x = f32(info, 0);
+  const float* g = info[1].IsTypedArray() ? f32(info, 1) : nullptr;
+  const float* b = info[2].IsTypedArray() ? f32(info, 2) : nullptr;
+  float* y = f32(info, 3);
+  float* mean = f32(info, 4);
+  float* var = f32(info, 5);
+  int64_t C = num(info, 6);
+  float eps = dbl(info, 7);
+  int64_t rows = tlen(info, 3) / C;
+  column_sums(rows, C, 1, mean, [&](int64_t r, float* acc) {
+    const float* xr = x + r * C;
+    for (int64_t j = 0; j < C; j++) acc[j] += xr[j];
+  });
+  for (int64_t j = 0; j < C; j++) mean[j] /= static_cast<float>(rows);
+  column_sums(rows, C, 1, var, [&](int64_t r, float* acc) {
+    const float* xr = x + r * C;
+    for (int64_t j = 0; j < C; j++) acc[j] += (xr[j] - mean[j]) * (xr[j] - mean[j]);
+  });
+  std::vector<float> mul(C), add(C);
+  for (int64_t j = 0; j < C; j++) {
+    var[j] /= static_cast<float>(rows);
+    float rs = 1.0f / std::sqrt(var[j] + eps);
+    mul[j] = rs * (g ? g[j] : 1.0f);
+    add[j] = (b ? b[j] : 0.0f) - mean[j] * mul[j];
+  }
+  parallel_for(rows, std::max<int64_t>(1, kGrain / C), [&](int64_t s, int64_t e) {
+    for (int64_t r = s; r < e; r++)
+      for (int64_t j = 0; j < C; j++) y[r * C + j] = x[r * C + j] * mul[j] + add[j];
+  });
+  return info.Env().Undefined();
+}
+
+// batchNormTrainGrad(dy, x, mean, variance, gamma|null, dx, dGamma, dBeta, C, eps):
+// x̂ = (x − mean)·rstd; dγ = Σ dy·x̂; dβ = Σ dy; dx = γ·rstd·(dy − dβ/M − x̂·dγ/M).
+Napi::Value BatchNormTrainGradOp(const Napi::CallbackInfo& info) {
+  const float* dy = f32(info, 0);
+  const float* x = f32(info, 1);
+  const float* mean = f32(info, 2);
+  const float* var = f32(info, 3);
+  const float* g = info[4].IsTypedArray() ? f32(info, 4) : nullptr;
+  float* dx = f32(info, 5);
+  float* dg = f32(info, 6);
+  float* db = f32(info, 7);
+  int64_t C = num(info, 8);
+  float eps = dbl(info, 9);
+  int64_t rows = tlen(info, 0) / C;
+  std::vector<float> rs(C), sums(2 * C);
+  for (int64_t j = 0; j < C; j++) rs[j] = 1.0f / std::sqrt(var[j] + eps);
+  column_sums(rows, C, 2, sums.data(), [&](int64_t r, float* acc) {
+    const float* xr = x + r * C;
+    const float* dr = dy + r * C;
+    for (int64_t j = 0; j < C; j++) {
+      acc[j] += dr[j] * (xr[j] - mean[j]) * rs[j];
+      acc[C + j] += dr[j];
+    }
+  });
+  std::vector<float> k1(C), k2(C), k3(C);
+  float invM = 1.0f / static_cast<float>(rows);
+  for (int64_t j = 0; j < C; j++) {
+    dg[j] = sums[j];
+    db[j] = sums[C + j];
+    float gr = (g ? g[j] : 1.0f) * rs[j];
+    k1[j] = gr;                              // · dy
+    k2[j] = -gr * db[j] * invM;              // constant
+    k3[j] = -gr * dg[j] * invM * rs[j];      // · (x − mean)
+  }
+  parallel_for(rows, std::max<int64_t>(1, kGrain / C), [&](int64_t s, int64_t e) {
+    for (int64_t r = s; r < e; r++)
+      for (int64_t j = 0; j < C; j++)
+        dx[r * C + j] = k1[j] * dy[r * C + j] + k2[j] + k3[j] * (x[r * C + j] - mean[j]);
+  });
+  return info.Env().Undefined();
+}
+
 // stridedCopy(src, dst, shape, srcStrides, dstStrides, srcOffset, dstOffset): dst[dOff + Σ i·ds] =
 // src[sOff + Σ i·ss] over `shape` (rank <= 8). Used by Slice, PadV2 and Concat.
 Napi::Value StridedCopyOp(const Napi::CallbackInfo& info) {
@@ -806,6 +909,8 @@ void register_elementwise(Napi::Env env, Napi::Object exports) {
   exports.Set("fill", Napi::Function::New(env, FillOp));
   exports.Set("combine", Napi::Function::New(env, CombineOp));
   exports.Set("gelu", Napi::Function::New(env, GeluOp));
+  exports.Set("batchNormTrain", Napi::Function::New(env, BatchNormTrainOp));
+  exports.Set("batchNormTrainGrad", Napi::Function::New(env, BatchNormTrainGradOp));
   exports.Set("geluGrad", Napi::Function::New(env, GeluGradOp));
   exports.Set("layerNorm", Napi::Function::New(env, LayerNormOp));
   exports.Set("layerNormGrad", Napi::Function::New(env, LayerNormGradOp));

@@ -103,6 +103,28 @@ export interface NativeAddon {
   ): void;
   fill(dst: Float32Array, value: number): void;
   gelu(x: Float32Array, out: Float32Array): void;
+  batchNormTrain(
+    x: Float32Array,
+    gamma: Float32Array | null,
+    beta: Float32Array | null,
+    y: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    c: number,
+    eps: number,
+  ): void;
+  batchNormTrainGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    gamma: Float32Array | null,
+    dx: Float32Array,
+    dGamma: Float32Array,
+    dBeta: Float32Array,
+    c: number,
+    eps: number,
+  ): void;
   geluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   layerNorm(
     x: Float32Array,

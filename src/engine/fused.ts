@@ -188,3 +188,62 @@ export function fusedLayerNorm(x: tf.Tensor, gamma?: tf.Tensor, beta?: tf.Tensor
   });
   return f(...ins);
 }
+
+/**
+ * Training-mode batch norm over every axis but the last (NHWC channels, or [N, C]): batch mean and biased
+ * variance, y = (x − mean)·rsqrt(var + eps)·γ + β. Returns y with the batch statistics (for the caller's
+ * running averages; PyTorch's running_var uses the unbiased var·M/(M−1)). On the native backend one kernel
+ * forward and one backward (dx, dγ, dβ); `mean` and `variance` carry no gradient.
+ */
+export function fusedBatchNormTrain(
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  eps = 1e-5,
+): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
+  const c = x.shape[x.rank - 1];
+  const ok = (t: tf.Tensor) => t.dtype === 'float32' && t.rank === 1 && t.shape[0] === c;
+  const axes = x.shape.slice(0, -1).map((_, i) => i);
+  if (!usable(x) || x.rank < 2 || !ok(gamma) || !ok(beta)) {
+    return tf.tidy(() => {
+      const { mean, variance } = tf.moments(x, axes);
+      const y = tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta);
+      return { y, mean, variance };
+    });
+  }
+  let stats: tf.Tensor[] = [];
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xi, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const [y, mean, variance] = tf.engine().runKernel(
+      'LaurelBatchNormTrain',
+      { x: xi, gamma: g, beta: b },
+      {
+        eps,
+      },
+    ) as tf.Tensor[];
+    save([xi, mean, variance, g]);
+    // The forward runs in a scope that disposes what it does not return: keep copies for the caller.
+    stats = [tf.keep(tf.clone(mean)), tf.keep(tf.clone(variance))];
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, m, v, gs] = saved;
+        return tf
+          .engine()
+          .runKernel(
+            'LaurelBatchNormTrainGrad',
+            { dy, x: xs, mean: m, variance: v, gamma: gs },
+            { eps },
+          ) as tf.Tensor[];
+      },
+    };
+  });
+  const y = f(x, gamma, beta);
+  // Re-home the kept copies in the caller's scope, so that an enclosing tidy disposes them.
+  const [mean, variance] = stats.map((t) => {
+    const c = tf.clone(t);
+    t.dispose();
+    return c;
+  });
+  return { y, mean, variance };
+}

@@ -11,6 +11,7 @@ export { loadAddon } from './addon.ts';
 export {
   fusedCombine,
   fusedGelu,
+  fusedBatchNormTrain,
   fusedLayerNorm,
   nativeAdamW,
   nativeSgd,

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import type { NativeBackend } from '../../src/engine/index.ts';
+import {
+  type NativeBackend,
+  fusedBatchNormTrain,
+  fusedCombine,
+  fusedGelu,
+  fusedLayerNorm,
+} from '../../src/engine/index.ts';
 import { rand, setup, t } from './helpers.ts';
 
 async function native(): Promise<NativeBackend> {
@@ -52,7 +58,7 @@ test('a slice (subarray view in the cpu kernel) survives recycling of its source
   tf.dispose([a, c]);
 });
 
-test('no leaks: tensor and byte counts stay flat across 100 training steps (conv + dense + softmax CE)', async () => {
+test('no leaks: tensor and byte counts stay flat across 100 training steps (conv, BN, GELU, combine, LN, dense, CE)', async () => {
   const b = await native();
   const w1 = tf.variable(
     t(
@@ -80,10 +86,13 @@ test('no leaks: tensor and byte counts stay flat across 100 training steps (conv
     ),
     10,
   );
+  const gam = tf.variable(tf.ones([8]));
+  const bet = tf.variable(tf.zeros([8]));
+  const alpha = tf.variable(tf.scalar(1));
   const opt = tf.train.adam(1e-2);
   const loss = () =>
     tf.tidy(() => {
-      const h = tf.fused.conv2d({
+      const h0 = tf.fused.conv2d({
         x: x as tf.Tensor4D,
         filter: w1 as tf.Tensor4D,
         strides: 1,
@@ -91,7 +100,13 @@ test('no leaks: tensor and byte counts stay flat across 100 training steps (conv
         bias: b1,
         activation: 'relu',
       });
-      const p = tf.maxPool(h, 2, 2, 'valid').reshape([16, -1]);
+      const bn = fusedBatchNormTrain(h0, gam, bet);
+      const h = fusedCombine(fusedGelu(bn.y), h0, undefined, alpha, undefined);
+      const p = fusedLayerNorm(
+        tf.maxPool(h as tf.Tensor4D, 2, 2, 'valid').reshape([16, -1]),
+        undefined,
+        undefined,
+      );
       const e = tf.gather(emb, ids).sum(1, true);
       const logits = tf.matMul(p, w2).add(e);
       return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
@@ -113,5 +128,5 @@ test('no leaks: tensor and byte counts stay flat across 100 training steps (conv
   assert.ok(losses[99] < losses[0], `training must reduce the loss (${losses[0]} → ${losses[99]})`);
   assert.ok(b.poolStats().bytes <= 256 * 1024 * 1024);
   opt.dispose();
-  tf.dispose([w1, b1, w2, emb, x, ids, labels]);
+  tf.dispose([w1, b1, w2, emb, x, ids, labels, gam, bet, alpha]);
 });

@@ -161,7 +161,51 @@ function layerNormGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
   return outs;
 }
 
+function batchNormTrain({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
+  const { x, gamma, beta } = inputs;
+  const eps = (attrs as { eps: number }).eps;
+  const c = x.shape[x.shape.length - 1];
+  const y = backend.alloc(f32(backend, x).length);
+  const mean = backend.alloc(c);
+  const variance = backend.alloc(c);
+  const opt = (t?: TensorInfo) => (t ? f32(backend, t) : null);
+  addon().batchNormTrain(f32(backend, x), opt(gamma), opt(beta), y, mean, variance, c, eps);
+  return [
+    backend.makeTensorInfo(x.shape.slice(), 'float32', y),
+    backend.makeTensorInfo([c], 'float32', mean),
+    backend.makeTensorInfo([c], 'float32', variance),
+  ];
+}
+
+function batchNormTrainGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
+  const { dy, x, mean, variance, gamma } = inputs;
+  const eps = (attrs as { eps: number }).eps;
+  const c = x.shape[x.shape.length - 1];
+  const dx = backend.alloc(f32(backend, x).length);
+  const dg = backend.alloc(c);
+  const db = backend.alloc(c);
+  addon().batchNormTrainGrad(
+    f32(backend, dy),
+    f32(backend, x),
+    f32(backend, mean),
+    f32(backend, variance),
+    gamma ? f32(backend, gamma) : null,
+    dx,
+    dg,
+    db,
+    c,
+    eps,
+  );
+  return [
+    backend.makeTensorInfo(x.shape.slice(), 'float32', dx),
+    backend.makeTensorInfo([c], 'float32', dg),
+    backend.makeTensorInfo([c], 'float32', db),
+  ];
+}
+
 export function registerNorms(k: Kernels): void {
+  k.set('LaurelBatchNormTrain', batchNormTrain as unknown as KernelFunc);
+  k.set('LaurelBatchNormTrainGrad', batchNormTrainGrad as unknown as KernelFunc);
   k.set('LaurelGelu', gelu as unknown as KernelFunc);
   k.set('LaurelGeluGrad', geluGrad as unknown as KernelFunc);
   k.set('LaurelLayerNorm', layerNorm as unknown as KernelFunc);
