@@ -4,6 +4,7 @@
  *   `laurel report <name> [--budget …]`                                   → `reportExperiment(name, opts)`
  * Both throw an Error naming the bad value for an unknown experiment or budget. See README.md here.
  */
+import { resolve } from 'node:path';
 import { BUDGETS as BUDGET_LIST, type Budget, parseBudget } from './budget.ts';
 import { EXPERIMENT_NAMES, getExperiment } from './definitions/index.ts';
 import { experimentId, experimentResultsDir, experimentRunsDir, planTrials } from './plan.ts';
@@ -73,8 +74,9 @@ export async function runExperiment(
 ): Promise<RunExperimentResult> {
   const def = getExperiment(name);
   const budget = parseBudget(opts.budget ?? 'standard');
-  const runsDir = opts.runsDir ?? 'runs';
-  const resultsDir = opts.resultsDir ?? 'results';
+  // absolute, so that the trainer (run from the repository root) writes where the store looks
+  const runsDir = resolve(opts.runsDir ?? 'runs');
+  const resultsDir = resolve(opts.resultsDir ?? 'results');
   const workers = opts.workers ?? def.defaultWorkers(budget);
   if (!(Number.isInteger(workers) && workers >= 1))
     throw new Error(`bad --workers ${workers}; allowed: an integer >= 1`);

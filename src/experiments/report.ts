@@ -34,7 +34,9 @@ export interface RowSummary {
   /** Trials whose latest record succeeded with the current config. */
   n: number;
   failed: number;
-  /** Expected trials with no record yet (budget's trials/row minus ok and failed). */
+  /** Trials stopped by an interrupt, to be resumed. */
+  interrupted: number;
+  /** Expected trials with no record yet (budget's trials/row minus ok, failed and interrupted). */
   missing: number;
   /** Records of this row made with another config (e.g. an older preset), ignored. */
   stale: number;
@@ -51,8 +53,12 @@ export interface RowSummary {
   welch: WelchResult | null;
   significant: boolean;
   errors: { key: string; error: string }[];
+  /** Sum of wall time over all segments of the row's trials. */
   wallMs: number;
+  /** Successful latest records (the ones in the statistics). */
   records: TrialRecord[];
+  /** All records of the row's current trials, including interrupted and failed segments. */
+  segments: TrialRecord[];
 }
 
 function stat(values: number[]): Stat {
@@ -77,6 +83,8 @@ function meanOrNull(xs: number[]): number | null {
 export function summarizeRows(def: ExperimentDef, budget: Budget, all: readonly TrialRecord[]): RowSummary[] {
   const latest = new Map<string, TrialRecord>();
   for (const r of all) latest.set(r.key, r);
+  // every segment of a trial with its latest config (interrupted, failed, then resumed runs)
+  const segments = all.filter((r) => r.fingerprint === latest.get(r.key)?.fingerprint);
   const expected = def.trials(budget);
   const summaries = def.rows(budget).map((row): RowSummary => {
     const mine = [...latest.values()].filter((r) => r.row === row.id);
@@ -84,13 +92,15 @@ export function summarizeRows(def: ExperimentDef, budget: Budget, all: readonly 
       (r) => r.fingerprint === trialFingerprint({ seed: r.seed, train: row.train }),
     );
     const ok = current.filter((r) => r.status === 'ok' && r.summary).sort((a, b) => a.seed - b.seed);
-    const failed = current.filter((r) => r.status !== 'ok' || !r.summary);
+    const failed = current.filter((r) => r.status === 'failed' || (r.status === 'ok' && !r.summary));
+    const interrupted = current.filter((r) => r.status === 'interrupted');
     const params = meanOrNull(field(ok, 'params'));
     return {
       row,
       n: ok.length,
       failed: failed.length,
-      missing: Math.max(0, expected - ok.length - failed.length),
+      interrupted: interrupted.length,
+      missing: Math.max(0, expected - ok.length - failed.length - interrupted.length),
       stale: mine.length - current.length,
       metric: stat(field(ok, def.metric.field)),
       testLoss: stat(field(ok, 'test_loss')),
@@ -103,7 +113,8 @@ export function summarizeRows(def: ExperimentDef, budget: Budget, all: readonly 
       welch: null,
       significant: false,
       errors: failed.map((r) => ({ key: r.key, error: r.error ?? 'no summary' })),
-      wallMs: current.reduce((s, r) => s + r.wall_ms, 0),
+      segments: segments.filter((r) => current.some((c) => c.key === r.key)),
+      wallMs: segments.filter((r) => current.some((c) => c.key === r.key)).reduce((s, r) => s + r.wall_ms, 0),
       records: ok,
     };
   });
@@ -338,14 +349,16 @@ export async function buildReport(
   const used = rows.flatMap((s) => s.records);
   const ok = rows.reduce((a, s) => a + s.n, 0);
   const failed = rows.reduce((a, s) => a + s.failed, 0);
+  const interrupted = rows.reduce((a, s) => a + s.interrupted, 0);
   const missing = rows.reduce((a, s) => a + s.missing, 0);
   const stale = rows.reduce((a, s) => a + s.stale, 0);
   const commits = [...new Set(used.map((r) => r.commit).filter((c): c is string => !!c))];
   const backends = [...new Set(used.map((r) => r.summary?.backend).filter((b): b is string => !!b))];
   const threads = [...new Set(used.map((r) => r.threads))];
   const trialMs = rows.reduce((a, s) => a + s.wallMs, 0);
-  const starts = used.map((r) => Date.parse(r.started_at)).filter(Number.isFinite);
-  const ends = used.map((r) => Date.parse(r.finished_at)).filter(Number.isFinite);
+  const segments = rows.flatMap((s) => s.segments);
+  const starts = segments.map((r) => Date.parse(r.started_at)).filter(Number.isFinite);
+  const ends = segments.map((r) => Date.parse(r.finished_at)).filter(Number.isFinite);
   const span = starts.length ? Math.max(...ends) - Math.min(...starts) : 0;
   const example = def.rows(budget)[0];
 
@@ -358,7 +371,7 @@ export async function buildReport(
     `- Code: commit \`${meta.commit ?? 'unknown'}\`; trials ran at ${commits.length ? commits.map((c) => `\`${c.slice(0, 12)}\``).join(', ') : 'unknown commits'}.`,
     `- Backend: ${backends.length ? backends.join(', ') : 'not reported by the trainer'}; threads per trial: ${threads.length ? threads.join(', ') : dash}.`,
     `- Wall time: ${fmtMinutes(span)} from the first trial's start to the last one's end (including any pause between resumed runs); ${fmtMinutes(trialMs)} of trial time in total.`,
-    `- Trials: ${ok} ok, ${failed} failed, ${missing} not run yet${stale ? `, ${stale} stale (older config, ignored)` : ''}.`,
+    `- Trials: ${ok} ok, ${failed} failed, ${missing} not run yet${interrupted ? `, ${interrupted} interrupted (re-run to resume)` : ''}${stale ? `, ${stale} stale (older config, ignored)` : ''}.`,
     '',
   );
   lines.push('## Results', '');

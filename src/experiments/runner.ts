@@ -6,8 +6,8 @@
  * OPENBLAS/OMP thread counts in its environment), where activeWorkers = min(workers, trials left to run).
  *
  * The executor is injectable: tests pass a fake; the default spawns `node bin/laurel.mjs train … --json`.
- * An aborted run (Ctrl-C) records nothing for the trials in flight, so a re-run resumes them from their
- * checkpoints (same `--out`, `--resume`).
+ * An aborted run (Ctrl-C) records the trials in flight as `interrupted` (not done, so a re-run resumes them
+ * from their checkpoints: same `--out`, `--resume`); their wall time still counts in the report.
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -235,17 +235,18 @@ export async function runTrials(
         outcome = { summary: null, error: e instanceof Error ? e.message : String(e) };
       }
       const finishedAt = new Date();
-      if (signal.aborted) {
-        log(`[${n}/${todo.length}] interrupted ${key} (resumes from its checkpoint on the next run)`);
-        continue;
-      }
+      const interrupted = signal.aborted;
       const record: TrialRecord = {
         experiment: trial.experiment,
         row: trial.row,
         seed: trial.seed,
         key,
         fingerprint,
-        status: outcome.error === null && outcome.summary !== null ? 'ok' : 'failed',
+        status: interrupted
+          ? 'interrupted'
+          : outcome.error === null && outcome.summary !== null
+            ? 'ok'
+            : 'failed',
         train: trial.train,
         args: buildTrialArgs(trial, { threads }),
         threads,
@@ -260,6 +261,11 @@ export async function runTrials(
       };
       store.append(record);
       result.records.push(record);
+      if (interrupted) {
+        // not done: the next run resumes it from its checkpoint (same --out, --resume)
+        log(`[${n}/${todo.length}] interrupted ${key} (resumes from its checkpoint on the next run)`);
+        continue;
+      }
       result.ran++;
       const secs = (record.wall_ms / 1000).toFixed(1);
       if (record.status === 'ok') {

@@ -2,7 +2,7 @@
  * Results of one experiment as JSONL: `<runsDir>/<experiment>/results.jsonl`, one line per finished trial
  * (success or failure) with its config, the trainer's summary and the wall time. Append-only: a re-run appends
  * new lines and the latest line per trial wins. A trial counts as done when its latest record succeeded with
- * the same config fingerprint; failed or missing trials run again (and resume from their checkpoint, since the
+ * the same config fingerprint; failed, interrupted or missing trials run again (and resume from their checkpoint, since the
  * runner passes `--resume` and the same `--out`).
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -17,7 +17,8 @@ export interface TrialRecord {
   key: string;
   /** Hash of train args + seed (see `trialFingerprint`). */
   fingerprint: string;
-  status: 'ok' | 'failed';
+  /** `interrupted`: stopped by Ctrl-C / abort; resumes on the next run. */
+  status: 'ok' | 'failed' | 'interrupted';
   train: TrainArgs;
   /** The trainer's argv (after `bin/laurel.mjs`). */
   args: string[];

@@ -134,6 +134,19 @@ test('summarizeRows ignores stale records and counts missing trials', () => {
   assert.equal(base.n, 2);
   assert.equal(base.stale, 1);
   assert.equal(base.missing, 3); // 5 trials per row in the standard preset
+
+  // an interrupted segment before the successful resume: its time counts, the trial counts once
+  const seg = { ...recs[0]!, status: 'interrupted' as const, summary: null, wall_ms: 30_000 };
+  const rw = { ...recs[2]!, key: 'rw/seed2', seed: 2, status: 'interrupted' as const, summary: null };
+  rw.fingerprint = trialFingerprint({ seed: 2, train: rw.train });
+  const rows2 = summarizeRows(def, 'standard', [seg, ...recs, rw]);
+  const base2 = rows2.find((r) => r.row.id === 'baseline')!;
+  assert.equal(base2.n, 3);
+  assert.equal(base2.wallMs, 3 * 60_000 + 30_000);
+  const rw2 = rows2.find((r) => r.row.id === 'rw')!;
+  assert.equal(rw2.interrupted, 1);
+  assert.equal(rw2.failed, 0);
+  assert.equal(rw2.missing, 2);
 });
 
 test('rank report: accuracy against r on a log2 axis with error bars and the RW-only reference line', async () => {

@@ -152,7 +152,7 @@ test('failures are recorded with their error and retried on the next run; one wo
   assert.equal(store.latest().get('rw/seed2')!.status, 'ok');
 });
 
-test('an interrupted trial is not recorded; the next run resumes it in the same --out', async () => {
+test('an interrupted trial is recorded as interrupted, not done; the next run resumes it in the same --out', async () => {
   const runs = freshDir();
   const store = new ResultStore(join(runs, 'vision-smoke'));
   const list = trials(runs).slice(0, 3);
@@ -181,8 +181,11 @@ test('an interrupted trial is not recorded; the next run resumes it in the same 
   });
   assert.equal(r1.interrupted, true);
   assert.deepEqual(
-    store.readAll().map((r) => r.key),
-    ['baseline/seed1'],
+    store.readAll().map((r) => [r.key, r.status]),
+    [
+      ['baseline/seed1', 'ok'],
+      ['extra-block/seed1', 'interrupted'],
+    ],
   );
   const resumed: string[] = [];
   const exec2: TrialExecutor = async (t) => {
