@@ -60,9 +60,22 @@ Napi::Value BatchGemm(const Napi::CallbackInfo& info) {
                 B + bo[0], tb ? K : N, 0.0f, C, N);
     return info.Env().Undefined();
   }
-  for (size_t i = 0; i < batch; i++) {
+  auto one = [&](size_t i) {
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f,
                 A + ao[i], ta ? M : K, B + bo[i], tb ? K : N, 0.0f, C + static_cast<int64_t>(i) * M * N, N);
+  };
+  // Many small products (attention): one single-threaded GEMM per batch entry, the batch split over our
+  // threads, instead of OpenBLAS synchronising its threads on every small call.
+  bool parallelBatches = info.Length() > 10 && info[10].As<Napi::Boolean>().Value();
+  int nt = pool_threads();
+  if (parallelBatches && nt > 1 && batch >= static_cast<size_t>(2 * nt)) {
+    openblas_set_num_threads(1);
+    parallel_for(static_cast<int64_t>(batch), 1, [&](int64_t s, int64_t e) {
+      for (int64_t i = s; i < e; i++) one(static_cast<size_t>(i));
+    });
+    openblas_set_num_threads(nt);
+  } else {
+    for (size_t i = 0; i < batch; i++) one(i);
   }
   return info.Env().Undefined();
 }

@@ -31,6 +31,7 @@ export interface NativeAddon {
     c: Float32Array,
     aOffsets: Int32Array,
     bOffsets: Int32Array,
+    parallelBatches?: boolean,
   ): void;
   unary(op: number, x: Float32Array, out: Float32Array, alpha?: number): number;
   binary(

@@ -174,3 +174,16 @@ test('int32 matMul falls back to the cpu kernel', async () => {
   assert.deepEqual(Array.from(r.dataSync()), [19, 22, 43, 50]);
   r.dispose();
 });
+
+test('attention-shaped batched matMul (batch split over threads) matches cpu', async () => {
+  const a = rand(8 * 4 * 32 * 16, 31);
+  const b = rand(8 * 4 * 32 * 16, 32);
+  await compare(() => tf.matMul(t(a, [8, 4, 32, 16]), t(b, [8, 4, 32, 16]), false, true));
+  await compare(() => tf.matMul(t(a, [8, 4, 32, 16]), t(b, [8, 4, 32, 16]), true, false));
+  await compare(() =>
+    tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y, false, true).square().sum())([
+      t(a, [8, 4, 32, 16]),
+      t(b, [8, 4, 32, 16]),
+    ]),
+  );
+});

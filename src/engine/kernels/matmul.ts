@@ -72,7 +72,11 @@ export function matmul(
   const out = b.alloc(sizeOf(outBatch) * m * n);
   if (m * n > 0) {
     if (k === 0) out.fill(0);
-    else addon().batchGemm(transA, transB, m, n, k, f32(b, a), f32(b, bt), out, ao, bo);
+    else {
+      // Small products in a batch (attention): split the batch over threads, one GEMM thread each.
+      const small = ao.length >= 4 && m * n * k <= 256 * 256 * 64;
+      addon().batchGemm(transA, transB, m, n, k, f32(b, a), f32(b, bt), out, ao, bo, small);
+    }
   }
   return b.makeTensorInfo([...outBatch, m, n], 'float32', out);
 }
