@@ -4,13 +4,13 @@
  * | experiment | budget   | trials/row | model                         | training per trial                   | batch | evaluation |
  * |------------|----------|-----------:|-------------------------------|--------------------------------------|------:|------------|
  * | vision     | smoke    | 1          | resnet20                      | 16 images (2 steps)                  | 8     | 16 test images, once |
- * | vision     | standard | 5          | resnet20                      | 1 epoch of 30,000 images (469 steps) | 64    | every 235 steps (2×), full 10k test |
+ * | vision     | standard | 5          | resnet20                      | 1 epoch of 19,200 images (300 steps) | 64    | every 150 steps (2×), full 10k test |
  * | vision     | full     | 5          | resnet20                      | 3 epochs of 60,000 (2,814 steps)     | 64    | every 430 steps, full test |
  * | rank       | smoke    | 1          | resnet20, r ∈ {4..64}         | as vision smoke                      | 8     | as vision smoke |
  * | rank       | standard | 4          | resnet20, r ∈ {4,8,16,32,64}  | as vision standard                   | 64    | as vision standard |
  * | rank       | full     | 5          | resnet20                      | as vision full                       | 64    | as vision full |
  * | lm         | smoke    | 1          | GPT L=1 D=32 H=2 T=32, r=8    | 4 steps                              | 4     | 16 windows, once |
- * | lm         | standard | 2          | GPT L=4 D=128 H=4 T=128, r=32 | 1,000 steps (2.0M tokens)            | 16    | every 250 steps, 256 windows |
+ * | lm         | standard | 2          | GPT L=4 D=128 H=4 T=128, r=32 | 750 steps (1.5M tokens)              | 16    | every 250 steps (3×), 256 windows |
  * | lm         | full     | 3          | GPT L=6 D=192 H=6 T=256, r=32 | 5,000 steps (20M tokens)             | 16    | every 1,000 steps, 1,024 windows |
  *
  * Naive scaling adds 1 block (ResNet: in the trainer's default stage; GPT: 1 layer, via `--extra-blocks`).
@@ -18,9 +18,10 @@
  * the per-step and per-evaluation times below (`stepMs` and `evalS` are for ONE worker using
  * `floor(cores / workers)` threads on this 2-core machine). `standard` is sized to fit ~90 minutes per
  * experiment; `smoke` all three together under 5 minutes. Where a comment says "measured", the constant is a
- * measurement; the standard/full timings are ESTIMATES from the native-backend probes in shared/DESIGN.md
- * (native convolutions had not landed when they were written): re-measure with a few steps of the standard
- * configuration (the report's "mean step" column gives `stepMs`) and adjust `trainLimit` / `maxSteps` here.
+ * measurement. The standard step costs were calibrated at 12:38 on 2026-11-27 as the CPU time per step of a
+ * `--threads 1` trainer (the difference between a short and a longer run, so start-up and evaluation cancel),
+ * which is what an unloaded core would take; the native backend was still gaining kernels then, so re-measure
+ * (the report's "mean step" column) and adjust `trainLimit` / `maxSteps` here. `full` timings are extrapolated.
  */
 
 export type Budget = 'smoke' | 'standard' | 'full';
@@ -112,11 +113,13 @@ export const PRESETS: {
       model: 'resnet20',
       batchSize: 64,
       epochs: 1,
-      trainLimit: 30_000,
-      evalEvery: 235,
+      trainLimit: 19_200,
+      evalEvery: 150,
+      // 12:38 calibration (CPU time per step with --threads 1, immune to the machine's load): ~1.0 s at batch 64;
+      // an evaluation over the full 10k test set ≈ 52 steps' worth of compute
       startS: 8,
-      stepMs: 700,
-      evalS: 35,
+      stepMs: 1000,
+      evalS: 52,
       workers: 2,
     },
     full: {
@@ -126,8 +129,8 @@ export const PRESETS: {
       epochs: 3,
       evalEvery: 430,
       startS: 8,
-      stepMs: 700,
-      evalS: 35,
+      stepMs: 1000,
+      evalS: 52,
       workers: 2,
     },
   },
@@ -138,11 +141,13 @@ export const PRESETS: {
       model: 'resnet20',
       batchSize: 64,
       epochs: 1,
-      trainLimit: 30_000,
-      evalEvery: 235,
+      trainLimit: 19_200,
+      evalEvery: 150,
+      // 12:38 calibration (CPU time per step with --threads 1, immune to the machine's load): ~1.0 s at batch 64;
+      // an evaluation over the full 10k test set ≈ 52 steps' worth of compute
       startS: 8,
-      stepMs: 700,
-      evalS: 35,
+      stepMs: 1000,
+      evalS: 52,
       workers: 2,
       ranks: RANKS,
     },
@@ -153,8 +158,8 @@ export const PRESETS: {
       epochs: 3,
       evalEvery: 430,
       startS: 8,
-      stepMs: 700,
-      evalS: 35,
+      stepMs: 1000,
+      evalS: 52,
       workers: 2,
       ranks: RANKS,
     },
@@ -190,12 +195,14 @@ export const PRESETS: {
       rank: 32,
       k: 3,
       batchSize: 16,
-      maxSteps: 1000,
+      maxSteps: 750,
       evalLimit: 256,
       evalEvery: 250,
+      // 12:38 calibration (CPU time with --threads 1): 0.9 s per step; one evaluation (256 windows of SOTU and of
+      // Moby Dick, 100 cloze items) ≈ 24 steps' worth
       startS: 8,
-      stepMs: 600,
-      evalS: 15,
+      stepMs: 900,
+      evalS: 21,
       workers: 2,
     },
     full: {
@@ -212,8 +219,8 @@ export const PRESETS: {
       evalLimit: 1024,
       evalEvery: 1000,
       startS: 8,
-      stepMs: 1500,
-      evalS: 60,
+      stepMs: 2200,
+      evalS: 90,
       workers: 2,
     },
   },

@@ -32,7 +32,7 @@ const ctx = (over: Partial<Parameters<ReturnType<typeof fake>>[1]> = {}) => ({
 test('spawn executor: reads the JSON summary of the last stdout line, logs output, sets thread env', async () => {
   const r = await fake(
     `console.log('progress'); console.error('warn'); console.log(JSON.stringify({ best_accuracy: 0.5, ` +
-      `params: Number(process.argv[1]), backend: process.env.OPENBLAS_NUM_THREADS }))`,
+      'params: Number(process.argv[1]), backend: process.env.OPENBLAS_NUM_THREADS }))',
   )(trial, ctx());
   assert.equal(r.error, null);
   assert.equal(r.summary!.best_accuracy, 0.5);
