@@ -13,7 +13,7 @@
  * | lm         | standard | 2          | GPT L=4 D=128 H=4 T=128, r=32 | 750 steps (1.5M tokens)              | 16    | every 250 steps (3×), 256 windows |
  * | lm         | full     | 3          | GPT L=6 D=192 H=6 T=256, r=32 | 5,000 steps (20M tokens)             | 16    | every 1,000 steps, 1,024 windows |
  *
- * Naive scaling adds 1 block (ResNet: in the trainer's default stage; GPT: 1 layer, via `--extra-blocks`).
+ * Naive scaling adds 1 block (`--extra-blocks 1`; ResNet-20: in stage 2, see vision.ts; GPT: 1 layer).
  * Wall time is estimated as `ceil(rows × trials / workers) × (startS + steps·stepMs/1000 + evals·evalS)` with
  * the per-step and per-evaluation times below (`stepMs` and `evalS` are for ONE worker using
  * `floor(cores / workers)` threads on this 2-core machine). `standard` is sized to fit ~90 minutes per

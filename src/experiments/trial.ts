@@ -13,6 +13,8 @@ export interface TrainArgs {
   rank?: number;
   k?: number;
   extraBlocks?: number;
+  /** ResNet stage (1-based) that gets the extra blocks (`--extra-stage`); trainer default (3) when absent. */
+  extraStage?: number;
   /** PA's h (`--pa-h`): `identity` gives Table 5's PA row (k params per layer). Trainer default when absent. */
   paH?: 'lowrank' | 'identity';
   /** V initialization (`--v-init`); the paper uses column-orthogonal for its LMs. Trainer default when absent. */
@@ -59,6 +61,7 @@ const FLAG_ORDER: [keyof TrainArgs, string][] = [
   ['rank', '--rank'],
   ['k', '--k'],
   ['extraBlocks', '--extra-blocks'],
+  ['extraStage', '--extra-stage'],
   ['paH', '--pa-h'],
   ['vInit', '--v-init'],
   ['layers', '--layers'],

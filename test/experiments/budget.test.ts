@@ -73,6 +73,7 @@ test('rows: the paper tables, with stable ids and a reference row', () => {
       .map((r) => [r.id, r.train]),
   );
   assert.equal(v['extra-block']!.extraBlocks, 1);
+  assert.equal(v['extra-block']!.extraStage, 2); // +6.8 % params, the closest to the paper's +4.37 %
   assert.equal(v['rw-lr-pa-r16-k3']!.k, 3);
   // every row of an experiment shares the schedule
   for (const n of EXPERIMENT_NAMES) {

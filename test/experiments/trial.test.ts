@@ -84,6 +84,13 @@ test('buildTrialArgs: GPT flags, limits, PA options and pass-through args', () =
   assert.equal(flag('--eval-every'), '2');
   assert.deepEqual(args.slice(-2), ['--lr', '0.001']);
   assert.ok(!args.includes('--rank') && !args.includes('--epochs') && !args.includes('--extra-blocks'));
+  const naive = buildTrialArgs({ ...vision, train: { ...vision.train, extraBlocks: 1, extraStage: 2 } });
+  assert.deepEqual(naive.slice(naive.indexOf('--extra-blocks'), naive.indexOf('--extra-blocks') + 4), [
+    '--extra-blocks',
+    '1',
+    '--extra-stage',
+    '2',
+  ]);
 });
 
 test('buildTrialArgs rejects bad numbers and thread counts', () => {

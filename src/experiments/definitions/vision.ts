@@ -5,6 +5,12 @@
  *
  * ResNet-20's stages are 16, 32 and 64 channels wide; the LAUREL core requires r < D, so the models clamp the
  * rank per stage to min(r, D − 1) (r = 16 is 15 in the first stage) — see rank.ts.
+ *
+ * Naive scaling: one extra basic block in stage 2 (32 channels), +18,560 params = +6.8 %. The paper's extra
+ * ResNet-50 block adds +4.37 %, between ResNet-20's stage-1 (+1.7 %) and stage-2 (+6.8 %) blocks; a stage-3
+ * block would add +27 %, six times the paper's share, and no longer be the "comparable cost" competitor the
+ * paper's claim is about. Stage 2 keeps the paper's ordering (naive scaling costs more params than RW+LR r=16,
+ * +3.9 %) at a similar ratio.
  */
 import {
   type Budget,
@@ -30,6 +36,9 @@ export function visionTrainArgs(p: VisionPreset, residual: string): TrainArgs {
   };
 }
 
+/** Stage (1-based) of ResNet-20 that gets the naive-scaling block: 32 channels, +6.8 % params. */
+export const NAIVE_SCALING_STAGE = 2;
+
 export const VISION_PAPER = {
   baseline: '74.95 ± 0.01 (+0 %)',
   'extra-block': '75.20 ± 0.12 (+4.37 %)',
@@ -49,7 +58,7 @@ function rows(budget: Budget): RowDef[] {
     {
       id: 'extra-block',
       label: 'baseline + 1 block (naive scaling)',
-      train: a('baseline', { extraBlocks: 1 }),
+      train: a('baseline', { extraBlocks: 1, extraStage: NAIVE_SCALING_STAGE }),
       paper: VISION_PAPER['extra-block'],
     },
     { id: 'rw', label: 'RW', train: a('rw'), paper: VISION_PAPER.rw },
@@ -93,7 +102,8 @@ export const vision: ExperimentDef = {
     '|---|---|',
     ...Object.entries(VISION_PAPER).map(([k, v]) => `| ${k} | ${v} |`),
     '',
-    'The paper\'s "+1 layer" is one bottleneck block in the 1024-channel stage of ResNet-50 (+4.37 %); here it is',
-    "one basic block added by the model's `--extra-blocks 1` default stage of ResNet-20.",
+    'The paper\'s "+1 layer" is one bottleneck block in the 1024-channel stage of ResNet-50 (+4.37 %). Here it is',
+    'one basic block in stage 2 (32 channels) of ResNet-20, +6.8 %: the closest share of parameters (a stage-1 block',
+    'adds +1.7 %, a stage-3 block +27 %).',
   ].join('\n'),
 };
