@@ -4,7 +4,7 @@
  * | experiment | budget   | trials/row | model                         | training per trial                   | batch | evaluation |
  * |------------|----------|-----------:|-------------------------------|--------------------------------------|------:|------------|
  * | vision     | smoke    | 1          | resnet20                      | 16 images (2 steps)                  | 8     | 16 test images, once |
- * | vision     | standard | 5          | resnet20                      | 1 epoch of 19,200 images (300 steps) | 64    | every 150 steps (2×), full 10k test |
+ * | vision     | standard | 5          | resnet20                      | 1 epoch of 16,000 images (250 steps) | 64    | every 125 steps (2×), full 10k test |
  * | vision     | full     | 5          | resnet20                      | 3 epochs of 60,000 (2,814 steps)     | 64    | every 430 steps, full test |
  * | rank       | smoke    | 1          | resnet20, r ∈ {4..64}         | as vision smoke                      | 8     | as vision smoke |
  * | rank       | standard | 4          | resnet20, r ∈ {4,8,16,32,64}  | as vision standard                   | 64    | as vision standard |
@@ -18,7 +18,7 @@
  * the per-step and per-evaluation times below (`stepMs` and `evalS` are for ONE worker using
  * `floor(cores / workers)` threads on this 2-core machine). `standard` is sized to fit ~90 minutes per
  * experiment; `smoke` all three together under 5 minutes. Where a comment says "measured", the constant is a
- * measurement. The standard step costs were calibrated at 12:38 on 2026-11-27 as the CPU time per step of a
+ * measurement. The standard step costs were calibrated at 12:38–12:41 on 2026-11-27 as the CPU time per step of a
  * `--threads 1` trainer (the difference between a short and a longer run, so start-up and evaluation cancel),
  * which is what an unloaded core would take; the native backend was still gaining kernels then, so re-measure
  * (the report's "mean step" column) and adjust `trainLimit` / `maxSteps` here. `full` timings are extrapolated.
@@ -113,13 +113,13 @@ export const PRESETS: {
       model: 'resnet20',
       batchSize: 64,
       epochs: 1,
-      trainLimit: 19_200,
-      evalEvery: 150,
-      // 12:38 calibration (CPU time per step with --threads 1, immune to the machine's load): ~1.0 s at batch 64;
-      // an evaluation over the full 10k test set ≈ 52 steps' worth of compute
+      trainLimit: 16_000,
+      evalEvery: 125,
+      // 12:41 calibration (CPU time with --threads 1, native convolutions, immune to the machine's load):
+      // 1.13 s per step at batch 64; an evaluation over the full 10k test set 58 s
       startS: 8,
-      stepMs: 1000,
-      evalS: 52,
+      stepMs: 1100,
+      evalS: 58,
       workers: 2,
     },
     full: {
@@ -129,8 +129,8 @@ export const PRESETS: {
       epochs: 3,
       evalEvery: 430,
       startS: 8,
-      stepMs: 1000,
-      evalS: 52,
+      stepMs: 1100,
+      evalS: 58,
       workers: 2,
     },
   },
@@ -141,13 +141,13 @@ export const PRESETS: {
       model: 'resnet20',
       batchSize: 64,
       epochs: 1,
-      trainLimit: 19_200,
-      evalEvery: 150,
-      // 12:38 calibration (CPU time per step with --threads 1, immune to the machine's load): ~1.0 s at batch 64;
-      // an evaluation over the full 10k test set ≈ 52 steps' worth of compute
+      trainLimit: 16_000,
+      evalEvery: 125,
+      // 12:41 calibration (CPU time with --threads 1, native convolutions, immune to the machine's load):
+      // 1.13 s per step at batch 64; an evaluation over the full 10k test set 58 s
       startS: 8,
-      stepMs: 1000,
-      evalS: 52,
+      stepMs: 1100,
+      evalS: 58,
       workers: 2,
       ranks: RANKS,
     },
@@ -158,8 +158,8 @@ export const PRESETS: {
       epochs: 3,
       evalEvery: 430,
       startS: 8,
-      stepMs: 1000,
-      evalS: 52,
+      stepMs: 1100,
+      evalS: 58,
       workers: 2,
       ranks: RANKS,
     },

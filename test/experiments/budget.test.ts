@@ -116,6 +116,6 @@ test('planTrials: seed-major, one run directory per row and seed, ids per budget
 test('experimentsHelp lists every experiment, row set and budget with its estimate', () => {
   const h = experimentsHelp();
   for (const n of EXPERIMENT_NAMES) assert.match(h, new RegExp(`^  ${n} `, 'm'));
-  assert.match(h, /standard 5 trials × 300 steps, ~\d+ min with 2 workers/);
+  assert.match(h, /standard 5 trials × 250 steps, ~\d+ min with 2 workers/);
   assert.match(h, /RW\+LR r=64/);
 });

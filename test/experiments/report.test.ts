@@ -112,7 +112,7 @@ test('vision report: table rows, Welch p vs baseline with marks, paper numbers, 
   assert.match(md, /14 ok, 1 failed, 10 not run yet/);
   assert.match(md, /## Failed trials\n\n- `rw\/seed3`: exit 1: NaN loss at step 3/);
   assert.match(md, /## The paper, for context/);
-  assert.match(md, /"trainLimit": 19200/);
+  assert.match(md, /"trainLimit": 16000/);
   assert.match(md, /node bin\/laurel\.mjs train --task fashion-mnist --model resnet20 --residual baseline/);
   assert.match(md, /!\[vision\]\(vision\.svg\)/);
   const svg = readFileSync(join(results, 'vision', 'vision.svg'), 'utf8');
