@@ -38,7 +38,7 @@ async function smoke(name: string, metric: 'best_accuracy' | 'test_loss'): Promi
     runsDir,
     resultsDir,
     handleSigint: false,
-    trialTimeoutMs: 120_000,
+    trialTimeoutMs: 180_000,
     log: (l) => lines.push(l),
   });
   const def = getExperiment(name);
@@ -72,14 +72,14 @@ async function smoke(name: string, metric: 'best_accuracy' | 'test_loss'): Promi
   assert.equal(again.ran, 0);
 }
 
-test('smoke: lm (Table 5 analog) through the CLI', { timeout: 300_000 }, () => smoke('lm', 'test_loss'));
+test('smoke: lm (Table 5 analog) through the CLI', { timeout: 420_000 }, () => smoke('lm', 'test_loss'));
 
 test(
   'smoke: vision (Table 1 analog) through the CLI',
-  { timeout: 300_000, skip: fashionMnistMissing() },
+  { timeout: 420_000, skip: fashionMnistMissing() },
   () => smoke('vision', 'best_accuracy'),
 );
 
-test('smoke: rank (Figure 3 analog) through the CLI', { timeout: 300_000, skip: fashionMnistMissing() }, () =>
+test('smoke: rank (Figure 3 analog) through the CLI', { timeout: 420_000, skip: fashionMnistMissing() }, () =>
   smoke('rank', 'best_accuracy'),
 );
