@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -20,68 +21,285 @@ struct ConvP {
   bool pointwise() const { return KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0 && OH == H && OW == W; }
 };
 
-constexpr int64_t kColFloats = 4 << 20;  // 16 MiB of im2col scratch per chunk
+extern "C" void openblas_set_num_threads(int);
 
-std::vector<float>& scratch() {
-  static std::vector<float> s;
-  return s;
+// Row r of the im2col matrix is the output pixel (n, oy, ox) = (r / (OH*OW), ...); its K = KH*KW*C entries are
+// the input patch in (ky, kx, c) order (0 outside the image), so that out[r, :] = col[r, :] · W[K, OC].
+//
+// Every kernel below splits the rows (or the images) over our threads; each thread packs a cache-sized tile
+// of rows into its own scratch and calls a single-threaded sgemm on it, so the packed tile is read back from
+// L2 instead of memory, and OpenBLAS's threads never compete with ours (no oversubscription).
+
+constexpr int64_t kTileFloats = 96 << 10;  // 384 KiB of packed rows per tile (L2 is 2 MiB per core here)
+
+int64_t tile_rows(const ConvP& p) {
+  return std::max<int64_t>(8, std::min<int64_t>(4096, kTileFloats / std::max<int64_t>(1, p.K())));
 }
 
-int64_t images_per_chunk(const ConvP& p) {
-  int64_t per = p.OH * p.OW * p.K();
-  return std::max<int64_t>(1, std::min<int64_t>(p.N, kColFloats / std::max<int64_t>(1, per)));
+// Per-thread scratch (our pool's workers and the JS thread each get their own).
+float* scratch(size_t n) {
+  thread_local std::vector<float> s;
+  if (s.size() < n) s.resize(n);
+  return s.data();
 }
 
-// col[(n*OH + oy)*OW + ox, (ky*KW + kx)*C + c] = x[n0 + n, iy, ix, c] (0 outside the image).
-void im2col(const ConvP& p, const float* x, int64_t n0, int64_t nImg, float* col) {
-  const int64_t K = p.K();
-  const int64_t rows = nImg * p.OH * p.OW;
-  parallel_for(rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, K)), [&](int64_t s, int64_t e) {
-    for (int64_t r = s; r < e; r++) {
-      int64_t n = r / (p.OH * p.OW), rem = r % (p.OH * p.OW);
-      int64_t oy = rem / p.OW, ox = rem % p.OW;
-      float* dst = col + r * K;
-      const float* img = x + (n0 + n) * p.H * p.W * p.C;
-      for (int64_t ky = 0; ky < p.KH; ky++) {
-        int64_t iy = oy * p.SH - p.PT + ky * p.DH;
+// Runs fn(tid) for tid in [0, nt) on our threads (one each), with OpenBLAS single-threaded meanwhile.
+template <class F>
+void for_threads(int nt, F&& fn) {
+  if (nt <= 1) {
+    fn(0);
+    return;
+  }
+  openblas_set_num_threads(1);
+  // parallel_for rounds chunks to 16: 16 * nt items give chunk t = [16t, 16t + 16); when it runs serially
+  // (nested call) the one chunk covers every tid.
+  parallel_for(16 * static_cast<int64_t>(nt), 1, [&](int64_t s, int64_t e) {
+    for (int64_t t = s / 16; t < (e + 15) / 16; t++) fn(static_cast<int>(t));
+  });
+  openblas_set_num_threads(pool_threads());
+}
+
+// Threads to use for `rows` rows of K-long patches: one thread below ~2 MFLOP of work per extra thread.
+int threads_for(const ConvP& p, int64_t rows) {
+  int nt = pool_threads();
+  double flops = 2.0 * rows * p.K() * p.OC;
+  while (nt > 1 && flops / nt < 2e6) nt--;
+  return nt;
+}
+
+// col[(r - r0), :] = patch of output pixel r, for r in [r0, r1).
+void im2col_rows(const ConvP& p, const float* x, int64_t r0, int64_t r1, float* col) {
+  const int64_t K = p.K(), C = p.C, OHW = p.OH * p.OW;
+  for (int64_t r = r0; r < r1; r++) {
+    int64_t n = r / OHW, rem = r % OHW;
+    int64_t oy = rem / p.OW, ox = rem % p.OW;
+    float* dst = col + (r - r0) * K;
+    const float* img = x + n * p.H * p.W * C;
+    for (int64_t ky = 0; ky < p.KH; ky++) {
+      int64_t iy = oy * p.SH - p.PT + ky * p.DH;
+      float* d = dst + ky * p.KW * C;
+      if (iy < 0 || iy >= p.H) {
+        std::memset(d, 0, p.KW * C * sizeof(float));
+        continue;
+      }
+      const float* row = img + iy * p.W * C;
+      int64_t ix0 = ox * p.SW - p.PL;
+      if (C == 1) {
         for (int64_t kx = 0; kx < p.KW; kx++) {
-          int64_t ix = ox * p.SW - p.PL + kx * p.DW;
-          float* d = dst + (ky * p.KW + kx) * p.C;
-          if (iy < 0 || iy >= p.H || ix < 0 || ix >= p.W)
-            std::memset(d, 0, p.C * sizeof(float));
+          int64_t ix = ix0 + kx * p.DW;
+          d[kx] = (ix >= 0 && ix < p.W) ? row[ix] : 0.0f;
+        }
+      } else if (p.DW == 1 && ix0 >= 0 && ix0 + p.KW <= p.W) {
+        std::memcpy(d, row + ix0 * C, p.KW * C * sizeof(float));  // the whole kernel row is one run
+      } else {
+        for (int64_t kx = 0; kx < p.KW; kx++) {
+          int64_t ix = ix0 + kx * p.DW;
+          if (ix < 0 || ix >= p.W)
+            std::memset(d + kx * C, 0, C * sizeof(float));
           else
-            std::memcpy(d, img + (iy * p.W + ix) * p.C, p.C * sizeof(float));
+            std::memcpy(d + kx * C, row + ix * C, C * sizeof(float));
         }
       }
     }
-  });
+  }
 }
 
-// dx[n0 + n] += scatter of dcol (dx zeroed by the caller); parallel over images (disjoint outputs).
-void col2im(const ConvP& p, const float* dcol, int64_t n0, int64_t nImg, float* dx) {
-  const int64_t K = p.K();
-  auto one = [&](int64_t n) {
-    float* img = dx + (n0 + n) * p.H * p.W * p.C;
-    for (int64_t oy = 0; oy < p.OH; oy++)
-      for (int64_t ox = 0; ox < p.OW; ox++) {
-        const float* src = dcol + ((n * p.OH + oy) * p.OW + ox) * K;
-        for (int64_t ky = 0; ky < p.KH; ky++) {
-          int64_t iy = oy * p.SH - p.PT + ky * p.DH;
-          if (iy < 0 || iy >= p.H) continue;
-          for (int64_t kx = 0; kx < p.KW; kx++) {
-            int64_t ix = ox * p.SW - p.PL + kx * p.DW;
-            if (ix < 0 || ix >= p.W) continue;
-            float* d = img + (iy * p.W + ix) * p.C;
-            const float* s = src + (ky * p.KW + kx) * p.C;
-            for (int64_t c = 0; c < p.C; c++) d[c] += s[c];
+// dx += scatter of dcol rows [r0, r1) (the caller owns every image these rows touch).
+void col2im_rows(const ConvP& p, const float* dcol, int64_t r0, int64_t r1, float* dx) {
+  const int64_t K = p.K(), C = p.C, OHW = p.OH * p.OW;
+  for (int64_t r = r0; r < r1; r++) {
+    int64_t n = r / OHW, rem = r % OHW;
+    int64_t oy = rem / p.OW, ox = rem % p.OW;
+    const float* src = dcol + (r - r0) * K;
+    float* img = dx + n * p.H * p.W * C;
+    for (int64_t ky = 0; ky < p.KH; ky++) {
+      int64_t iy = oy * p.SH - p.PT + ky * p.DH;
+      if (iy < 0 || iy >= p.H) continue;
+      float* row = img + iy * p.W * C;
+      const float* s = src + ky * p.KW * C;
+      int64_t ix0 = ox * p.SW - p.PL;
+      if (C == 1) {
+        for (int64_t kx = 0; kx < p.KW; kx++) {
+          int64_t ix = ix0 + kx * p.DW;
+          if (ix >= 0 && ix < p.W) row[ix] += s[kx];
+        }
+      } else if (p.DW == 1 && ix0 >= 0 && ix0 + p.KW <= p.W) {
+        float* d = row + ix0 * C;
+        for (int64_t j = 0; j < p.KW * C; j++) d[j] += s[j];
+      } else {
+        for (int64_t kx = 0; kx < p.KW; kx++) {
+          int64_t ix = ix0 + kx * p.DW;
+          if (ix < 0 || ix >= p.W) continue;
+          float* d = row + ix * C;
+          const float* sk = s + kx * C;
+          for (int64_t c = 0; c < C; c++) d[c] += sk[c];
+        }
+      }
+    }
+  }
+}
+
+// ---- Direct convolution (AVX2 + FMA, chosen at run time): no im2col matrix at all. ----------------------------
+// A micro-kernel keeps NP (≤ 6) output pixels × 16 output channels in 12 ymm accumulators and walks the taps
+// (ky, kx) and input channels c: per c it loads 16 weights and broadcasts one input value per pixel, straight
+// from x (taps outside the image read a zero row). The weights are repacked per call into 16-channel blocks
+// Wp[block][tap][c][16] (zero-padded past OC; stores are masked), so any OC works.
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define LAUREL_DIRECT 1
+#define LAUREL_AVX2 __attribute__((target("avx2,fma")))
+
+// LAUREL_CONV_DIRECT=0 forces the im2col + sgemm path (benchmarks and tests compare the two).
+bool direct_disabled() {
+  const char* e = std::getenv("LAUREL_CONV_DIRECT");
+  return e != nullptr && e[0] == '0';
+}
+
+bool have_avx2() {
+  static const bool v = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return v;
+}
+
+constexpr int kNP = 6;  // pixels per micro-tile
+
+// out[i, 0:wb] = Σ_t Σ_c taps[t * kNP + i][c] * wp[(t * C + c) * 16 + 0:16], for i < NP.
+template <int NP>
+LAUREL_AVX2 void fwd_micro(const float* const* taps, int64_t ntaps, int64_t C, const float* wp, float* const* outs,
+                           int64_t wb) {
+  __m256 a0[NP], a1[NP];
+  for (int i = 0; i < NP; i++) a0[i] = a1[i] = _mm256_setzero_ps();
+  for (int64_t t = 0; t < ntaps; t++) {
+    const float* const* tp = taps + t * kNP;
+    const float* p[NP];
+    for (int i = 0; i < NP; i++) p[i] = tp[i];
+    const float* w = wp + t * C * 16;
+    for (int64_t c = 0; c < C; c++) {
+      __m256 w0 = _mm256_loadu_ps(w + c * 16), w1 = _mm256_loadu_ps(w + c * 16 + 8);
+      for (int i = 0; i < NP; i++) {
+        __m256 b = _mm256_broadcast_ss(p[i] + c);
+        a0[i] = _mm256_fmadd_ps(b, w0, a0[i]);
+        a1[i] = _mm256_fmadd_ps(b, w1, a1[i]);
+      }
+    }
+  }
+  if (wb == 16) {
+    for (int i = 0; i < NP; i++) {
+      _mm256_storeu_ps(outs[i], a0[i]);
+      _mm256_storeu_ps(outs[i] + 8, a1[i]);
+    }
+  } else {
+    alignas(32) int32_t m[16];
+    for (int j = 0; j < 16; j++) m[j] = j < wb ? -1 : 0;
+    __m256i m0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(m));
+    __m256i m1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(m + 8));
+    for (int i = 0; i < NP; i++) {
+      _mm256_maskstore_ps(outs[i], m0, a0[i]);
+      _mm256_maskstore_ps(outs[i] + 8, m1, a1[i]);
+    }
+  }
+}
+
+// Direct conv described by q (input [N, H, W, C] → output [N, OH, OW, OC]) with weights already packed.
+void direct_conv(const ConvP& q, const float* in, const float* wp, float* out) {
+  const int64_t ntaps = q.KH * q.KW, OHW = q.OH * q.OW, rows = q.N * OHW, nblk = (q.OC + 15) / 16;
+  std::vector<float> zero(q.C, 0.0f);
+  int nt = pool_threads();
+  double flops = 2.0 * rows * q.K() * q.OC;
+  while (nt > 1 && flops / nt < 2e6) nt--;
+  auto body = [&](int tid) {
+    int64_t r0 = rows * tid / nt, r1 = rows * (tid + 1) / nt;
+    const float* taps[64 * kNP];
+    std::vector<const float*> big;
+    const float** tp = taps;
+    if (ntaps > 64) {
+      big.resize(ntaps * kNP);
+      tp = big.data();
+    }
+    float* outs[kNP];
+    for (int64_t r = r0; r < r1; r += kNP) {
+      int np = static_cast<int>(std::min<int64_t>(kNP, r1 - r));
+      for (int i = 0; i < kNP; i++) {
+        int64_t rr = r + std::min(i, np - 1);
+        int64_t n = rr / OHW, rem = rr % OHW, oy = rem / q.OW, ox = rem % q.OW;
+        const float* img = in + n * q.H * q.W * q.C;
+        for (int64_t ky = 0; ky < q.KH; ky++) {
+          int64_t iy = oy * q.SH - q.PT + ky * q.DH;
+          for (int64_t kx = 0; kx < q.KW; kx++) {
+            int64_t ix = ox * q.SW - q.PL + kx * q.DW;
+            bool ok = iy >= 0 && iy < q.H && ix >= 0 && ix < q.W;
+            tp[(ky * q.KW + kx) * kNP + i] = ok ? img + (iy * q.W + ix) * q.C : zero.data();
           }
         }
       }
+      for (int64_t b = 0; b < nblk; b++) {
+        int64_t wb = std::min<int64_t>(16, q.OC - b * 16);
+        for (int i = 0; i < np; i++) outs[i] = out + (r + i) * q.OC + b * 16;
+        const float* w = wp + b * ntaps * q.C * 16;
+        switch (np) {
+          case 6: fwd_micro<6>(tp, ntaps, q.C, w, outs, wb); break;
+          case 5: fwd_micro<5>(tp, ntaps, q.C, w, outs, wb); break;
+          case 4: fwd_micro<4>(tp, ntaps, q.C, w, outs, wb); break;
+          case 3: fwd_micro<3>(tp, ntaps, q.C, w, outs, wb); break;
+          case 2: fwd_micro<2>(tp, ntaps, q.C, w, outs, wb); break;
+          default: fwd_micro<1>(tp, ntaps, q.C, w, outs, wb); break;
+        }
+      }
+    }
   };
-  parallel_for(nImg, 1, [&](int64_t s, int64_t e) {
-    for (int64_t n = s; n < e; n++) one(n);
-  });
+  if (nt <= 1)
+    body(0);
+  else
+    parallel_for(16 * static_cast<int64_t>(nt), 1, [&](int64_t s, int64_t e) {
+      for (int64_t t = s / 16; t < (e + 15) / 16; t++) body(static_cast<int>(t));
+    });
 }
+
+// Wp[b][t][c][j] = w[t][c][16b + j] for forward (w [KH, KW, C, OC]).
+std::vector<float> pack_fwd(const ConvP& p, const float* w) {
+  const int64_t ntaps = p.KH * p.KW, nblk = (p.OC + 15) / 16;
+  std::vector<float> wp(nblk * ntaps * p.C * 16, 0.0f);
+  for (int64_t b = 0; b < nblk; b++)
+    for (int64_t t = 0; t < ntaps; t++)
+      for (int64_t c = 0; c < p.C; c++) {
+        float* d = wp.data() + ((b * ntaps + t) * p.C + c) * 16;
+        const float* s = w + (t * p.C + c) * p.OC + b * 16;
+        for (int64_t j = 0; j < std::min<int64_t>(16, p.OC - b * 16); j++) d[j] = s[j];
+      }
+  return wp;
+}
+
+// Stride-1 backprop-input as a forward conv of dy with the flipped, transposed filter:
+// dx[n, iy, ix, c] = Σ dy[n, iy - PT' + ky', ix - PL' + kx', o] · w[KH-1-ky', KW-1-kx', c, o],
+// PT' = DH·(KH-1) - PT (likewise for x); the q below describes that conv.
+ConvP back_input_as_conv(const ConvP& p) {
+  ConvP q = p;
+  q.H = p.OH;
+  q.W = p.OW;
+  q.C = p.OC;
+  q.OH = p.H;
+  q.OW = p.W;
+  q.OC = p.C;
+  q.PT = p.DH * (p.KH - 1) - p.PT;
+  q.PL = p.DW * (p.KW - 1) - p.PL;
+  return q;
+}
+
+std::vector<float> pack_back_input(const ConvP& p, const float* w) {
+  const int64_t ntaps = p.KH * p.KW, nblk = (p.C + 15) / 16;
+  std::vector<float> wp(nblk * ntaps * p.OC * 16, 0.0f);
+  for (int64_t b = 0; b < nblk; b++)
+    for (int64_t ky = 0; ky < p.KH; ky++)
+      for (int64_t kx = 0; kx < p.KW; kx++) {
+        int64_t t = ky * p.KW + kx, tf = (p.KH - 1 - ky) * p.KW + (p.KW - 1 - kx);
+        for (int64_t o = 0; o < p.OC; o++) {
+          float* d = wp.data() + ((b * ntaps + t) * p.OC + o) * 16;
+          for (int64_t j = 0; j < std::min<int64_t>(16, p.C - b * 16); j++)
+            d[j] = w[(tf * p.C + b * 16 + j) * p.OC + o];
+        }
+      }
+  return wp;
+}
+#endif
 
 // conv2d(x, w, out, params): out[N, OH, OW, OC] = conv(x[N, H, W, C], w[KH, KW, C, OC]).
 Napi::Value Conv2d(const Napi::CallbackInfo& info) {
@@ -89,72 +307,114 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   const float* w = f32(info, 1);
   float* out = f32(info, 2);
   ConvP p(i32(info, 3));
-  const int64_t K = p.K();
-  if (p.pointwise()) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p.N * p.H * p.W, p.OC, p.C, 1.0f, x, p.C, w, p.OC, 0.0f,
-                out, p.OC);
+  const int64_t K = p.K(), rows = p.N * p.OH * p.OW, T = tile_rows(p);
+  const bool pw = p.pointwise();
+#ifdef LAUREL_DIRECT
+  if (!pw && p.OC >= 8 && have_avx2() && !direct_disabled()) {
+    direct_conv(p, x, pack_fwd(p, w).data(), out);
     return info.Env().Undefined();
   }
-  int64_t chunk = images_per_chunk(p);
-  auto& col = scratch();
-  col.resize(chunk * p.OH * p.OW * K);
-  for (int64_t n0 = 0; n0 < p.N; n0 += chunk) {
-    int64_t nImg = std::min(chunk, p.N - n0);
-    im2col(p, x, n0, nImg, col.data());
-    int64_t rows = nImg * p.OH * p.OW;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, p.OC, K, 1.0f, col.data(), K, w, p.OC, 0.0f,
-                out + n0 * p.OH * p.OW * p.OC, p.OC);
-  }
+#endif
+  const int nt = threads_for(p, rows);
+  for_threads(nt, [&](int tid) {
+    int64_t r0 = rows * tid / nt, r1 = rows * (tid + 1) / nt;
+    if (pw) {  // 1x1 stride 1: the input is the im2col matrix already
+      if (r1 > r0)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, p.OC, K, 1.0f, x + r0 * K, K, w, p.OC, 0.0f,
+                    out + r0 * p.OC, p.OC);
+      return;
+    }
+    float* col = scratch(T * K);
+    for (int64_t r = r0; r < r1; r += T) {
+      int64_t m = std::min(T, r1 - r);
+      im2col_rows(p, x, r, r + m, col);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, p.OC, K, 1.0f, col, K, w, p.OC, 0.0f,
+                  out + r * p.OC, p.OC);
+    }
+  });
   return info.Env().Undefined();
 }
 
-// conv2dBackInput(dy, w, dx, params)
+// conv2dBackInput(dy, w, dx, params): dcol = dy · Wᵀ tile by tile, scattered back (col2im) into dx.
 Napi::Value Conv2dBackInput(const Napi::CallbackInfo& info) {
   const float* dy = f32(info, 0);
   const float* w = f32(info, 1);
   float* dx = f32(info, 2);
   ConvP p(i32(info, 3));
-  const int64_t K = p.K();
+  const int64_t K = p.K(), OHW = p.OH * p.OW, T = tile_rows(p);
   if (p.pointwise()) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, p.N * p.H * p.W, p.C, p.OC, 1.0f, dy, p.OC, w, p.OC, 0.0f,
-                dx, p.C);
+    const int64_t rows = p.N * OHW;
+    const int nt = threads_for(p, rows);
+    for_threads(nt, [&](int tid) {
+      int64_t r0 = rows * tid / nt, r1 = rows * (tid + 1) / nt;
+      if (r1 > r0)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, p.C, p.OC, 1.0f, dy + r0 * p.OC, p.OC, w, p.OC,
+                    0.0f, dx + r0 * p.C, p.C);
+    });
     return info.Env().Undefined();
   }
-  std::memset(dx, 0, p.N * p.H * p.W * p.C * sizeof(float));
-  int64_t chunk = images_per_chunk(p);
-  auto& col = scratch();
-  col.resize(chunk * p.OH * p.OW * K);
-  for (int64_t n0 = 0; n0 < p.N; n0 += chunk) {
-    int64_t nImg = std::min(chunk, p.N - n0);
-    int64_t rows = nImg * p.OH * p.OW;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, K, p.OC, 1.0f, dy + n0 * p.OH * p.OW * p.OC, p.OC, w,
-                p.OC, 0.0f, col.data(), K);
-    col2im(p, col.data(), n0, nImg, dx);
+#ifdef LAUREL_DIRECT
+  if (p.SH == 1 && p.SW == 1 && p.C >= 8 && have_avx2() && !direct_disabled()) {
+    direct_conv(back_input_as_conv(p), dy, pack_back_input(p, w).data(), dx);
+    return info.Env().Undefined();
   }
+#endif
+  // Images are split over threads (col2im of an image stays in one thread); with fewer images than threads,
+  // one thread and a multi-threaded sgemm.
+  int nt = std::min<int64_t>(threads_for(p, p.N * OHW), p.N);
+  auto body = [&](int tid, int ntt) {
+    int64_t n0 = p.N * tid / ntt, n1 = p.N * (tid + 1) / ntt;
+    if (n1 <= n0) return;
+    std::memset(dx + n0 * p.H * p.W * p.C, 0, (n1 - n0) * p.H * p.W * p.C * sizeof(float));
+    float* dcol = scratch(T * K);
+    for (int64_t r = n0 * OHW; r < n1 * OHW; r += T) {
+      int64_t m = std::min(T, n1 * OHW - r);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, K, p.OC, 1.0f, dy + r * p.OC, p.OC, w, p.OC, 0.0f, dcol,
+                  K);
+      col2im_rows(p, dcol, r, r + m, dx);
+    }
+  };
+  if (nt <= 1)
+    body(0, 1);
+  else
+    for_threads(nt, [&](int tid) { body(tid, nt); });
   return info.Env().Undefined();
 }
 
-// conv2dBackFilter(x, dy, dw, params): dw[K, OC] = sum over chunks col^T dy.
+// conv2dBackFilter(x, dy, dw, params): dw[K, OC] = Σ_rows col[r, :]ᵀ dy[r, :]; each thread sums its rows into
+// a partial dw, and the partials are added at the end.
 Napi::Value Conv2dBackFilter(const Napi::CallbackInfo& info) {
   const float* x = f32(info, 0);
   const float* dy = f32(info, 1);
   float* dw = f32(info, 2);
   ConvP p(i32(info, 3));
-  const int64_t K = p.K();
-  if (p.pointwise()) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, p.C, p.OC, p.N * p.H * p.W, 1.0f, x, p.C, dy, p.OC, 0.0f,
-                dw, p.OC);
-    return info.Env().Undefined();
-  }
-  int64_t chunk = images_per_chunk(p);
-  auto& col = scratch();
-  col.resize(chunk * p.OH * p.OW * K);
-  for (int64_t n0 = 0; n0 < p.N; n0 += chunk) {
-    int64_t nImg = std::min(chunk, p.N - n0);
-    im2col(p, x, n0, nImg, col.data());
-    int64_t rows = nImg * p.OH * p.OW;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, p.OC, rows, 1.0f, col.data(), K,
-                dy + n0 * p.OH * p.OW * p.OC, p.OC, n0 == 0 ? 0.0f : 1.0f, dw, p.OC);
+  const int64_t K = p.K(), rows = p.N * p.OH * p.OW, T = tile_rows(p), KO = K * p.OC;
+  const bool pw = p.pointwise();
+  const int nt = threads_for(p, rows);
+  std::vector<float> partial(static_cast<size_t>(std::max(0, nt - 1)) * KO);
+  for_threads(nt, [&](int tid) {
+    float* acc = tid == 0 ? dw : partial.data() + (tid - 1) * KO;
+    int64_t r0 = rows * tid / nt, r1 = rows * (tid + 1) / nt;
+    if (r1 <= r0) {
+      std::memset(acc, 0, KO * sizeof(float));
+      return;
+    }
+    if (pw) {
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, p.OC, r1 - r0, 1.0f, x + r0 * K, K, dy + r0 * p.OC,
+                  p.OC, 0.0f, acc, p.OC);
+      return;
+    }
+    float* col = scratch(T * K);
+    for (int64_t r = r0; r < r1; r += T) {
+      int64_t m = std::min(T, r1 - r);
+      im2col_rows(p, x, r, r + m, col);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, p.OC, m, 1.0f, col, K, dy + r * p.OC, p.OC,
+                  r == r0 ? 0.0f : 1.0f, acc, p.OC);
+    }
+  });
+  for (int t = 1; t < nt; t++) {
+    const float* s = partial.data() + (t - 1) * KO;
+    for (int64_t i = 0; i < KO; i++) dw[i] += s[i];
   }
   return info.Env().Undefined();
 }

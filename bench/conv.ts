@@ -1,0 +1,128 @@
+// Conv2D / Conv2DBackpropInput / Conv2DBackpropFilter on the native backend for the ResNet-20 shapes
+// (28×28×1 input, batch 128, 16/32/64 channels), against PyTorch 1.13 (bench/torch/conv.py) in the same run.
+//   node --import tsx bench/conv.ts [--quick] [--no-torch] [--json] [--threads N]
+// Prints ms per kernel call and per training step (each shape weighted by how often a ResNet-20 step runs it).
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { getNumThreads, initBackend, setNumThreads } from '../src/engine/index.ts';
+
+interface Shape {
+  name: string;
+  x: [number, number, number, number];
+  f: [number, number, number, number];
+  s: number;
+  p: number;
+  /** Calls per ResNet-20 training step (forward, dx, dw): the stem needs no dx. */
+  per: [number, number, number];
+}
+
+const B = 128;
+export const SHAPES: Shape[] = [
+  { name: 'stem 1→16', x: [B, 28, 28, 1], f: [3, 3, 1, 16], s: 1, p: 1, per: [1, 0, 1] },
+  { name: '16→16 28²', x: [B, 28, 28, 16], f: [3, 3, 16, 16], s: 1, p: 1, per: [6, 6, 6] },
+  { name: '16→32 s2', x: [B, 28, 28, 16], f: [3, 3, 16, 32], s: 2, p: 1, per: [1, 1, 1] },
+  { name: '32→32 14²', x: [B, 14, 14, 32], f: [3, 3, 32, 32], s: 1, p: 1, per: [5, 5, 5] },
+  { name: '32→64 s2', x: [B, 14, 14, 32], f: [3, 3, 32, 64], s: 2, p: 1, per: [1, 1, 1] },
+  { name: '64→64 7²', x: [B, 7, 7, 64], f: [3, 3, 64, 64], s: 1, p: 1, per: [5, 5, 5] },
+  { name: 'proj 16→32 1×1 s2', x: [B, 28, 28, 16], f: [1, 1, 16, 32], s: 2, p: 0, per: [1, 1, 1] },
+  { name: 'proj 32→64 1×1 s2', x: [B, 14, 14, 32], f: [1, 1, 32, 64], s: 2, p: 0, per: [1, 1, 1] },
+];
+
+function bestOf(reps: number, minMs: number, fn: () => void): number {
+  let best = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < reps; r++) {
+    let calls = 0;
+    const t0 = performance.now();
+    let t = t0;
+    do {
+      fn();
+      calls++;
+      t = performance.now();
+    } while (t - t0 < minMs);
+    best = Math.min(best, (t - t0) / calls);
+  }
+  return best;
+}
+
+type Times = { fwd: number; dx: number; dw: number };
+
+function benchNative(sh: Shape, reps: number, minMs: number): Times {
+  const x = tf.randomUniform(sh.x, -1, 1, 'float32', 1);
+  const f = tf.randomUniform(sh.f, -1, 1, 'float32', 2);
+  const y = tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, sh.s, sh.p);
+  const dy = tf.randomUniform(y.shape, -1, 1, 'float32', 3);
+  const attrs = { strides: sh.s, pad: sh.p, dataFormat: 'NHWC', dilations: 1 };
+  const run = (name: string, inputs: Record<string, tf.Tensor>, extra: object) => () =>
+    (tf.engine().runKernel(name, inputs, { ...attrs, ...extra } as never) as tf.Tensor).dispose();
+  const fwd = run('Conv2D', { x, filter: f }, {});
+  const dx = run('Conv2DBackpropInput', { dy, filter: f }, { inputShape: sh.x });
+  const dw = run('Conv2DBackpropFilter', { x, dy }, { filterShape: sh.f });
+  for (const fn of [fwd, dx, dw]) fn();
+  const res = { fwd: bestOf(reps, minMs, fwd), dx: bestOf(reps, minMs, dx), dw: bestOf(reps, minMs, dw) };
+  tf.dispose([x, f, y, dy]);
+  return res;
+}
+
+function benchTorch(reps: number, minMs: number): Record<string, Times> | string {
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'torch', 'conv.py');
+  const cfg = { reps, minMs, shapes: SHAPES.map(({ name, x, f, s, p }) => ({ name, x, f, s, p })) };
+  const r = spawnSync('/usr/bin/python3', [script, JSON.stringify(cfg)], { encoding: 'utf8' });
+  if (r.status !== 0) return `torch failed: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`;
+  return JSON.parse(r.stdout.trim().split('\n').pop() as string);
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const reps = quick ? 3 : 5;
+  const minMs = quick ? 100 : 250;
+  if ((await initBackend('native')) !== 'native') throw new Error('the native backend is not available');
+  const ti = args.indexOf('--threads');
+  if (ti >= 0) setNumThreads(Number(args[ti + 1]));
+  const rows: Record<string, { native: Times; torch: Times | null }> = {};
+  for (const sh of SHAPES) rows[sh.name] = { native: benchNative(sh, reps, minMs), torch: null };
+  const torch = args.includes('--no-torch') ? 'skipped' : benchTorch(reps, minMs);
+  if (typeof torch !== 'string') for (const sh of SHAPES) rows[sh.name].torch = torch[sh.name] ?? null;
+  const step = { native: { fwd: 0, dx: 0, dw: 0 }, torch: { fwd: 0, dx: 0, dw: 0 } };
+  for (const sh of SHAPES) {
+    const r = rows[sh.name];
+    (['fwd', 'dx', 'dw'] as const).forEach((k, i) => {
+      step.native[k] += sh.per[i] * r.native[k];
+      if (r.torch) step.torch[k] += sh.per[i] * r.torch[k];
+    });
+  }
+  if (args.includes('--json')) {
+    console.log(
+      JSON.stringify({
+        threads: getNumThreads(),
+        rows,
+        step,
+        torch: typeof torch === 'string' ? torch : 'ok',
+      }),
+    );
+    return;
+  }
+  const f = (v: number | undefined) => (v === undefined ? '   -  ' : v.toFixed(2).padStart(7));
+  console.log(
+    `threads ${getNumThreads()}; ms per call (native | torch best of 1/2 threads, NCHW/channels_last)`,
+  );
+  console.log(`${'shape'.padEnd(20)}   fwd     dx      dw   |  t.fwd    t.dx    t.dw`);
+  for (const sh of SHAPES) {
+    const { native: n, torch: t } = rows[sh.name];
+    console.log(`${sh.name.padEnd(20)}${f(n.fwd)}${f(n.dx)}${f(n.dw)} |${f(t?.fwd)}${f(t?.dx)}${f(t?.dw)}`);
+  }
+  const s = step;
+  const tot = (t: Times) => t.fwd + t.dx + t.dw;
+  console.log(
+    `${'per step'.padEnd(20)}${f(s.native.fwd)}${f(s.native.dx)}${f(s.native.dw)} |${f(s.torch.fwd)}${f(s.torch.dx)}${f(s.torch.dw)}`,
+  );
+  if (typeof torch === 'string') console.log(`torch: ${torch}`);
+  else
+    console.log(
+      `conv total per step: native ${tot(s.native).toFixed(1)} ms, torch ${tot(s.torch).toFixed(1)} ms, ratio ${(tot(s.native) / tot(s.torch)).toFixed(2)}`,
+    );
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
