@@ -31,6 +31,7 @@ import {
   benchPaired,
   checkAgainstTorch,
   compareStructure,
+  median,
   runTorch,
 } from './models.ts';
 
@@ -86,6 +87,13 @@ export interface ModelRow {
   torch_ms: number | null;
   /** native_ms / torch_ms. */
   ratio: number | null;
+  /** Interleaved timing only: the median over rounds of (our step / the PyTorch step right after it), which
+   * cancels load changes between rounds better than the ratio of medians. */
+  ratio_paired: number | null;
+  /** Our timed steps, in order. */
+  native_steps_ms: number[];
+  /** PyTorch's timed steps (interleaved timing), in order. */
+  torch_steps_ms: number[] | null;
   /** The torch.set_num_threads value that gave torch_ms. */
   torch_threads: number | null;
   /** The fastest PyTorch setting, e.g. 'threads=1,channels_last'. */
@@ -124,6 +132,9 @@ export interface BenchReport {
   laurel_overhead: Partial<Record<BenchModelName, number | null>>;
   /** The same ratio in PyTorch, for reference. */
   torch_laurel_overhead: Partial<Record<BenchModelName, number | null>>;
+  /** Interleaved timing only: median over rounds of (rw+lr step / plain step), ours and PyTorch's. */
+  laurel_overhead_paired: Partial<Record<BenchModelName, number | null>> | null;
+  torch_laurel_overhead_paired: Partial<Record<BenchModelName, number | null>> | null;
   torch: { available: boolean; version?: string; python?: string; reason?: string };
   /**
    * Both definitions on the same weights and batch (small sizes: DRY_CONFIG, LAUREL weights randomized), on
@@ -196,6 +207,10 @@ function rows(cfg: BenchConfig, ours: OurResult[], torch: TorchRun): ModelRow[] 
       native_ms: round(o.ms, 1),
       torch_ms: torchMs === null ? null : round(torchMs, 1),
       ratio: torchMs === null ? null : round(o.ms / torchMs),
+      ratio_paired:
+        t?.steps_ms?.length === o.stepsMs.length ? round(pairedRatio(o.stepsMs, t.steps_ms)) : null,
+      native_steps_ms: o.stepsMs.map((x) => round(x, 1)),
+      torch_steps_ms: t?.steps_ms ? t.steps_ms.map((x) => round(x, 1)) : null,
       torch_threads: t?.torch_threads ?? null,
       torch_setting: t?.torch_setting ?? null,
       torch_ms_by_threads: roundAll(t?.ms_by_threads),
@@ -215,6 +230,27 @@ function rows(cfg: BenchConfig, ours: OurResult[], torch: TorchRun): ModelRow[] 
     }
     return row;
   });
+}
+
+/** median_i(a_i / b_i). */
+function pairedRatio(a: number[], b: number[]): number {
+  return median(a.map((x, i) => x / b[i]));
+}
+
+/** Interleaved timing: median over rounds of (rw+lr step / plain step of the same round). */
+function pairedOverhead(
+  cfg: BenchConfig,
+  models: ModelRow[],
+  key: 'native_steps_ms' | 'torch_steps_ms',
+): Partial<Record<BenchModelName, number | null>> {
+  const out: Partial<Record<BenchModelName, number | null>> = {};
+  for (const m of cfg.models) {
+    const label = modelLabel(cfg, m);
+    const plain = models.find((r) => r.model === label && r.residual === 'baseline')?.[key];
+    const laurel = models.find((r) => r.model === label && r.residual === 'rw+lr')?.[key];
+    out[m] = plain && laurel && plain.length === laurel.length ? round(pairedRatio(laurel, plain)) : null;
+  }
+  return out;
 }
 
 function overhead(
@@ -248,7 +284,17 @@ export function formatReport(r: BenchReport): string {
       ? `PyTorch ${r.torch.version} (${r.torch.python})`
       : `PyTorch: not measured (${r.torch.reason})`,
   );
-  const head = ['model', 'residual', 'params', 'ours ms', 'torch ms', 'ratio', 'torch best', 'by threads'];
+  const head = [
+    'model',
+    'residual',
+    'params',
+    'ours ms',
+    'torch ms',
+    'ratio',
+    'paired',
+    'torch best',
+    'by threads',
+  ];
   const body = r.models.map((m) => [
     m.model,
     m.residual,
@@ -256,6 +302,7 @@ export function formatReport(r: BenchReport): string {
     m.native_ms.toFixed(1),
     m.torch_ms === null ? '—' : m.torch_ms.toFixed(1),
     m.ratio === null ? '—' : m.ratio.toFixed(2),
+    m.ratio_paired === null ? '—' : m.ratio_paired.toFixed(2),
     m.torch_setting ?? '—',
     m.torch_ms_by_threads
       ? Object.entries(m.torch_ms_by_threads)
@@ -273,6 +320,11 @@ export function formatReport(r: BenchReport): string {
   lines.push(
     `LAUREL overhead (rw+lr / plain step): ours ${oh(r.laurel_overhead)}; PyTorch ${oh(r.torch_laurel_overhead)}`,
   );
+  if (r.laurel_overhead_paired) {
+    lines.push(
+      `  paired by round: ours ${oh(r.laurel_overhead_paired)}; PyTorch ${r.torch_laurel_overhead_paired ? oh(r.torch_laurel_overhead_paired) : '—'}`,
+    );
+  }
   if (r.equivalence) {
     const e = r.equivalence
       .map(
@@ -381,6 +433,7 @@ async function measure(
   }
 
   const models = rows(cfg, ours, torch);
+  const interleaved = !(opts.dry || opts.sequential || opts.skipTorch);
   const report: BenchReport = {
     backend,
     threads: getNumThreads(),
@@ -389,6 +442,9 @@ async function measure(
     models,
     laurel_overhead: overhead(cfg, models, 'native_ms'),
     torch_laurel_overhead: overhead(cfg, models, 'torch_ms'),
+    laurel_overhead_paired: interleaved ? pairedOverhead(cfg, models, 'native_steps_ms') : null,
+    torch_laurel_overhead_paired:
+      interleaved && torch.available ? pairedOverhead(cfg, models, 'torch_steps_ms') : null,
     torch: torch.available
       ? { available: true, version: torch.torch_version, python: torch.python }
       : { available: false, reason: torch.reason },
@@ -396,7 +452,7 @@ async function measure(
     ...(equivalenceReason ? { equivalence_reason: equivalenceReason } : {}),
     conv_filter_grad: convFilterGrad,
     mode,
-    timing: opts.dry || opts.sequential || opts.skipTorch ? 'sequential' : 'interleaved',
+    timing: interleaved ? 'interleaved' : 'sequential',
     warmup: cfg.warmup,
     steps: cfg.steps,
     seconds: round((performance.now() - t0) / 1000, 1),

@@ -92,6 +92,7 @@ test("runBench (tiny config): our steps interleaved with PyTorch's when installe
   assert.deepEqual(JSON.parse(printed), report);
   assert.equal(report.mode, 'custom');
   assert.equal(report.timing, 'interleaved');
+  assert.ok(typeof report.laurel_overhead_paired?.resnet === 'number');
   assert.equal(report.models.length, 4);
   for (const m of report.models) {
     assert.ok(m.native_ms > 0);
@@ -99,6 +100,8 @@ test("runBench (tiny config): our steps interleaved with PyTorch's when installe
     if (report.torch.available) {
       assert.ok(m.torch_ms !== null && m.torch_ms > 0, `${m.model} ${m.residual}: ${m.torch_reason}`);
       assert.ok(m.ratio !== null && m.ratio > 0);
+      assert.ok(m.ratio_paired !== null && m.ratio_paired > 0);
+      assert.equal(m.torch_steps_ms?.length, 2);
       assert.equal(m.torch_threads, 1);
       assert.equal(m.structure_match, true, m.structure_diff);
     } else {
