@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { NATIVE_BACKEND, fusedBatchNormTrain } from '../engine/index.ts';
 import { Module } from './module.ts';
 
 export interface BatchNormOptions {
@@ -24,6 +25,8 @@ export interface BatchNormOptions {
  * (sums over every axis but the last), which needs far fewer full-size ops than differentiating the
  * elementary ops. The running-statistic update is a `Variable.assign` inside that op's forward: the tape
  * records the op as one node, so the update never enters gradient computation, and it leaks no tensors.
+ * On the native backend the training-mode op is one fused kernel forward and one backward (engine
+ * fusedBatchNormTrain), which returns the batch μ and σ² for the same running-statistic update.
  *
  * Args:
  *   channels: C, the size of the last dimension.
@@ -61,6 +64,17 @@ export class BatchNorm extends Module {
     const axes = x.shape.slice(0, -1).map((_, i) => i);
     const n = x.size / this.channels;
     const m = this.momentum;
+    if (tf.getBackend() === NATIVE_BACKEND && x.dtype === 'float32') {
+      const { y, mean, variance } = fusedBatchNormTrain(x, this.gamma, this.beta, this.eps);
+      tf.tidy(() => {
+        this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
+        this.runningVar.assign(
+          tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(variance, (m * n) / Math.max(n - 1, 1))),
+        );
+      });
+      tf.dispose([mean, variance]);
+      return y as T;
+    }
     const train = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const [xi, gamma, beta, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
       const mean = tf.mean(xi, axes);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { NATIVE_BACKEND, fusedLayerNorm } from '../engine/index.ts';
 import { Module } from './module.ts';
 
 export interface LayerNormOptions {
@@ -22,7 +23,8 @@ export interface LayerNormOptions {
  *
  * The normalization x ↦ γ·x̂ is one custom-gradient op with the closed-form backward
  *   ∂L/∂x = (1/σ) · (dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)),  dx̂ = γ·dy,  ∂L/∂γ = Σ dy·x̂,
- * which takes fewer full-size ops than differentiating the elementary ops.
+ * which takes fewer full-size ops than differentiating the elementary ops. On the native backend the whole
+ * layer (γ and β included) is one fused kernel forward and one backward (engine fusedLayerNorm).
  */
 export class LayerNorm extends Module {
   readonly gamma: tf.Variable;
@@ -40,6 +42,9 @@ export class LayerNorm extends Module {
   }
 
   forward<T extends tf.Tensor>(x: T): T {
+    if (tf.getBackend() === NATIVE_BACKEND && x.dtype === 'float32') {
+      return fusedLayerNorm(x, this.gamma, this.beta ?? undefined, this.eps) as T;
+    }
     const d = this.dim;
     const eps = this.eps;
     const norm = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
