@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { nativeAdamW } from '../../engine/index.ts';
 import type { NamedParam } from '../../nn/module.ts';
 import { type DecayOptions, Optimizer, isDecayed } from './optimizer.ts';
 
@@ -14,6 +15,7 @@ export interface AdamWOptions extends DecayOptions {
  * AdamW (Loshchilov & Hutter), matching torch.optim.AdamW:
  *   p ← p·(1 − lr·wd);  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²
  *   p ← p − (lr / (1−β1^t)) · m / (√v / √(1−β2^t) + ε)
+ * On the native backend each parameter's update is one fused kernel (engine nativeAdamW); elsewhere the tf ops.
  */
 export class AdamW extends Optimizer {
   readonly type = 'adamw';
@@ -44,6 +46,8 @@ export class AdamW extends Optimizer {
     const wd = isDecayed(p.kind, this.opts) ? this.weightDecay : 0;
     const m = this.slot(p, 'm');
     const v = this.slot(p, 'v');
+    const o = { lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: wd, step: t };
+    if (nativeAdamW(p.variable, g, m, v, o)) return;
     const m1 = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1));
     const v1 = tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
     m.assign(m1);

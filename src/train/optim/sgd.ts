@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { nativeSgd } from '../../engine/index.ts';
 import type { NamedParam } from '../../nn/module.ts';
 import { type DecayOptions, Optimizer, isDecayed } from './optimizer.ts';
 
@@ -12,6 +13,7 @@ export interface SgdOptions extends DecayOptions {
 /**
  * SGD with momentum and nesterov, matching torch.optim.SGD (dampening 0):
  *   g ← g + wd·p;  b ← μ·b + g;  d = nesterov ? g + μ·b : b;  p ← p − lr·d
+ * With momentum, on the native backend each parameter's update is one fused kernel (engine nativeSgd).
  */
 export class Sgd extends Optimizer {
   readonly type = 'sgd';
@@ -33,6 +35,10 @@ export class Sgd extends Optimizer {
 
   protected update(p: NamedParam, g: tf.Tensor, lr: number): void {
     const wd = isDecayed(p.kind, this.opts) ? this.weightDecay : 0;
+    if (this.momentum > 0) {
+      const o = { lr, momentum: this.momentum, weightDecay: wd, nesterov: this.nesterov };
+      if (nativeSgd(p.variable, g, this.slot(p, 'momentum'), o)) return;
+    }
     let d = wd > 0 ? tf.add(g, tf.mul(p.variable, wd)) : g;
     if (this.momentum > 0) {
       const buf = this.slot(p, 'momentum');
