@@ -10,6 +10,7 @@
  *   - xs = [x_i, x_{i-1}, …, x_{i-m+1}] (newest first, m ≤ k); gamma = γ, one scalar per j.
  */
 import * as tf from '@tensorflow/tfjs';
+import { NATIVE_BACKEND, fusedCombine } from '../engine/index.ts';
 import type { RwNorm } from './config.ts';
 
 /** Eq. 1, the plain residual (the `baseline` variant):  x_{i+1} = f(x_i) + x_i. */
@@ -20,12 +21,19 @@ export function plainResidual(fx: tf.Tensor, x: tf.Tensor): tf.Tensor {
 /**
  * The low-rank product U·V·x on the last dimension, as two matmuls on an [N, D] view:
  *   lowRank(x) = ((x.reshape(N, D) · V) · U).reshape(x.shape),   V: [D, r], U: [r, D].
+ * When D ≤ 2r (narrow layers, e.g. a ResNet's first stages) it is computed as x·(V·U) instead: the same
+ * product, associated differently, with fewer flops (N·D² ≤ 2N·r·D) and one pass over the N rows instead of two
+ * (forward and backward), the D×D matrix V·U costing nothing next to them.
  */
 export function lowRank(x: tf.Tensor, V: tf.Tensor, U: tf.Tensor): tf.Tensor {
-  if (x.rank === 2) return tf.matMul(tf.matMul(x as tf.Tensor2D, V as tf.Tensor2D), U as tf.Tensor2D);
   const D = x.shape[x.rank - 1];
-  const x2 = tf.reshape(x, [-1, D]) as tf.Tensor2D;
-  return tf.reshape(tf.matMul(tf.matMul(x2, V as tf.Tensor2D), U as tf.Tensor2D), x.shape);
+  const r = V.shape[V.rank - 1];
+  const x2 = (x.rank === 2 ? x : tf.reshape(x, [-1, D])) as tf.Tensor2D;
+  const y =
+    D <= 2 * r
+      ? tf.matMul(x2, tf.matMul(V as tf.Tensor2D, U as tf.Tensor2D))
+      : tf.matMul(tf.matMul(x2, V as tf.Tensor2D), U as tf.Tensor2D);
+  return x.rank === 2 ? y : tf.reshape(y, x.shape);
 }
 
 /**
@@ -58,6 +66,10 @@ export function combine(
   alpha?: tf.Tensor,
   beta?: tf.Tensor,
 ): tf.Tensor {
+  // Implementation detail: on the native backend the same formula runs as one fused kernel forward and one
+  // backward (engine fusedCombine, which itself falls back to these tf ops for shapes it does not cover).
+  if (tf.getBackend() === NATIVE_BACKEND && fx.dtype === 'float32')
+    return fusedCombine(fx, x, extra, alpha, beta);
   const a = alpha ? tf.mul(alpha, fx) : fx;
   if (!beta) return extra ? tf.addN([a, x, extra]) : tf.add(a, x);
   const inner = extra ? tf.add(x, extra) : x;
