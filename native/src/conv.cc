@@ -254,6 +254,111 @@ void direct_conv(const ConvP& q, const float* in, const float* wp, float* out) {
     });
 }
 
+// dw[k0 + i, ob:ob+wb] += Σ_{r < T} x(r, k0 + i) · dy[r, ob:ob+wb], i < KB, where x(r, k) = rows[tap(k)][r][c(k)]
+// (rows: per tap, T pointers into x or the zero row). 12 accumulators: KB (≤ 6) patch entries × 16 channels.
+template <int KB, bool FULL>
+LAUREL_AVX2 void dw_micro(const float* const* tp, int64_t T, int64_t C, int64_t k0, const float* dy, int64_t OC,
+                          int64_t ob, int64_t wb, float* dw) {
+  __m256 a0[KB], a1[KB];
+  const float* const* rows[KB];
+  int64_t cs[KB];
+  for (int i = 0; i < KB; i++) {
+    a0[i] = a1[i] = _mm256_setzero_ps();
+    rows[i] = tp + ((k0 + i) / C) * T;
+    cs[i] = (k0 + i) % C;
+  }
+  alignas(32) int32_t m[16];
+  for (int j = 0; j < 16; j++) m[j] = j < wb ? -1 : 0;
+  const __m256i m0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(m));
+  const __m256i m1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(m + 8));
+  for (int64_t r = 0; r < T; r++) {
+    const float* d = dy + r * OC + ob;
+    __m256 d0 = FULL ? _mm256_loadu_ps(d) : _mm256_maskload_ps(d, m0);
+    __m256 d1 = FULL ? _mm256_loadu_ps(d + 8) : _mm256_maskload_ps(d + 8, m1);
+    for (int i = 0; i < KB; i++) {
+      __m256 b = _mm256_broadcast_ss(rows[i][r] + cs[i]);
+      a0[i] = _mm256_fmadd_ps(b, d0, a0[i]);
+      a1[i] = _mm256_fmadd_ps(b, d1, a1[i]);
+    }
+  }
+  for (int i = 0; i < KB; i++) {
+    float* o = dw + (k0 + i) * OC + ob;
+    if (FULL) {
+      _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(o), a0[i]));
+      _mm256_storeu_ps(o + 8, _mm256_add_ps(_mm256_loadu_ps(o + 8), a1[i]));
+    } else {
+      _mm256_maskstore_ps(o, m0, _mm256_add_ps(_mm256_maskload_ps(o, m0), a0[i]));
+      _mm256_maskstore_ps(o + 8, m1, _mm256_add_ps(_mm256_maskload_ps(o + 8, m1), a1[i]));
+    }
+  }
+}
+
+template <bool FULL>
+void dw_block(int kb, const float* const* tp, int64_t T, int64_t C, int64_t k0, const float* dy, int64_t OC,
+              int64_t ob, int64_t wb, float* dw) {
+  switch (kb) {
+    case 6: dw_micro<6, FULL>(tp, T, C, k0, dy, OC, ob, wb, dw); break;
+    case 5: dw_micro<5, FULL>(tp, T, C, k0, dy, OC, ob, wb, dw); break;
+    case 4: dw_micro<4, FULL>(tp, T, C, k0, dy, OC, ob, wb, dw); break;
+    case 3: dw_micro<3, FULL>(tp, T, C, k0, dy, OC, ob, wb, dw); break;
+    case 2: dw_micro<2, FULL>(tp, T, C, k0, dy, OC, ob, wb, dw); break;
+    default: dw_micro<1, FULL>(tp, T, C, k0, dy, OC, ob, wb, dw); break;
+  }
+}
+
+// Direct backprop-filter: rows split over threads, each summing tiles of 256 rows into its own dw partial.
+void direct_back_filter(const ConvP& p, const float* x, const float* dy, float* dw) {
+  const int64_t ntaps = p.KH * p.KW, OHW = p.OH * p.OW, rows = p.N * OHW, K = p.K(), KO = K * p.OC;
+  constexpr int64_t kT = 256;
+  std::vector<float> zero(p.C, 0.0f);
+  int nt = pool_threads();
+  double flops = 2.0 * rows * K * p.OC;
+  while (nt > 1 && flops / nt < 2e6) nt--;
+  std::vector<float> partial(static_cast<size_t>(nt - 1) * KO);
+  auto body = [&](int tid) {
+    float* acc = tid == 0 ? dw : partial.data() + (tid - 1) * KO;
+    std::memset(acc, 0, KO * sizeof(float));
+    int64_t r0 = rows * tid / nt, r1 = rows * (tid + 1) / nt;
+    std::vector<const float*> tp(ntaps * kT);
+    for (int64_t r = r0; r < r1; r += kT) {
+      int64_t T = std::min(kT, r1 - r);
+      for (int64_t i = 0; i < T; i++) {
+        int64_t rr = r + i, n = rr / OHW, rem = rr % OHW, oy = rem / p.OW, ox = rem % p.OW;
+        const float* img = x + n * p.H * p.W * p.C;
+        for (int64_t ky = 0; ky < p.KH; ky++) {
+          int64_t iy = oy * p.SH - p.PT + ky * p.DH;
+          for (int64_t kx = 0; kx < p.KW; kx++) {
+            int64_t ix = ox * p.SW - p.PL + kx * p.DW;
+            bool ok = iy >= 0 && iy < p.H && ix >= 0 && ix < p.W;
+            tp[(ky * p.KW + kx) * T + i] = ok ? img + (iy * p.W + ix) * p.C : zero.data();
+          }
+        }
+      }
+      const float* dyt = dy + r * p.OC;
+      for (int64_t ob = 0; ob < p.OC; ob += 16) {
+        int64_t wb = std::min<int64_t>(16, p.OC - ob);
+        for (int64_t k0 = 0; k0 < K; k0 += 6) {
+          int kb = static_cast<int>(std::min<int64_t>(6, K - k0));
+          if (wb == 16)
+            dw_block<true>(kb, tp.data(), T, p.C, k0, dyt, p.OC, ob, wb, acc);
+          else
+            dw_block<false>(kb, tp.data(), T, p.C, k0, dyt, p.OC, ob, wb, acc);
+        }
+      }
+    }
+  };
+  if (nt <= 1)
+    body(0);
+  else
+    parallel_for(16 * static_cast<int64_t>(nt), 1, [&](int64_t s, int64_t e) {
+      for (int64_t t = s / 16; t < (e + 15) / 16; t++) body(static_cast<int>(t));
+    });
+  for (int t = 1; t < nt; t++) {
+    const float* s = partial.data() + (t - 1) * KO;
+    for (int64_t i = 0; i < KO; i++) dw[i] += s[i];
+  }
+}
+
 // Wp[b][t][c][j] = w[t][c][16b + j] for forward (w [KH, KW, C, OC]).
 std::vector<float> pack_fwd(const ConvP& p, const float* w) {
   const int64_t ntaps = p.KH * p.KW, nblk = (p.OC + 15) / 16;
@@ -390,6 +495,12 @@ Napi::Value Conv2dBackFilter(const Napi::CallbackInfo& info) {
   ConvP p(i32(info, 3));
   const int64_t K = p.K(), rows = p.N * p.OH * p.OW, T = tile_rows(p), KO = K * p.OC;
   const bool pw = p.pointwise();
+#ifdef LAUREL_DIRECT
+  if (!pw && p.OC >= 8 && have_avx2() && !direct_disabled()) {
+    direct_back_filter(p, x, dy, dw);
+    return info.Env().Undefined();
+  }
+#endif
   const int nt = threads_for(p, rows);
   std::vector<float> partial(static_cast<size_t>(std::max(0, nt - 1)) * KO);
   for_threads(nt, [&](int tid) {
