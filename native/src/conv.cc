@@ -164,15 +164,15 @@ constexpr int kNP = 6;  // pixels per micro-tile
 
 // out[i, 0:wb] = Σ_t Σ_c taps[t * kNP + i][c] * wp[(t * C + c) * 16 + 0:16], for i < NP.
 template <int NP>
-LAUREL_AVX2 void fwd_micro(const float* const* taps, int64_t ntaps, int64_t C, const float* wp, float* const* outs,
-                           int64_t wb) {
+LAUREL_AVX2 void fwd_micro(const float* const* taps, int64_t ntaps, const int32_t* widx, int64_t C, const float* wp,
+                           float* const* outs, int64_t wb) {
   __m256 a0[NP], a1[NP];
   for (int i = 0; i < NP; i++) a0[i] = a1[i] = _mm256_setzero_ps();
   for (int64_t t = 0; t < ntaps; t++) {
     const float* const* tp = taps + t * kNP;
     const float* p[NP];
     for (int i = 0; i < NP; i++) p[i] = tp[i];
-    const float* w = wp + t * C * 16;
+    const float* w = wp + (widx ? widx[t] : t) * C * 16;
     for (int64_t c = 0; c < C; c++) {
       __m256 w0 = _mm256_loadu_ps(w + c * 16), w1 = _mm256_loadu_ps(w + c * 16 + 8);
       for (int i = 0; i < NP; i++) {
@@ -196,6 +196,18 @@ LAUREL_AVX2 void fwd_micro(const float* const* taps, int64_t ntaps, int64_t C, c
       _mm256_maskstore_ps(outs[i], m0, a0[i]);
       _mm256_maskstore_ps(outs[i] + 8, m1, a1[i]);
     }
+  }
+}
+
+void run_micro(int np, const float* const* tp, int64_t ntaps, const int32_t* widx, int64_t C, const float* w,
+               float* const* outs, int64_t wb) {
+  switch (np) {
+    case 6: fwd_micro<6>(tp, ntaps, widx, C, w, outs, wb); break;
+    case 5: fwd_micro<5>(tp, ntaps, widx, C, w, outs, wb); break;
+    case 4: fwd_micro<4>(tp, ntaps, widx, C, w, outs, wb); break;
+    case 3: fwd_micro<3>(tp, ntaps, widx, C, w, outs, wb); break;
+    case 2: fwd_micro<2>(tp, ntaps, widx, C, w, outs, wb); break;
+    default: fwd_micro<1>(tp, ntaps, widx, C, w, outs, wb); break;
   }
 }
 
@@ -235,14 +247,7 @@ void direct_conv(const ConvP& q, const float* in, const float* wp, float* out) {
         int64_t wb = std::min<int64_t>(16, q.OC - b * 16);
         for (int i = 0; i < np; i++) outs[i] = out + (r + i) * q.OC + b * 16;
         const float* w = wp + b * ntaps * q.C * 16;
-        switch (np) {
-          case 6: fwd_micro<6>(tp, ntaps, q.C, w, outs, wb); break;
-          case 5: fwd_micro<5>(tp, ntaps, q.C, w, outs, wb); break;
-          case 4: fwd_micro<4>(tp, ntaps, q.C, w, outs, wb); break;
-          case 3: fwd_micro<3>(tp, ntaps, q.C, w, outs, wb); break;
-          case 2: fwd_micro<2>(tp, ntaps, q.C, w, outs, wb); break;
-          default: fwd_micro<1>(tp, ntaps, q.C, w, outs, wb); break;
-        }
+        run_micro(np, tp, ntaps, nullptr, q.C, w, outs, wb);
       }
     }
   };
@@ -373,36 +378,79 @@ std::vector<float> pack_fwd(const ConvP& p, const float* w) {
   return wp;
 }
 
-// Stride-1 backprop-input as a forward conv of dy with the flipped, transposed filter:
-// dx[n, iy, ix, c] = Σ dy[n, iy - PT' + ky', ix - PL' + kx', o] · w[KH-1-ky', KW-1-kx', c, o],
-// PT' = DH·(KH-1) - PT (likewise for x); the q below describes that conv.
-ConvP back_input_as_conv(const ConvP& p) {
-  ConvP q = p;
-  q.H = p.OH;
-  q.W = p.OW;
-  q.C = p.OC;
-  q.OH = p.H;
-  q.OW = p.W;
-  q.OC = p.C;
-  q.PT = p.DH * (p.KH - 1) - p.PT;
-  q.PL = p.DW * (p.KW - 1) - p.PL;
-  return q;
-}
-
+// Direct backprop-input, any stride: dx[n, iy, ix, c] = Σ_{ky, kx, o} dy[n, oy, ox, o] · w[ky, kx, c, o] over the taps
+// with iy = oy·SH − PT + ky·DH (likewise x). The dx pixels are split into SH·SW phases (iy mod SH, ix mod SW);
+// within a phase the contributing taps are fixed, so each phase is a small direct conv of dy (channels OC) with
+// those taps, done by the forward micro-kernel (weights packed as Wp[b][tap][o][16] = w[tap][16b + j][o]).
 std::vector<float> pack_back_input(const ConvP& p, const float* w) {
   const int64_t ntaps = p.KH * p.KW, nblk = (p.C + 15) / 16;
   std::vector<float> wp(nblk * ntaps * p.OC * 16, 0.0f);
   for (int64_t b = 0; b < nblk; b++)
-    for (int64_t ky = 0; ky < p.KH; ky++)
-      for (int64_t kx = 0; kx < p.KW; kx++) {
-        int64_t t = ky * p.KW + kx, tf = (p.KH - 1 - ky) * p.KW + (p.KW - 1 - kx);
-        for (int64_t o = 0; o < p.OC; o++) {
-          float* d = wp.data() + ((b * ntaps + t) * p.OC + o) * 16;
-          for (int64_t j = 0; j < std::min<int64_t>(16, p.C - b * 16); j++)
-            d[j] = w[(tf * p.C + b * 16 + j) * p.OC + o];
-        }
+    for (int64_t t = 0; t < ntaps; t++)
+      for (int64_t o = 0; o < p.OC; o++) {
+        float* d = wp.data() + ((b * ntaps + t) * p.OC + o) * 16;
+        for (int64_t j = 0; j < std::min<int64_t>(16, p.C - b * 16); j++) d[j] = w[(t * p.C + b * 16 + j) * p.OC + o];
       }
   return wp;
+}
+
+inline int64_t floor_mod(int64_t a, int64_t m) { return ((a % m) + m) % m; }
+
+void direct_back_input(const ConvP& p, const float* dy, const float* w, float* dx) {
+  const int64_t ntaps = p.KH * p.KW, nblk = (p.C + 15) / 16;
+  std::vector<float> wp = pack_back_input(p, w);
+  std::vector<float> zero(p.OC, 0.0f);
+  int nt = pool_threads();
+  double flops = 2.0 * p.N * p.OH * p.OW * p.K() * p.OC;
+  while (nt > 1 && flops / nt < 2e6) nt--;
+  auto body = [&](int tid) {
+    std::vector<const float*> tp(ntaps * kNP);
+    std::vector<int32_t> taps;  // tap indices of this phase
+    float* outs[kNP];
+    for (int64_t py = 0; py < std::min(p.SH, p.H); py++)
+      for (int64_t px = 0; px < std::min(p.SW, p.W); px++) {
+        taps.clear();
+        for (int64_t ky = 0; ky < p.KH; ky++)
+          for (int64_t kx = 0; kx < p.KW; kx++)
+            if (floor_mod(py + p.PT - ky * p.DH, p.SH) == 0 && floor_mod(px + p.PL - kx * p.DW, p.SW) == 0)
+              taps.push_back(static_cast<int32_t>(ky * p.KW + kx));
+        const int64_t PH = (p.H - py + p.SH - 1) / p.SH, PW = (p.W - px + p.SW - 1) / p.SW;
+        const int64_t cnt = p.N * PH * PW, r0 = cnt * tid / nt, r1 = cnt * (tid + 1) / nt;
+        const int64_t nk = static_cast<int64_t>(taps.size());
+        for (int64_t r = r0; r < r1; r += kNP) {
+          int np = static_cast<int>(std::min<int64_t>(kNP, r1 - r));
+          for (int i = 0; i < kNP; i++) {
+            int64_t rr = r + std::min(i, np - 1);
+            int64_t n = rr / (PH * PW), rem = rr % (PH * PW);
+            int64_t iy = py + (rem / PW) * p.SH, ix = px + (rem % PW) * p.SW;
+            if (i < np) outs[i] = dx + ((n * p.H + iy) * p.W + ix) * p.C;
+            const float* img = dy + n * p.OH * p.OW * p.OC;
+            for (int64_t j = 0; j < nk; j++) {
+              int64_t ky = taps[j] / p.KW, kx = taps[j] % p.KW;
+              int64_t oy = (iy + p.PT - ky * p.DH) / p.SH, ox = (ix + p.PL - kx * p.DW) / p.SW;  // exact
+              bool ok = iy + p.PT - ky * p.DH >= 0 && oy < p.OH && ix + p.PL - kx * p.DW >= 0 && ox < p.OW;
+              tp[j * kNP + i] = ok ? img + (oy * p.OW + ox) * p.OC : zero.data();
+            }
+          }
+          if (nk == 0) {
+            for (int i = 0; i < np; i++) std::memset(outs[i], 0, p.C * sizeof(float));
+            continue;
+          }
+          for (int64_t b = 0; b < nblk; b++) {
+            int64_t wb = std::min<int64_t>(16, p.C - b * 16);
+            float* o[kNP];
+            for (int i = 0; i < np; i++) o[i] = outs[i] + b * 16;
+            run_micro(np, tp.data(), nk, taps.data(), p.OC, wp.data() + b * ntaps * p.OC * 16, o, wb);
+          }
+        }
+      }
+  };
+  if (nt <= 1)
+    body(0);
+  else
+    parallel_for(16 * static_cast<int64_t>(nt), 1, [&](int64_t s, int64_t e) {
+      for (int64_t t = s / 16; t < (e + 15) / 16; t++) body(static_cast<int>(t));
+    });
 }
 #endif
 
@@ -459,8 +507,8 @@ Napi::Value Conv2dBackInput(const Napi::CallbackInfo& info) {
     return info.Env().Undefined();
   }
 #ifdef LAUREL_DIRECT
-  if (p.SH == 1 && p.SW == 1 && p.C >= 8 && have_avx2() && !direct_disabled()) {
-    direct_conv(back_input_as_conv(p), dy, pack_back_input(p, w).data(), dx);
+  if (!p.pointwise() && p.C >= 8 && have_avx2() && !direct_disabled()) {
+    direct_back_input(p, dy, w, dx);
     return info.Env().Undefined();
   }
 #endif

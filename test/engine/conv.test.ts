@@ -183,3 +183,97 @@ test('max/avg pooling and their gradients match cpu', async () => {
     );
   }
 });
+
+// The fast paths in native/src/conv.cc: direct AVX2 kernels (forward, backprop-input by stride phases,
+// backprop-filter with per-thread partials) where OC (forward, filter) or C (input) ≥ 8, 1×1 stride-1 GEMMs, and
+// the im2col-tile + sgemm path otherwise (or with LAUREL_CONV_DIRECT=0). Each case checks forward and both
+// gradients against cpu under both settings; sizes are large enough for two threads and several row tiles.
+const fastCases: (Case & { why: string })[] = [
+  { why: 'C=1 stem', x: [3, 28, 28, 1], f: [3, 3, 1, 16], s: [1, 1], pad: 'same' },
+  { why: '16→16 odd size', x: [2, 13, 11, 16], f: [3, 3, 16, 16], s: [1, 1], pad: 'same' },
+  { why: "'same' stride 2", x: [2, 15, 14, 16], f: [3, 3, 16, 32], s: [2, 2], pad: 'same' },
+  {
+    why: 'explicit pad 1 stride 2 (ResNet)',
+    x: [4, 14, 14, 8],
+    f: [3, 3, 8, 24],
+    s: [2, 2],
+    pad: [
+      [0, 0],
+      [1, 1],
+      [1, 1],
+      [0, 0],
+    ],
+  },
+  { why: '1×1 stride 1 (GEMM)', x: [3, 9, 7, 16], f: [1, 1, 16, 32], s: [1, 1], pad: 'valid' },
+  { why: '1×1 stride 2 projection', x: [4, 14, 14, 16], f: [1, 1, 16, 32], s: [2, 2], pad: 'valid' },
+  { why: '1×1 stride 2 odd size', x: [2, 9, 7, 8], f: [1, 1, 8, 8], s: [2, 2], pad: 'same' },
+  { why: 'batch 1, OC=40 (masked block)', x: [1, 17, 19, 24], f: [3, 3, 24, 40], s: [1, 1], pad: 'valid' },
+  { why: 'batch 1 stride 2 64 ch', x: [1, 7, 7, 64], f: [3, 3, 64, 64], s: [2, 2], pad: 'same' },
+  { why: 'OC=5, C=3 (fallback)', x: [2, 10, 9, 3], f: [3, 3, 3, 5], s: [1, 1], pad: 'same' },
+  { why: 'stride 3, 5×3 kernel', x: [2, 16, 13, 9], f: [5, 3, 9, 12], s: [3, 3], pad: 'same' },
+  { why: 'stride (1, 2), 2×4 kernel', x: [2, 11, 12, 10], f: [2, 4, 10, 9], s: [1, 2], pad: 'valid' },
+  { why: 'kernel larger than stride-2 image', x: [2, 3, 2, 8], f: [5, 5, 8, 16], s: [2, 2], pad: 'same' },
+  { why: 'many rows (several tiles)', x: [6, 24, 24, 8], f: [3, 3, 8, 16], s: [1, 1], pad: 'same' },
+];
+
+for (const direct of ['1', '0']) {
+  test(`conv2d fast paths (LAUREL_CONV_DIRECT=${direct}): forward and gradients match cpu`, async () => {
+    const saved = process.env.LAUREL_CONV_DIRECT;
+    process.env.LAUREL_CONV_DIRECT = direct;
+    try {
+      let seed = 500;
+      for (const c of fastCases) {
+        const x = rand(size(c.x), seed++);
+        const f = rand(size(c.f), seed++);
+        const what = `${c.why} ${JSON.stringify(c)}`;
+        await compare(
+          () => tf.conv2d(t(x, c.x) as tf.Tensor4D, t(f, c.f) as tf.Tensor4D, c.s, c.pad),
+          1e-4,
+          1e-5,
+          what,
+        );
+        const y = tf.tidy(() => tf.conv2d(t(x, c.x) as tf.Tensor4D, t(f, c.f) as tf.Tensor4D, c.s, c.pad));
+        const g = rand(size(y.shape), seed++);
+        const gShape = y.shape;
+        y.dispose();
+        await compare(
+          () =>
+            tf.grads((a: tf.Tensor, w: tf.Tensor) =>
+              tf
+                .conv2d(a as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad)
+                .mul(t(g, gShape))
+                .sum(),
+            )([t(x, c.x), t(f, c.f)]),
+          1e-4,
+          1e-5,
+          `grads ${what}`,
+        );
+      }
+      // Dilated forward (tfjs has no dilated backprop kernels) through the direct kernel, and fused + relu.
+      const c = { x: [2, 12, 12, 8], f: [3, 3, 8, 16] };
+      await compare(() =>
+        tf.conv2d(
+          t(rand(size(c.x), 1), c.x) as tf.Tensor4D,
+          t(rand(size(c.f), 2), c.f) as tf.Tensor4D,
+          1,
+          'same',
+          'NHWC',
+          [2, 3],
+        ),
+      );
+      await compare(() =>
+        tf.fused.conv2d({
+          x: t(rand(size(c.x), 3), c.x) as tf.Tensor4D,
+          filter: t(rand(size(c.f), 4), c.f) as tf.Tensor4D,
+          strides: 2,
+          pad: 'same',
+          bias: t(rand(16, 5), [16]),
+          activation: 'relu',
+        }),
+      );
+    } finally {
+      if (saved === undefined) delete process.env.LAUREL_CONV_DIRECT;
+      else process.env.LAUREL_CONV_DIRECT = saved;
+    }
+  });
+}
