@@ -30,10 +30,13 @@ export const SHAPES: Shape[] = [
   { name: 'proj 32→64 1×1 s2', x: [B, 14, 14, 32], f: [1, 1, 32, 64], s: 2, p: 0, per: [1, 1, 1] },
 ];
 
-function bestOf(reps: number, minMs: number, fn: () => void): number {
+/** [wall ms, process CPU ms] per call, each the best of `reps` rounds of at least minMs. */
+function bestOf(reps: number, minMs: number, fn: () => void): [number, number] {
   let best = Number.POSITIVE_INFINITY;
+  let bestCpu = Number.POSITIVE_INFINITY;
   for (let r = 0; r < reps; r++) {
     let calls = 0;
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     let t = t0;
     do {
@@ -41,12 +44,15 @@ function bestOf(reps: number, minMs: number, fn: () => void): number {
       calls++;
       t = performance.now();
     } while (t - t0 < minMs);
+    const c = process.cpuUsage(c0);
     best = Math.min(best, (t - t0) / calls);
+    bestCpu = Math.min(bestCpu, (c.user + c.system) / 1000 / calls);
   }
-  return best;
+  return [best, bestCpu];
 }
 
-type Times = { fwd: number; dx: number; dw: number };
+/** ms per call; *_cpu is process CPU time (load-robust: what the work costs, not what the machine gave us). */
+type Times = { fwd: number; dx: number; dw: number; fwd_cpu: number; dx_cpu: number; dw_cpu: number };
 
 function benchNative(sh: Shape, reps: number, minMs: number): Times {
   const x = tf.randomUniform(sh.x, -1, 1, 'float32', 1);
@@ -60,7 +66,8 @@ function benchNative(sh: Shape, reps: number, minMs: number): Times {
   const dx = run('Conv2DBackpropInput', { dy, filter: f }, { inputShape: sh.x });
   const dw = run('Conv2DBackpropFilter', { x, dy }, { filterShape: sh.f });
   for (const fn of [fwd, dx, dw]) fn();
-  const res = { fwd: bestOf(reps, minMs, fwd), dx: bestOf(reps, minMs, dx), dw: bestOf(reps, minMs, dw) };
+  const [[f0, f1], [x0, x1], [w0, w1]] = [fwd, dx, dw].map((fn) => bestOf(reps, minMs, fn));
+  const res = { fwd: f0, dx: x0, dw: w0, fwd_cpu: f1, dx_cpu: x1, dw_cpu: w1 };
   tf.dispose([x, f, y, dy]);
   return res;
 }
@@ -85,12 +92,15 @@ async function main() {
   for (const sh of SHAPES) rows[sh.name] = { native: benchNative(sh, reps, minMs), torch: null };
   const torch = args.includes('--no-torch') ? 'skipped' : benchTorch(reps, minMs);
   if (typeof torch !== 'string') for (const sh of SHAPES) rows[sh.name].torch = torch[sh.name] ?? null;
-  const step = { native: { fwd: 0, dx: 0, dw: 0 }, torch: { fwd: 0, dx: 0, dw: 0 } };
+  const zero = (): Times => ({ fwd: 0, dx: 0, dw: 0, fwd_cpu: 0, dx_cpu: 0, dw_cpu: 0 });
+  const step = { native: zero(), torch: zero() };
   for (const sh of SHAPES) {
     const r = rows[sh.name];
     (['fwd', 'dx', 'dw'] as const).forEach((k, i) => {
-      step.native[k] += sh.per[i] * r.native[k];
-      if (r.torch) step.torch[k] += sh.per[i] * r.torch[k];
+      for (const key of [k, `${k}_cpu` as const]) {
+        step.native[key] += sh.per[i] * r.native[key];
+        if (r.torch) step.torch[key] += sh.per[i] * r.torch[key];
+      }
     });
   }
   if (args.includes('--json')) {
@@ -114,14 +124,18 @@ async function main() {
     console.log(`${sh.name.padEnd(20)}${f(n.fwd)}${f(n.dx)}${f(n.dw)} |${f(t?.fwd)}${f(t?.dx)}${f(t?.dw)}`);
   }
   const s = step;
-  const tot = (t: Times) => t.fwd + t.dx + t.dw;
   console.log(
     `${'per step'.padEnd(20)}${f(s.native.fwd)}${f(s.native.dx)}${f(s.native.dw)} |${f(s.torch.fwd)}${f(s.torch.dx)}${f(s.torch.dw)}`,
   );
+  console.log(
+    `${'per step, CPU ms'.padEnd(20)}${f(s.native.fwd_cpu)}${f(s.native.dx_cpu)}${f(s.native.dw_cpu)} |${f(s.torch.fwd_cpu)}${f(s.torch.dx_cpu)}${f(s.torch.dw_cpu)}`,
+  );
+  const tot = (t: Times) => t.fwd + t.dx + t.dw;
+  const totCpu = (t: Times) => t.fwd_cpu + t.dx_cpu + t.dw_cpu;
   if (typeof torch === 'string') console.log(`torch: ${torch}`);
   else
     console.log(
-      `conv total per step: native ${tot(s.native).toFixed(1)} ms, torch ${tot(s.torch).toFixed(1)} ms, ratio ${(tot(s.native) / tot(s.torch)).toFixed(2)}`,
+      `conv total per step: native ${tot(s.native).toFixed(1)} ms, torch ${tot(s.torch).toFixed(1)} ms, ratio ${(tot(s.native) / tot(s.torch)).toFixed(2)}; CPU time ratio ${(totCpu(s.native) / totCpu(s.torch)).toFixed(2)}`,
     );
 }
 

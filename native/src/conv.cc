@@ -2,6 +2,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -163,39 +164,57 @@ bool have_avx2() {
 constexpr int kNP = 6;  // pixels per micro-tile
 
 // out[i, 0:wb] = Σ_t Σ_c taps[t * kNP + i][c] * wp[(t * C + c) * 16 + 0:16], for i < NP.
+// The accumulators are named variables (not arrays): GCC otherwise spills an array of __m256 to the stack on
+// every FMA, which halves the throughput.
+#define LAUREL_REP6(M) M(0) M(1) M(2) M(3) M(4) M(5)
+
 template <int NP>
 LAUREL_AVX2 void fwd_micro(const float* const* taps, int64_t ntaps, const int32_t* widx, int64_t C, const float* wp,
                            float* const* outs, int64_t wb) {
-  __m256 a0[NP], a1[NP];
-  for (int i = 0; i < NP; i++) a0[i] = a1[i] = _mm256_setzero_ps();
+#define LAUREL_DECL(k)                                           \
+  __m256 a0_##k = _mm256_setzero_ps(), a1_##k = _mm256_setzero_ps(); \
+  const float* p##k = nullptr;
+  LAUREL_REP6(LAUREL_DECL)
+#undef LAUREL_DECL
   for (int64_t t = 0; t < ntaps; t++) {
     const float* const* tp = taps + t * kNP;
-    const float* p[NP];
-    for (int i = 0; i < NP; i++) p[i] = tp[i];
+#define LAUREL_PTR(k) \
+  if constexpr (NP > k) p##k = tp[k];
+    LAUREL_REP6(LAUREL_PTR)
+#undef LAUREL_PTR
     const float* w = wp + (widx ? widx[t] : t) * C * 16;
     for (int64_t c = 0; c < C; c++) {
-      __m256 w0 = _mm256_loadu_ps(w + c * 16), w1 = _mm256_loadu_ps(w + c * 16 + 8);
-      for (int i = 0; i < NP; i++) {
-        __m256 b = _mm256_broadcast_ss(p[i] + c);
-        a0[i] = _mm256_fmadd_ps(b, w0, a0[i]);
-        a1[i] = _mm256_fmadd_ps(b, w1, a1[i]);
-      }
+      const __m256 w0 = _mm256_loadu_ps(w + c * 16), w1 = _mm256_loadu_ps(w + c * 16 + 8);
+#define LAUREL_FMA(k)                                \
+  if constexpr (NP > k) {                            \
+    const __m256 b = _mm256_broadcast_ss(p##k + c);  \
+    a0_##k = _mm256_fmadd_ps(b, w0, a0_##k);         \
+    a1_##k = _mm256_fmadd_ps(b, w1, a1_##k);         \
+  }
+      LAUREL_REP6(LAUREL_FMA)
+#undef LAUREL_FMA
     }
   }
   if (wb == 16) {
-    for (int i = 0; i < NP; i++) {
-      _mm256_storeu_ps(outs[i], a0[i]);
-      _mm256_storeu_ps(outs[i] + 8, a1[i]);
-    }
+#define LAUREL_ST(k)                          \
+  if constexpr (NP > k) {                     \
+    _mm256_storeu_ps(outs[k], a0_##k);        \
+    _mm256_storeu_ps(outs[k] + 8, a1_##k);    \
+  }
+    LAUREL_REP6(LAUREL_ST)
+#undef LAUREL_ST
   } else {
     alignas(32) int32_t m[16];
     for (int j = 0; j < 16; j++) m[j] = j < wb ? -1 : 0;
-    __m256i m0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(m));
-    __m256i m1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(m + 8));
-    for (int i = 0; i < NP; i++) {
-      _mm256_maskstore_ps(outs[i], m0, a0[i]);
-      _mm256_maskstore_ps(outs[i] + 8, m1, a1[i]);
-    }
+    const __m256i m0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(m));
+    const __m256i m1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(m + 8));
+#define LAUREL_ST(k)                                 \
+  if constexpr (NP > k) {                            \
+    _mm256_maskstore_ps(outs[k], m0, a0_##k);        \
+    _mm256_maskstore_ps(outs[k] + 8, m1, a1_##k);    \
+  }
+    LAUREL_REP6(LAUREL_ST)
+#undef LAUREL_ST
   }
 }
 
@@ -211,6 +230,48 @@ void run_micro(int np, const float* const* tp, int64_t ntaps, const int32_t* wid
   }
 }
 
+// Tap pointers of `count` consecutive output pixels starting at row r: tp[t * ts + i] = the C input values that
+// tap t of pixel r + i reads (the zero row outside the image). Pixel coordinates advance incrementally and
+// interior pixels take precomputed tap offsets, so this stays cheap next to the 16-channel micro-kernels.
+struct TapFill {
+  const ConvP& q;
+  const float* in;
+  const float* zero;
+  std::vector<int64_t> off;  // (ky·DH·W + kx·DW)·C per tap
+  explicit TapFill(const ConvP& q_, const float* in_, const float* zero_) : q(q_), in(in_), zero(zero_) {
+    for (int64_t ky = 0; ky < q.KH; ky++)
+      for (int64_t kx = 0; kx < q.KW; kx++) off.push_back((ky * q.DH * q.W + kx * q.DW) * q.C);
+  }
+  void operator()(int64_t r, int64_t count, const float** tp, int64_t ts) const {
+    const int64_t OHW = q.OH * q.OW, ntaps = q.KH * q.KW;
+    int64_t n = r / OHW, rem = r % OHW, oy = rem / q.OW, ox = rem % q.OW;
+    for (int64_t i = 0; i < count; i++) {
+      const float* img = in + n * q.H * q.W * q.C;
+      const int64_t iy0 = oy * q.SH - q.PT, ix0 = ox * q.SW - q.PL;
+      if (iy0 >= 0 && iy0 + (q.KH - 1) * q.DH < q.H && ix0 >= 0 && ix0 + (q.KW - 1) * q.DW < q.W) {
+        const float* base = img + (iy0 * q.W + ix0) * q.C;
+        for (int64_t t = 0; t < ntaps; t++) tp[t * ts + i] = base + off[t];
+      } else {
+        for (int64_t ky = 0; ky < q.KH; ky++) {
+          const int64_t iy = iy0 + ky * q.DH;
+          const bool oky = iy >= 0 && iy < q.H;
+          for (int64_t kx = 0; kx < q.KW; kx++) {
+            const int64_t ix = ix0 + kx * q.DW;
+            tp[(ky * q.KW + kx) * ts + i] = oky && ix >= 0 && ix < q.W ? img + (iy * q.W + ix) * q.C : zero;
+          }
+        }
+      }
+      if (++ox == q.OW) {
+        ox = 0;
+        if (++oy == q.OH) {
+          oy = 0;
+          n++;
+        }
+      }
+    }
+  }
+};
+
 // Direct conv described by q (input [N, H, W, C] → output [N, OH, OW, OC]) with weights already packed.
 void direct_conv(const ConvP& q, const float* in, const float* wp, float* out) {
   const int64_t ntaps = q.KH * q.KW, OHW = q.OH * q.OW, rows = q.N * OHW, nblk = (q.OC + 15) / 16;
@@ -218,6 +279,7 @@ void direct_conv(const ConvP& q, const float* in, const float* wp, float* out) {
   int nt = pool_threads();
   double flops = 2.0 * rows * q.K() * q.OC;
   while (nt > 1 && flops / nt < 2e6) nt--;
+  const TapFill fill(q, in, zero.data());
   auto body = [&](int tid) {
     int64_t r0 = rows * tid / nt, r1 = rows * (tid + 1) / nt;
     const float* taps[64 * kNP];
@@ -230,19 +292,7 @@ void direct_conv(const ConvP& q, const float* in, const float* wp, float* out) {
     float* outs[kNP];
     for (int64_t r = r0; r < r1; r += kNP) {
       int np = static_cast<int>(std::min<int64_t>(kNP, r1 - r));
-      for (int i = 0; i < kNP; i++) {
-        int64_t rr = r + std::min(i, np - 1);
-        int64_t n = rr / OHW, rem = rr % OHW, oy = rem / q.OW, ox = rem % q.OW;
-        const float* img = in + n * q.H * q.W * q.C;
-        for (int64_t ky = 0; ky < q.KH; ky++) {
-          int64_t iy = oy * q.SH - q.PT + ky * q.DH;
-          for (int64_t kx = 0; kx < q.KW; kx++) {
-            int64_t ix = ox * q.SW - q.PL + kx * q.DW;
-            bool ok = iy >= 0 && iy < q.H && ix >= 0 && ix < q.W;
-            tp[(ky * q.KW + kx) * kNP + i] = ok ? img + (iy * q.W + ix) * q.C : zero.data();
-          }
-        }
-      }
+      fill(r, np, tp, kNP);
       for (int64_t b = 0; b < nblk; b++) {
         int64_t wb = std::min<int64_t>(16, q.OC - b * 16);
         for (int i = 0; i < np; i++) outs[i] = out + (r + i) * q.OC + b * 16;
@@ -264,38 +314,42 @@ void direct_conv(const ConvP& q, const float* in, const float* wp, float* out) {
 template <int KB, bool FULL>
 LAUREL_AVX2 void dw_micro(const float* const* tp, int64_t T, int64_t C, int64_t k0, const float* dy, int64_t OC,
                           int64_t ob, int64_t wb, float* dw) {
-  __m256 a0[KB], a1[KB];
-  const float* const* rows[KB];
-  int64_t cs[KB];
-  for (int i = 0; i < KB; i++) {
-    a0[i] = a1[i] = _mm256_setzero_ps();
-    rows[i] = tp + ((k0 + i) / C) * T;
-    cs[i] = (k0 + i) % C;
-  }
   alignas(32) int32_t m[16];
   for (int j = 0; j < 16; j++) m[j] = j < wb ? -1 : 0;
   const __m256i m0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(m));
   const __m256i m1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(m + 8));
+#define LAUREL_DECL(k)                                               \
+  __m256 a0_##k = _mm256_setzero_ps(), a1_##k = _mm256_setzero_ps(); \
+  const float* const* rows##k = tp + ((k0 + k) / C) * T;             \
+  const int64_t c##k = (k0 + k) % C;
+  LAUREL_REP6(LAUREL_DECL)
+#undef LAUREL_DECL
   for (int64_t r = 0; r < T; r++) {
     const float* d = dy + r * OC + ob;
-    __m256 d0 = FULL ? _mm256_loadu_ps(d) : _mm256_maskload_ps(d, m0);
-    __m256 d1 = FULL ? _mm256_loadu_ps(d + 8) : _mm256_maskload_ps(d + 8, m1);
-    for (int i = 0; i < KB; i++) {
-      __m256 b = _mm256_broadcast_ss(rows[i][r] + cs[i]);
-      a0[i] = _mm256_fmadd_ps(b, d0, a0[i]);
-      a1[i] = _mm256_fmadd_ps(b, d1, a1[i]);
-    }
+    const __m256 d0 = FULL ? _mm256_loadu_ps(d) : _mm256_maskload_ps(d, m0);
+    const __m256 d1 = FULL ? _mm256_loadu_ps(d + 8) : _mm256_maskload_ps(d + 8, m1);
+#define LAUREL_FMA(k)                                          \
+  if constexpr (KB > k) {                                      \
+    const __m256 b = _mm256_broadcast_ss(rows##k[r] + c##k);   \
+    a0_##k = _mm256_fmadd_ps(b, d0, a0_##k);                   \
+    a1_##k = _mm256_fmadd_ps(b, d1, a1_##k);                   \
   }
-  for (int i = 0; i < KB; i++) {
-    float* o = dw + (k0 + i) * OC + ob;
-    if (FULL) {
-      _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(o), a0[i]));
-      _mm256_storeu_ps(o + 8, _mm256_add_ps(_mm256_loadu_ps(o + 8), a1[i]));
-    } else {
-      _mm256_maskstore_ps(o, m0, _mm256_add_ps(_mm256_maskload_ps(o, m0), a0[i]));
-      _mm256_maskstore_ps(o + 8, m1, _mm256_add_ps(_mm256_maskload_ps(o + 8, m1), a1[i]));
-    }
+    LAUREL_REP6(LAUREL_FMA)
+#undef LAUREL_FMA
   }
+#define LAUREL_ST(k)                                                                         \
+  if constexpr (KB > k) {                                                                    \
+    float* o = dw + (k0 + k) * OC + ob;                                                      \
+    if (FULL) {                                                                              \
+      _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(o), a0_##k));                        \
+      _mm256_storeu_ps(o + 8, _mm256_add_ps(_mm256_loadu_ps(o + 8), a1_##k));                \
+    } else {                                                                                 \
+      _mm256_maskstore_ps(o, m0, _mm256_add_ps(_mm256_maskload_ps(o, m0), a0_##k));          \
+      _mm256_maskstore_ps(o + 8, m1, _mm256_add_ps(_mm256_maskload_ps(o + 8, m1), a1_##k));  \
+    }                                                                                        \
+  }
+  LAUREL_REP6(LAUREL_ST)
+#undef LAUREL_ST
 }
 
 template <bool FULL>
@@ -320,6 +374,7 @@ void direct_back_filter(const ConvP& p, const float* x, const float* dy, float* 
   double flops = 2.0 * rows * K * p.OC;
   while (nt > 1 && flops / nt < 2e6) nt--;
   std::vector<float> partial(static_cast<size_t>(nt - 1) * KO);
+  const TapFill fill(p, x, zero.data());
   auto body = [&](int tid) {
     float* acc = tid == 0 ? dw : partial.data() + (tid - 1) * KO;
     std::memset(acc, 0, KO * sizeof(float));
@@ -327,18 +382,7 @@ void direct_back_filter(const ConvP& p, const float* x, const float* dy, float* 
     std::vector<const float*> tp(ntaps * kT);
     for (int64_t r = r0; r < r1; r += kT) {
       int64_t T = std::min(kT, r1 - r);
-      for (int64_t i = 0; i < T; i++) {
-        int64_t rr = r + i, n = rr / OHW, rem = rr % OHW, oy = rem / p.OW, ox = rem % p.OW;
-        const float* img = x + n * p.H * p.W * p.C;
-        for (int64_t ky = 0; ky < p.KH; ky++) {
-          int64_t iy = oy * p.SH - p.PT + ky * p.DH;
-          for (int64_t kx = 0; kx < p.KW; kx++) {
-            int64_t ix = ox * p.SW - p.PL + kx * p.DW;
-            bool ok = iy >= 0 && iy < p.H && ix >= 0 && ix < p.W;
-            tp[(ky * p.KW + kx) * T + i] = ok ? img + (iy * p.W + ix) * p.C : zero.data();
-          }
-        }
-      }
+      fill(r, T, tp.data(), T);
       const float* dyt = dy + r * p.OC;
       for (int64_t ob = 0; ob < p.OC; ob += 16) {
         int64_t wb = std::min<int64_t>(16, p.OC - ob);
@@ -414,22 +458,46 @@ void direct_back_input(const ConvP& p, const float* dy, const float* w, float* d
           for (int64_t kx = 0; kx < p.KW; kx++)
             if (floor_mod(py + p.PT - ky * p.DH, p.SH) == 0 && floor_mod(px + p.PL - kx * p.DW, p.SW) == 0)
               taps.push_back(static_cast<int32_t>(ky * p.KW + kx));
+        // Per tap: its (ky·DH, kx·DW); with unit strides, the dy offset of the tap from the pixel's own position.
+        std::vector<int64_t> tky, tkx, uoff;
+        int64_t kyMin = INT64_MAX, kyMax = INT64_MIN, kxMin = INT64_MAX, kxMax = INT64_MIN;
+        for (int32_t t : taps) {
+          tky.push_back((t / p.KW) * p.DH);
+          tkx.push_back((t % p.KW) * p.DW);
+          uoff.push_back((tky.back() * p.OW + tkx.back()) * p.OC);
+          kyMin = std::min(kyMin, tky.back());
+          kyMax = std::max(kyMax, tky.back());
+          kxMin = std::min(kxMin, tkx.back());
+          kxMax = std::max(kxMax, tkx.back());
+        }
+        const bool unit = p.SH == 1 && p.SW == 1 && !taps.empty();
         const int64_t PH = (p.H - py + p.SH - 1) / p.SH, PW = (p.W - px + p.SW - 1) / p.SW;
         const int64_t cnt = p.N * PH * PW, r0 = cnt * tid / nt, r1 = cnt * (tid + 1) / nt;
         const int64_t nk = static_cast<int64_t>(taps.size());
         for (int64_t r = r0; r < r1; r += kNP) {
           int np = static_cast<int>(std::min<int64_t>(kNP, r1 - r));
-          for (int i = 0; i < kNP; i++) {
-            int64_t rr = r + std::min(i, np - 1);
-            int64_t n = rr / (PH * PW), rem = rr % (PH * PW);
-            int64_t iy = py + (rem / PW) * p.SH, ix = px + (rem % PW) * p.SW;
-            if (i < np) outs[i] = dx + ((n * p.H + iy) * p.W + ix) * p.C;
+          int64_t n = r / (PH * PW), rem = r % (PH * PW), a = rem / PW, bq = rem % PW;
+          for (int i = 0; i < np; i++) {
+            const int64_t iy = py + a * p.SH, ix = px + bq * p.SW, ny = iy + p.PT, nx = ix + p.PL;
+            outs[i] = dx + ((n * p.H + iy) * p.W + ix) * p.C;
             const float* img = dy + n * p.OH * p.OW * p.OC;
-            for (int64_t j = 0; j < nk; j++) {
-              int64_t ky = taps[j] / p.KW, kx = taps[j] % p.KW;
-              int64_t oy = (iy + p.PT - ky * p.DH) / p.SH, ox = (ix + p.PL - kx * p.DW) / p.SW;  // exact
-              bool ok = iy + p.PT - ky * p.DH >= 0 && oy < p.OH && ix + p.PL - kx * p.DW >= 0 && ox < p.OW;
-              tp[j * kNP + i] = ok ? img + (oy * p.OW + ox) * p.OC : zero.data();
+            if (unit && ny - kyMax >= 0 && ny - kyMin < p.OH && nx - kxMax >= 0 && nx - kxMin < p.OW) {
+              const float* base = img + (ny * p.OW + nx) * p.OC;
+              for (int64_t j = 0; j < nk; j++) tp[j * kNP + i] = base - uoff[j];
+            } else {
+              for (int64_t j = 0; j < nk; j++) {
+                const int64_t vy = ny - tky[j], vx = nx - tkx[j];  // multiples of SH, SW in this phase
+                const int64_t oy = vy / p.SH, ox = vx / p.SW;
+                const bool ok = vy >= 0 && oy < p.OH && vx >= 0 && ox < p.OW;
+                tp[j * kNP + i] = ok ? img + (oy * p.OW + ox) * p.OC : zero.data();
+              }
+            }
+            if (++bq == PW) {
+              bq = 0;
+              if (++a == PH) {
+                a = 0;
+                n++;
+              }
             }
           }
           if (nk == 0) {
