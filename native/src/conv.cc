@@ -311,7 +311,8 @@ void direct_conv(const ConvP& q, const float* in, const float* wp, float* out) {
 
 // dw[k0 + i, ob:ob+wb] += Σ_{r < T} x(r, k0 + i) · dy[r, ob:ob+wb], i < KB, where x(r, k) = rows[tap(k)][r][c(k)]
 // (rows: per tap, T pointers into x or the zero row). 12 accumulators: KB (≤ 6) patch entries × 16 channels.
-template <int KB, bool FULL>
+// SAME: the KB entries are consecutive channels of one tap, so one row pointer serves all of them.
+template <int KB, bool FULL, bool SAME>
 LAUREL_AVX2 void dw_micro(const float* const* tp, int64_t T, int64_t C, int64_t k0, const float* dy, int64_t OC,
                           int64_t ob, int64_t wb, float* dw) {
   alignas(32) int32_t m[16];
@@ -328,9 +329,10 @@ LAUREL_AVX2 void dw_micro(const float* const* tp, int64_t T, int64_t C, int64_t 
     const float* d = dy + r * OC + ob;
     const __m256 d0 = FULL ? _mm256_loadu_ps(d) : _mm256_maskload_ps(d, m0);
     const __m256 d1 = FULL ? _mm256_loadu_ps(d + 8) : _mm256_maskload_ps(d + 8, m1);
-#define LAUREL_FMA(k)                                          \
-  if constexpr (KB > k) {                                      \
-    const __m256 b = _mm256_broadcast_ss(rows##k[r] + c##k);   \
+    const float* xr = SAME ? rows0[r] + c0 : nullptr;
+#define LAUREL_FMA(k)                                                          \
+  if constexpr (KB > k) {                                                      \
+    const __m256 b = _mm256_broadcast_ss(SAME ? xr + k : rows##k[r] + c##k);   \
     a0_##k = _mm256_fmadd_ps(b, d0, a0_##k);                   \
     a1_##k = _mm256_fmadd_ps(b, d1, a1_##k);                   \
   }
@@ -352,16 +354,16 @@ LAUREL_AVX2 void dw_micro(const float* const* tp, int64_t T, int64_t C, int64_t 
 #undef LAUREL_ST
 }
 
-template <bool FULL>
+template <bool FULL, bool SAME>
 void dw_block(int kb, const float* const* tp, int64_t T, int64_t C, int64_t k0, const float* dy, int64_t OC,
               int64_t ob, int64_t wb, float* dw) {
   switch (kb) {
-    case 6: dw_micro<6, FULL>(tp, T, C, k0, dy, OC, ob, wb, dw); break;
-    case 5: dw_micro<5, FULL>(tp, T, C, k0, dy, OC, ob, wb, dw); break;
-    case 4: dw_micro<4, FULL>(tp, T, C, k0, dy, OC, ob, wb, dw); break;
-    case 3: dw_micro<3, FULL>(tp, T, C, k0, dy, OC, ob, wb, dw); break;
-    case 2: dw_micro<2, FULL>(tp, T, C, k0, dy, OC, ob, wb, dw); break;
-    default: dw_micro<1, FULL>(tp, T, C, k0, dy, OC, ob, wb, dw); break;
+    case 6: dw_micro<6, FULL, SAME>(tp, T, C, k0, dy, OC, ob, wb, dw); break;
+    case 5: dw_micro<5, FULL, SAME>(tp, T, C, k0, dy, OC, ob, wb, dw); break;
+    case 4: dw_micro<4, FULL, SAME>(tp, T, C, k0, dy, OC, ob, wb, dw); break;
+    case 3: dw_micro<3, FULL, SAME>(tp, T, C, k0, dy, OC, ob, wb, dw); break;
+    case 2: dw_micro<2, FULL, SAME>(tp, T, C, k0, dy, OC, ob, wb, dw); break;
+    default: dw_micro<1, FULL, SAME>(tp, T, C, k0, dy, OC, ob, wb, dw); break;
   }
 }
 
@@ -386,12 +388,23 @@ void direct_back_filter(const ConvP& p, const float* x, const float* dy, float* 
       const float* dyt = dy + r * p.OC;
       for (int64_t ob = 0; ob < p.OC; ob += 16) {
         int64_t wb = std::min<int64_t>(16, p.OC - ob);
+        if (p.C >= 6) {  // channel blocks within each tap: one row pointer per block
+          for (int64_t t = 0; t < ntaps; t++)
+            for (int64_t c0 = 0; c0 < p.C; c0 += 6) {
+              int kb = static_cast<int>(std::min<int64_t>(6, p.C - c0));
+              if (wb == 16)
+                dw_block<true, true>(kb, tp.data(), T, p.C, t * p.C + c0, dyt, p.OC, ob, wb, acc);
+              else
+                dw_block<false, true>(kb, tp.data(), T, p.C, t * p.C + c0, dyt, p.OC, ob, wb, acc);
+            }
+          continue;
+        }
         for (int64_t k0 = 0; k0 < K; k0 += 6) {
           int kb = static_cast<int>(std::min<int64_t>(6, K - k0));
           if (wb == 16)
-            dw_block<true>(kb, tp.data(), T, p.C, k0, dyt, p.OC, ob, wb, acc);
+            dw_block<true, false>(kb, tp.data(), T, p.C, k0, dyt, p.OC, ob, wb, acc);
           else
-            dw_block<false>(kb, tp.data(), T, p.C, k0, dyt, p.OC, ob, wb, acc);
+            dw_block<false, false>(kb, tp.data(), T, p.C, k0, dyt, p.OC, ob, wb, acc);
         }
       }
     }
