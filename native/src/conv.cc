@@ -161,7 +161,7 @@ bool have_avx2() {
   return v;
 }
 
-constexpr int kNP = 6;  // pixels per micro-tile
+constexpr int kNP = 12;  // tap-table stride: pixels per micro-tile, at most (AVX-512: 12, AVX2: 6)
 
 // out[i, 0:wb] = Σ_t Σ_c taps[t * kNP + i][c] * wp[(t * C + c) * 16 + 0:16], for i < NP.
 // The accumulators are named variables (not arrays): GCC otherwise spills an array of __m256 to the stack on
@@ -183,6 +183,7 @@ LAUREL_AVX2 void fwd_micro(const float* const* taps, int64_t ntaps, const int32_
     LAUREL_REP6(LAUREL_PTR)
 #undef LAUREL_PTR
     const float* w = wp + (widx ? widx[t] : t) * C * 16;
+#pragma GCC unroll 4
     for (int64_t c = 0; c < C; c++) {
       const __m256 w0 = _mm256_loadu_ps(w + c * 16), w1 = _mm256_loadu_ps(w + c * 16 + 8);
 #define LAUREL_FMA(k)                                \
@@ -218,8 +219,69 @@ LAUREL_AVX2 void fwd_micro(const float* const* taps, int64_t ntaps, const int32_
   }
 }
 
+// AVX-512 (where the CPU has it; this machine does, and oneDNN uses it for PyTorch): one zmm of 16 output
+// channels per pixel, up to 12 pixels, FMAs with an embedded broadcast of the input value.
+#define LAUREL_AVX512 __attribute__((target("avx512f")))
+#define LAUREL_REP12(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11)
+
+// LAUREL_CONV_AVX512=0 keeps the AVX2 micro-kernels on an AVX-512 CPU (tests cover both).
+bool have_avx512() {
+  static const bool cpu = __builtin_cpu_supports("avx512f");
+  const char* e = std::getenv("LAUREL_CONV_AVX512");
+  return cpu && (e == nullptr || e[0] != '0');
+}
+int group_pixels() { return have_avx512() ? 12 : 6; }
+
+template <int NP>
+LAUREL_AVX512 void fwd_micro512(const float* const* taps, int64_t ntaps, const int32_t* widx, int64_t C,
+                                const float* wp, float* const* outs, int64_t wb) {
+#define LAUREL_DECL(k)                   \
+  __m512 a_##k = _mm512_setzero_ps(); \
+  const float* p##k = nullptr;
+  LAUREL_REP12(LAUREL_DECL)
+#undef LAUREL_DECL
+  for (int64_t t = 0; t < ntaps; t++) {
+    const float* const* tp = taps + t * kNP;
+#define LAUREL_PTR(k) \
+  if constexpr (NP > k) p##k = tp[k];
+    LAUREL_REP12(LAUREL_PTR)
+#undef LAUREL_PTR
+    const float* w = wp + (widx ? widx[t] : t) * C * 16;
+#pragma GCC unroll 2
+    for (int64_t c = 0; c < C; c++) {
+      const __m512 w0 = _mm512_loadu_ps(w + c * 16);
+#define LAUREL_FMA(k) \
+  if constexpr (NP > k) a_##k = _mm512_fmadd_ps(_mm512_set1_ps(p##k[c]), w0, a_##k);
+      LAUREL_REP12(LAUREL_FMA)
+#undef LAUREL_FMA
+    }
+  }
+  const __mmask16 m = static_cast<__mmask16>((1u << wb) - 1u);
+#define LAUREL_ST(k) \
+  if constexpr (NP > k) _mm512_mask_storeu_ps(outs[k], m, a_##k);
+  LAUREL_REP12(LAUREL_ST)
+#undef LAUREL_ST
+}
+
 void run_micro(int np, const float* const* tp, int64_t ntaps, const int32_t* widx, int64_t C, const float* w,
                float* const* outs, int64_t wb) {
+  if (have_avx512()) {
+    switch (np) {
+      case 12: fwd_micro512<12>(tp, ntaps, widx, C, w, outs, wb); break;
+      case 11: fwd_micro512<11>(tp, ntaps, widx, C, w, outs, wb); break;
+      case 10: fwd_micro512<10>(tp, ntaps, widx, C, w, outs, wb); break;
+      case 9: fwd_micro512<9>(tp, ntaps, widx, C, w, outs, wb); break;
+      case 8: fwd_micro512<8>(tp, ntaps, widx, C, w, outs, wb); break;
+      case 7: fwd_micro512<7>(tp, ntaps, widx, C, w, outs, wb); break;
+      case 6: fwd_micro512<6>(tp, ntaps, widx, C, w, outs, wb); break;
+      case 5: fwd_micro512<5>(tp, ntaps, widx, C, w, outs, wb); break;
+      case 4: fwd_micro512<4>(tp, ntaps, widx, C, w, outs, wb); break;
+      case 3: fwd_micro512<3>(tp, ntaps, widx, C, w, outs, wb); break;
+      case 2: fwd_micro512<2>(tp, ntaps, widx, C, w, outs, wb); break;
+      default: fwd_micro512<1>(tp, ntaps, widx, C, w, outs, wb); break;
+    }
+    return;
+  }
   switch (np) {
     case 6: fwd_micro<6>(tp, ntaps, widx, C, w, outs, wb); break;
     case 5: fwd_micro<5>(tp, ntaps, widx, C, w, outs, wb); break;
@@ -290,8 +352,9 @@ void direct_conv(const ConvP& q, const float* in, const float* wp, float* out) {
       tp = big.data();
     }
     float* outs[kNP];
-    for (int64_t r = r0; r < r1; r += kNP) {
-      int np = static_cast<int>(std::min<int64_t>(kNP, r1 - r));
+    const int gp = group_pixels();
+    for (int64_t r = r0; r < r1; r += gp) {
+      int np = static_cast<int>(std::min<int64_t>(gp, r1 - r));
       fill(r, np, tp, kNP);
       for (int64_t b = 0; b < nblk; b++) {
         int64_t wb = std::min<int64_t>(16, q.OC - b * 16);
@@ -325,6 +388,7 @@ LAUREL_AVX2 void dw_micro(const float* const* tp, int64_t T, int64_t C, int64_t 
   const int64_t c##k = (k0 + k) % C;
   LAUREL_REP6(LAUREL_DECL)
 #undef LAUREL_DECL
+#pragma GCC unroll 2
   for (int64_t r = 0; r < T; r++) {
     const float* d = dy + r * OC + ob;
     const __m256 d0 = FULL ? _mm256_loadu_ps(d) : _mm256_maskload_ps(d, m0);
@@ -487,8 +551,9 @@ void direct_back_input(const ConvP& p, const float* dy, const float* w, float* d
         const int64_t PH = (p.H - py + p.SH - 1) / p.SH, PW = (p.W - px + p.SW - 1) / p.SW;
         const int64_t cnt = p.N * PH * PW, r0 = cnt * tid / nt, r1 = cnt * (tid + 1) / nt;
         const int64_t nk = static_cast<int64_t>(taps.size());
-        for (int64_t r = r0; r < r1; r += kNP) {
-          int np = static_cast<int>(std::min<int64_t>(kNP, r1 - r));
+        const int gp = group_pixels();
+        for (int64_t r = r0; r < r1; r += gp) {
+          int np = static_cast<int>(std::min<int64_t>(gp, r1 - r));
           int64_t n = r / (PH * PW), rem = r % (PH * PW), a = rem / PW, bq = rem % PW;
           for (int i = 0; i < np; i++) {
             const int64_t iy = py + a * p.SH, ix = px + bq * p.SW, ny = iy + p.PT, nx = ix + p.PL;

@@ -184,7 +184,7 @@ test('max/avg pooling and their gradients match cpu', async () => {
   }
 });
 
-// The fast paths in native/src/conv.cc: direct AVX2 kernels (forward, backprop-input by stride phases,
+// The fast paths in native/src/conv.cc: direct AVX-512 or AVX2 kernels (forward, backprop-input by stride phases,
 // backprop-filter with per-thread partials) where OC (forward, filter) or C (input) ≥ 8, 1×1 stride-1 GEMMs, and
 // the im2col-tile + sgemm path otherwise (or with LAUREL_CONV_DIRECT=0). Each case checks forward and both
 // gradients against cpu under both settings; sizes are large enough for two threads and several row tiles.
@@ -216,10 +216,16 @@ const fastCases: (Case & { why: string })[] = [
   { why: 'many rows (several tiles)', x: [6, 24, 24, 8], f: [3, 3, 8, 16], s: [1, 1], pad: 'same' },
 ];
 
-for (const direct of ['1', '0']) {
-  test(`conv2d fast paths (LAUREL_CONV_DIRECT=${direct}): forward and gradients match cpu`, async () => {
+for (const [direct, avx512] of [
+  ['1', '1'],
+  ['1', '0'],
+  ['0', '1'],
+]) {
+  test(`conv2d fast paths (LAUREL_CONV_DIRECT=${direct}, LAUREL_CONV_AVX512=${avx512}): forward and gradients match cpu`, async () => {
     const saved = process.env.LAUREL_CONV_DIRECT;
+    const saved512 = process.env.LAUREL_CONV_AVX512;
     process.env.LAUREL_CONV_DIRECT = direct;
+    process.env.LAUREL_CONV_AVX512 = avx512;
     try {
       let seed = 500;
       for (const c of fastCases) {
@@ -274,6 +280,8 @@ for (const direct of ['1', '0']) {
     } finally {
       if (saved === undefined) delete process.env.LAUREL_CONV_DIRECT;
       else process.env.LAUREL_CONV_DIRECT = saved;
+      if (saved512 === undefined) delete process.env.LAUREL_CONV_AVX512;
+      else process.env.LAUREL_CONV_AVX512 = saved512;
     }
   });
 }
