@@ -418,6 +418,46 @@ LAUREL_AVX2 void dw_micro(const float* const* tp, int64_t T, int64_t C, int64_t 
 #undef LAUREL_ST
 }
 
+// AVX-512 backprop-filter micro-kernel: KB (≤ 16) consecutive channels of one tap × 16 output channels (one zmm
+// each), masked past OC.
+#define LAUREL_REP16(M) LAUREL_REP12(M) M(12) M(13) M(14) M(15)
+template <int KB>
+LAUREL_AVX512 void dw_micro512(const float* const* rows, int64_t T, int64_t c0, const float* dy, int64_t OC,
+                               __mmask16 m, float* dw) {
+#define LAUREL_DECL(k) __m512 a_##k = _mm512_setzero_ps();
+  LAUREL_REP16(LAUREL_DECL)
+#undef LAUREL_DECL
+#pragma GCC unroll 2
+  for (int64_t r = 0; r < T; r++) {
+    const __m512 d = _mm512_maskz_loadu_ps(m, dy + r * OC);
+    const float* xr = rows[r] + c0;
+#define LAUREL_FMA(k) \
+  if constexpr (KB > k) a_##k = _mm512_fmadd_ps(_mm512_set1_ps(xr[k]), d, a_##k);
+    LAUREL_REP16(LAUREL_FMA)
+#undef LAUREL_FMA
+  }
+#define LAUREL_ST(k)                                                                \
+  if constexpr (KB > k) {                                                           \
+    float* o = dw + (c0 + k) * OC;                                                  \
+    _mm512_mask_storeu_ps(o, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, o), a_##k)); \
+  }
+  LAUREL_REP16(LAUREL_ST)
+#undef LAUREL_ST
+}
+
+// dw rows [t·C + c0, t·C + c0 + kb) × channels [ob, ob + wb) from one tile; dw points at the tap's first row.
+void dw_block512(int kb, const float* const* rows, int64_t T, int64_t c0, const float* dy, int64_t OC, int64_t wb,
+                 float* dw) {
+  const __mmask16 m = static_cast<__mmask16>((1u << wb) - 1u);
+  switch (kb) {
+#define LAUREL_CASE(k) \
+  case k + 1: dw_micro512<k + 1>(rows, T, c0, dy, OC, m, dw); break;
+    LAUREL_REP16(LAUREL_CASE)
+#undef LAUREL_CASE
+    default: break;
+  }
+}
+
 template <bool FULL, bool SAME>
 void dw_block(int kb, const float* const* tp, int64_t T, int64_t C, int64_t k0, const float* dy, int64_t OC,
               int64_t ob, int64_t wb, float* dw) {
@@ -452,6 +492,13 @@ void direct_back_filter(const ConvP& p, const float* x, const float* dy, float* 
       const float* dyt = dy + r * p.OC;
       for (int64_t ob = 0; ob < p.OC; ob += 16) {
         int64_t wb = std::min<int64_t>(16, p.OC - ob);
+        if (p.C >= 8 && have_avx512()) {
+          for (int64_t t = 0; t < ntaps; t++)
+            for (int64_t c0 = 0; c0 < p.C; c0 += 16)
+              dw_block512(static_cast<int>(std::min<int64_t>(16, p.C - c0)), tp.data() + t * T, T, c0, dyt + ob,
+                          p.OC, wb, acc + t * p.C * p.OC + ob);
+          continue;
+        }
         if (p.C >= 6) {  // channel blocks within each tap: one row pointer per block
           for (int64_t t = 0; t < ntaps; t++)
             for (int64_t c0 = 0; c0 < p.C; c0 += 6) {
