@@ -582,19 +582,19 @@ void direct_back_input(const ConvP& p, const float* dy, const float* w, float* d
           for (int64_t kx = 0; kx < p.KW; kx++)
             if (floor_mod(py + p.PT - ky * p.DH, p.SH) == 0 && floor_mod(px + p.PL - kx * p.DW, p.SW) == 0)
               taps.push_back(static_cast<int32_t>(ky * p.KW + kx));
-        // Per tap: its (ky·DH, kx·DW); with unit strides, the dy offset of the tap from the pixel's own position.
-        std::vector<int64_t> tky, tkx, uoff;
-        int64_t kyMin = INT64_MAX, kyMax = INT64_MIN, kxMin = INT64_MAX, kxMax = INT64_MIN;
+        // Tap j of the phase pixel (a, b) (iy = py + a·SH) reads dy at (a + qy[j], b + qx[j]): the divisions
+        // are exact and done once per phase, and pixels whose taps all fall inside dy take precomputed offsets.
+        std::vector<int64_t> qy, qx, poff;
+        int64_t qyMin = INT64_MAX, qyMax = INT64_MIN, qxMin = INT64_MAX, qxMax = INT64_MIN;
         for (int32_t t : taps) {
-          tky.push_back((t / p.KW) * p.DH);
-          tkx.push_back((t % p.KW) * p.DW);
-          uoff.push_back((tky.back() * p.OW + tkx.back()) * p.OC);
-          kyMin = std::min(kyMin, tky.back());
-          kyMax = std::max(kyMax, tky.back());
-          kxMin = std::min(kxMin, tkx.back());
-          kxMax = std::max(kxMax, tkx.back());
+          qy.push_back((py + p.PT - (t / p.KW) * p.DH) / p.SH);
+          qx.push_back((px + p.PL - (t % p.KW) * p.DW) / p.SW);
+          poff.push_back((qy.back() * p.OW + qx.back()) * p.OC);
+          qyMin = std::min(qyMin, qy.back());
+          qyMax = std::max(qyMax, qy.back());
+          qxMin = std::min(qxMin, qx.back());
+          qxMax = std::max(qxMax, qx.back());
         }
-        const bool unit = p.SH == 1 && p.SW == 1 && !taps.empty();
         const int64_t PH = (p.H - py + p.SH - 1) / p.SH, PW = (p.W - px + p.SW - 1) / p.SW;
         const int64_t cnt = p.N * PH * PW, r0 = cnt * tid / nt, r1 = cnt * (tid + 1) / nt;
         const int64_t nk = static_cast<int64_t>(taps.size());
@@ -603,17 +603,16 @@ void direct_back_input(const ConvP& p, const float* dy, const float* w, float* d
           int np = static_cast<int>(std::min<int64_t>(gp, r1 - r));
           int64_t n = r / (PH * PW), rem = r % (PH * PW), a = rem / PW, bq = rem % PW;
           for (int i = 0; i < np; i++) {
-            const int64_t iy = py + a * p.SH, ix = px + bq * p.SW, ny = iy + p.PT, nx = ix + p.PL;
+            const int64_t iy = py + a * p.SH, ix = px + bq * p.SW;
             outs[i] = dx + ((n * p.H + iy) * p.W + ix) * p.C;
             const float* img = dy + n * p.OH * p.OW * p.OC;
-            if (unit && ny - kyMax >= 0 && ny - kyMin < p.OH && nx - kxMax >= 0 && nx - kxMin < p.OW) {
-              const float* base = img + (ny * p.OW + nx) * p.OC;
-              for (int64_t j = 0; j < nk; j++) tp[j * kNP + i] = base - uoff[j];
+            if (nk > 0 && a + qyMin >= 0 && a + qyMax < p.OH && bq + qxMin >= 0 && bq + qxMax < p.OW) {
+              const float* base = img + (a * p.OW + bq) * p.OC;
+              for (int64_t j = 0; j < nk; j++) tp[j * kNP + i] = base + poff[j];
             } else {
               for (int64_t j = 0; j < nk; j++) {
-                const int64_t vy = ny - tky[j], vx = nx - tkx[j];  // multiples of SH, SW in this phase
-                const int64_t oy = vy / p.SH, ox = vx / p.SW;
-                const bool ok = vy >= 0 && oy < p.OH && vx >= 0 && ox < p.OW;
+                const int64_t oy = a + qy[j], ox = bq + qx[j];
+                const bool ok = oy >= 0 && oy < p.OH && ox >= 0 && ox < p.OW;
                 tp[j * kNP + i] = ok ? img + (oy * p.OW + ox) * p.OC : zero.data();
               }
             }
