@@ -278,9 +278,9 @@ for (const [direct, avx512] of [
         }),
       );
     } finally {
-      if (saved === undefined) delete process.env.LAUREL_CONV_DIRECT;
+      if (saved === undefined) Reflect.deleteProperty(process.env, 'LAUREL_CONV_DIRECT');
       else process.env.LAUREL_CONV_DIRECT = saved;
-      if (saved512 === undefined) delete process.env.LAUREL_CONV_AVX512;
+      if (saved512 === undefined) Reflect.deleteProperty(process.env, 'LAUREL_CONV_AVX512');
       else process.env.LAUREL_CONV_AVX512 = saved512;
     }
   });
