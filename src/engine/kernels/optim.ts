@@ -1,16 +1,10 @@
 // Fused optimizer updates (one pass over p, g and the slots instead of ~12 elementwise kernels).
+import type { AdamWStep, SgdStep } from '../fused.ts';
 import { type KernelArgs, type KernelFunc, type Kernels, type TensorInfo, addon, f32 } from './util.ts';
 
 function adamw({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
   const { p, g, m, v } = inputs;
-  const a = attrs as {
-    lr: number;
-    beta1: number;
-    beta2: number;
-    eps: number;
-    weightDecay: number;
-    step: number;
-  };
+  const a = attrs as unknown as AdamWStep;
   const n = f32(backend, p).length;
   const po = backend.alloc(n);
   const mo = backend.alloc(n);
@@ -36,7 +30,7 @@ function adamw({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
 
 function sgd({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
   const { p, g, buf } = inputs;
-  const a = attrs as { lr: number; momentum: number; weightDecay: number; nesterov: boolean };
+  const a = attrs as unknown as SgdStep;
   const n = f32(backend, p).length;
   const po = backend.alloc(n);
   const bo = backend.alloc(n);
