@@ -10,30 +10,15 @@
  * The `general` variant (a user-supplied function g) cannot be serialized and is not offered as a layer.
  */
 import * as tf from '@tensorflow/tfjs';
-import {
-  type PaH,
-  type ResidualConfig,
-  type RwNorm,
-  type VInit,
-  type Variant,
-  addedParamCount,
-  hasPa,
-  residualConfig,
-} from '../config.ts';
+import { type ResidualConfig, addedParamCount, hasPa, residualConfig } from '../config.ts';
 import { type LaurelParams, effectiveK, initialParams, residualForward } from '../residual.ts';
 
 type Shape = (number | null)[];
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type LayerVariable = tf.LayerVariable;
 
-export interface LaurelLayerArgs extends LayerArgs {
-  variant: Variant;
-  rank?: number;
-  k?: number;
-  rwNorm?: RwNorm;
-  rwPerDim?: boolean;
-  vInit?: VInit;
-  paH?: PaH;
+/** Residual's options (all but the unserializable `g`) plus the layer's own. */
+export interface LaurelLayerArgs extends LayerArgs, Omit<ResidualConfig, 'g'> {
   /** Seed of the V (and gemma3n U) initialization. */
   seed?: number;
 }
