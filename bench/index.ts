@@ -237,20 +237,32 @@ function pairedRatio(a: number[], b: number[]): number {
   return median(a.map((x, i) => x / b[i]));
 }
 
-/** Interleaved timing: median over rounds of (rw+lr step / plain step of the same round). */
-function pairedOverhead(
+/** Per model: `ratio(rw+lr row's key, baseline row's key)`, null where either row or value is missing. */
+function laurelVsPlain<K extends 'native_ms' | 'torch_ms' | 'native_steps_ms' | 'torch_steps_ms'>(
   cfg: BenchConfig,
   models: ModelRow[],
-  key: 'native_steps_ms' | 'torch_steps_ms',
+  key: K,
+  ratio: (laurel: NonNullable<ModelRow[K]>, plain: NonNullable<ModelRow[K]>) => number | null,
 ): Partial<Record<BenchModelName, number | null>> {
   const out: Partial<Record<BenchModelName, number | null>> = {};
   for (const m of cfg.models) {
     const label = modelLabel(cfg, m);
     const plain = models.find((r) => r.model === label && r.residual === 'baseline')?.[key];
     const laurel = models.find((r) => r.model === label && r.residual === 'rw+lr')?.[key];
-    out[m] = plain && laurel && plain.length === laurel.length ? round(pairedRatio(laurel, plain)) : null;
+    out[m] = plain && laurel ? ratio(laurel, plain) : null;
   }
   return out;
+}
+
+/** Interleaved timing: median over rounds of (rw+lr step / plain step of the same round). */
+function pairedOverhead(
+  cfg: BenchConfig,
+  models: ModelRow[],
+  key: 'native_steps_ms' | 'torch_steps_ms',
+): Partial<Record<BenchModelName, number | null>> {
+  return laurelVsPlain(cfg, models, key, (laurel, plain) =>
+    plain.length === laurel.length ? round(pairedRatio(laurel, plain)) : null,
+  );
 }
 
 function overhead(
@@ -258,14 +270,7 @@ function overhead(
   models: ModelRow[],
   key: 'native_ms' | 'torch_ms',
 ): Partial<Record<BenchModelName, number | null>> {
-  const out: Partial<Record<BenchModelName, number | null>> = {};
-  for (const m of cfg.models) {
-    const label = modelLabel(cfg, m);
-    const plain = models.find((r) => r.model === label && r.residual === 'baseline')?.[key];
-    const laurel = models.find((r) => r.model === label && r.residual === 'rw+lr')?.[key];
-    out[m] = plain && laurel ? round(laurel / plain) : null;
-  }
-  return out;
+  return laurelVsPlain(cfg, models, key, (laurel, plain) => round(laurel / plain));
 }
 
 /** A human-readable table of the report. */
