@@ -256,6 +256,36 @@ function conv1x1(inC: number, outC: number, rng: Rng): Conv2d {
 }
 
 /**
+ * The part of a block after f (BasicBlock and Bottleneck alike): the shortcut projection, when the plan has
+ * one, and the residual R. Built after the block's convolutions, so that `rng` is drawn in the same order.
+ */
+function blockTail(
+  plan: BlockPlan,
+  residual: ResidualConfig,
+  rng: Rng,
+  laurelRng: Rng,
+): { downsample: Downsample | null; residual: Residual } {
+  const downsample = plan.downsample
+    ? new Downsample(plan.inplanes, plan.outChannels, plan.stride, rng)
+    : null;
+  const r = new Residual(blockResidual(residual, plan.outChannels), plan.outChannels, {
+    seed: laurelRng.seed(),
+  });
+  return { downsample, residual: r };
+}
+
+/** [ReLU(R(f(x), s(x))), s(x)] for keepingShortcut, s the block's projection or the identity. */
+function blockOutput(
+  block: { readonly downsample: Downsample | null; readonly residual: Residual },
+  x: tf.Tensor4D,
+  fx: tf.Tensor,
+  ctx: BlockContext,
+): [tf.Tensor4D, tf.Tensor4D] {
+  const s = block.downsample ? block.downsample.forward(x) : x;
+  return [tf.relu(block.residual.forward(fx, s, { history: ctx.history })) as tf.Tensor4D, s];
+}
+
+/**
  * BasicBlock: `y = ReLU(R(f(x), s(x)))`, f = conv3×3(stride) → BN → ReLU → conv3×3 → BN, R the residual
  * (plain: f + s). Shapes: [N, H, W, inplanes] → [N, H/stride, W/stride, planes].
  */
@@ -273,21 +303,16 @@ export class BasicBlock extends Module {
     this.bn1 = this.child('bn1', new BatchNorm(plan.planes));
     this.conv2 = this.child('conv2', conv3x3(plan.planes, plan.planes, 1, rng));
     this.bn2 = this.child('bn2', new BatchNorm(plan.planes));
-    this.downsample = plan.downsample
-      ? this.child('downsample', new Downsample(plan.inplanes, plan.outChannels, plan.stride, rng))
-      : null;
-    this.residual = this.child(
-      'residual',
-      new Residual(blockResidual(residual, plan.outChannels), plan.outChannels, { seed: laurelRng.seed() }),
-    );
+    const tail = blockTail(plan, residual, rng, laurelRng);
+    this.downsample = tail.downsample && this.child('downsample', tail.downsample);
+    this.residual = this.child('residual', tail.residual);
   }
 
   forward(x: tf.Tensor4D, ctx: BlockContext = {}): tf.Tensor4D {
     return keepingShortcut(ctx, () => {
       const h = tf.relu(this.bn1.forward(this.conv1.forward(x)));
       const fx = this.bn2.forward(this.conv2.forward(h as tf.Tensor4D));
-      const s = this.downsample ? this.downsample.forward(x) : x;
-      return [tf.relu(this.residual.forward(fx, s, { history: ctx.history })) as tf.Tensor4D, s];
+      return blockOutput(this, x, fx, ctx);
     });
   }
 }
@@ -314,13 +339,9 @@ export class Bottleneck extends Module {
     this.bn2 = this.child('bn2', new BatchNorm(plan.planes));
     this.conv3 = this.child('conv3', conv1x1(plan.planes, plan.outChannels, rng));
     this.bn3 = this.child('bn3', new BatchNorm(plan.outChannels));
-    this.downsample = plan.downsample
-      ? this.child('downsample', new Downsample(plan.inplanes, plan.outChannels, plan.stride, rng))
-      : null;
-    this.residual = this.child(
-      'residual',
-      new Residual(blockResidual(residual, plan.outChannels), plan.outChannels, { seed: laurelRng.seed() }),
-    );
+    const tail = blockTail(plan, residual, rng, laurelRng);
+    this.downsample = tail.downsample && this.child('downsample', tail.downsample);
+    this.residual = this.child('residual', tail.residual);
   }
 
   forward(x: tf.Tensor4D, ctx: BlockContext = {}): tf.Tensor4D {
@@ -328,8 +349,7 @@ export class Bottleneck extends Module {
       const h1 = tf.relu(this.bn1.forward(this.conv1.forward(x))) as tf.Tensor4D;
       const h2 = tf.relu(this.bn2.forward(this.conv2.forward(h1))) as tf.Tensor4D;
       const fx = this.bn3.forward(this.conv3.forward(h2));
-      const s = this.downsample ? this.downsample.forward(x) : x;
-      return [tf.relu(this.residual.forward(fx, s, { history: ctx.history })) as tf.Tensor4D, s];
+      return blockOutput(this, x, fx, ctx);
     });
   }
 }
