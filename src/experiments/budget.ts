@@ -101,6 +101,33 @@ const visionSmoke: VisionPreset = {
   workers: 2,
 };
 
+const visionStandard: VisionPreset = {
+  trials: 5,
+  model: 'resnet20',
+  batchSize: 64,
+  epochs: 1,
+  trainLimit: 16_000,
+  evalEvery: 125,
+  // 12:41 calibration (CPU time with --threads 1, native convolutions, immune to the machine's load):
+  // 1.13 s per step at batch 64; an evaluation over the full 10k test set 58 s
+  startS: 8,
+  stepMs: 1100,
+  evalS: 58,
+  workers: 2,
+};
+
+const visionFull: VisionPreset = {
+  trials: 5,
+  model: 'resnet20',
+  batchSize: 64,
+  epochs: 3,
+  evalEvery: 430,
+  startS: 8,
+  stepMs: 1100,
+  evalS: 58,
+  workers: 2,
+};
+
 export const PRESETS: {
   vision: Record<Budget, VisionPreset>;
   rank: Record<Budget, RankPreset>;
@@ -108,61 +135,13 @@ export const PRESETS: {
 } = {
   vision: {
     smoke: visionSmoke,
-    standard: {
-      trials: 5,
-      model: 'resnet20',
-      batchSize: 64,
-      epochs: 1,
-      trainLimit: 16_000,
-      evalEvery: 125,
-      // 12:41 calibration (CPU time with --threads 1, native convolutions, immune to the machine's load):
-      // 1.13 s per step at batch 64; an evaluation over the full 10k test set 58 s
-      startS: 8,
-      stepMs: 1100,
-      evalS: 58,
-      workers: 2,
-    },
-    full: {
-      trials: 5,
-      model: 'resnet20',
-      batchSize: 64,
-      epochs: 3,
-      evalEvery: 430,
-      startS: 8,
-      stepMs: 1100,
-      evalS: 58,
-      workers: 2,
-    },
+    standard: visionStandard,
+    full: visionFull,
   },
   rank: {
     smoke: { ...visionSmoke, ranks: RANKS },
-    standard: {
-      trials: 4,
-      model: 'resnet20',
-      batchSize: 64,
-      epochs: 1,
-      trainLimit: 16_000,
-      evalEvery: 125,
-      // 12:41 calibration (CPU time with --threads 1, native convolutions, immune to the machine's load):
-      // 1.13 s per step at batch 64; an evaluation over the full 10k test set 58 s
-      startS: 8,
-      stepMs: 1100,
-      evalS: 58,
-      workers: 2,
-      ranks: RANKS,
-    },
-    full: {
-      trials: 5,
-      model: 'resnet20',
-      batchSize: 64,
-      epochs: 3,
-      evalEvery: 430,
-      startS: 8,
-      stepMs: 1100,
-      evalS: 58,
-      workers: 2,
-      ranks: RANKS,
-    },
+    standard: { ...visionStandard, trials: 4, ranks: RANKS },
+    full: { ...visionFull, ranks: RANKS },
   },
   lm: {
     smoke: {
