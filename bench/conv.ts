@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { getNumThreads, initBackend, setNumThreads } from '../src/engine/index.ts';
+import { bestOf } from './timing.ts';
 
 interface Shape {
   name: string;
@@ -33,27 +34,6 @@ export const SHAPES: Shape[] = [
   { name: 'proj 16→32 1×1 s2', x: [B, 28, 28, 16], f: [1, 1, 16, 32], s: 2, p: 0, per: [1, 1, 1] },
   { name: 'proj 32→64 1×1 s2', x: [B, 14, 14, 32], f: [1, 1, 32, 64], s: 2, p: 0, per: [1, 1, 1] },
 ];
-
-/** [wall ms, process CPU ms] per call, each the best of `reps` rounds of at least minMs. */
-function bestOf(reps: number, minMs: number, fn: () => void): [number, number] {
-  let best = Number.POSITIVE_INFINITY;
-  let bestCpu = Number.POSITIVE_INFINITY;
-  for (let r = 0; r < reps; r++) {
-    let calls = 0;
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    let t = t0;
-    do {
-      fn();
-      calls++;
-      t = performance.now();
-    } while (t - t0 < minMs);
-    const c = process.cpuUsage(c0);
-    best = Math.min(best, (t - t0) / calls);
-    bestCpu = Math.min(bestCpu, (c.user + c.system) / 1000 / calls);
-  }
-  return [best, bestCpu];
-}
 
 /**
  * ms per call; *_cpu is process CPU time (what the work costs rather than what the machine gave us; only

@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { loadAddon } from '../src/engine/addon.ts';
 import { getNumThreads, initBackend } from '../src/engine/index.ts';
+import { bestOf } from './timing.ts';
 
 export interface GemmSize {
   n: number;
@@ -18,23 +19,6 @@ export interface GemmResult {
   ratio: number;
   threads: number;
   sizes: GemmSize[];
-}
-
-function bestOf(reps: number, minMs: number, fn: () => void): number {
-  // Best time per call: repeat until minMs has passed, `reps` rounds; the fastest round counts.
-  let best = Number.POSITIVE_INFINITY;
-  for (let r = 0; r < reps; r++) {
-    let calls = 0;
-    const t0 = performance.now();
-    let t = t0;
-    do {
-      fn();
-      calls++;
-      t = performance.now();
-    } while (t - t0 < minMs);
-    best = Math.min(best, (t - t0) / calls);
-  }
-  return best;
 }
 
 export async function benchGemm(opts: { quick?: boolean; sizes?: number[] } = {}): Promise<GemmResult> {
@@ -60,8 +44,8 @@ export async function benchGemm(opts: { quick?: boolean; sizes?: number[] } = {}
     let tDirect = Number.POSITIVE_INFINITY;
     let tTf = Number.POSITIVE_INFINITY;
     for (let r = 0; r < reps; r++) {
-      tDirect = Math.min(tDirect, bestOf(1, minMs, direct));
-      tTf = Math.min(tTf, bestOf(1, minMs, viaTf));
+      tDirect = Math.min(tDirect, bestOf(1, minMs, direct)[0]);
+      tTf = Math.min(tTf, bestOf(1, minMs, viaTf)[0]);
     }
     out.push({ n, native_gflops: flops / tTf / 1e6, openblas_gflops: flops / tDirect / 1e6 });
     tf.dispose([a, b]);
