@@ -2,9 +2,9 @@
 // conv.cc. Every entry point works in place on Float32Array storage handed over from JavaScript (zero-copy).
 #include <cblas.h>
 
-#include "common.h"
+#include <vector>
 
-extern "C" void openblas_set_num_threads(int);
+#include "common.h"
 
 namespace laurel {
 namespace {
@@ -19,6 +19,68 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
 
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), pool_threads());
+}
+
+// Skinny products, where OpenBLAS's own threads gain little and busy-wait on each other when the cores are
+// shared: split the large dimension over our threads, one single-threaded sgemm per share (as conv.cc does).
+//  - tall: N·K small, M large (x·W and dY·Wᵀ on [rows, C] maps): each thread takes a block of rows of C.
+//  - deep: M·N small, K large (dW = Xᵀ·dY): each thread sums its K range into a partial [M, N]; partials added.
+// Returns false (nothing done) for every other shape, which stays on the plain OpenBLAS call.
+constexpr int64_t kSkinnyMaxSmall = 64 * 64;  // the two small dimensions' product
+constexpr int64_t kSkinnyMinLarge = 1024;     // the large dimension
+
+int skinny_threads(int64_t M, int64_t N, int64_t K) {
+  int nt = pool_threads();
+  double flops = 2.0 * M * N * K;
+  while (nt > 1 && flops / nt < 2e6) nt--;  // ~2 MFLOP per thread at least, as conv.cc
+  return nt;
+}
+
+bool skinny_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+                 int64_t ldb, float* C) {
+  const CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
+  const bool tall = N * K <= kSkinnyMaxSmall && M >= kSkinnyMinLarge && M >= N && M >= K;
+  const bool deep = !tall && M * N <= kSkinnyMaxSmall && K >= kSkinnyMinLarge && K >= M && K >= N;
+  if (!tall && !deep) return false;
+  const int nt = skinny_threads(M, N, K);
+  if (nt <= 1) return false;
+  if (tall) {
+    // Rows [r0, r1) of op(A): A + r0 * lda when A is [M, K]; columns of A (A + r0) when A is [K, M].
+    for_threads(nt, [&](int tid) {
+      int64_t r0 = M * tid / nt, r1 = M * (tid + 1) / nt;
+      if (r1 > r0)
+        cblas_sgemm(CblasRowMajor, TA, TB, r1 - r0, N, K, 1.0f, A + (ta ? r0 : r0 * lda), lda, B, ldb, 0.0f,
+                    C + r0 * N, N);
+    });
+    return true;
+  }
+  // deep: op(A)[:, k0:k1] is A + k0 ([M, K]) or A + k0 * lda ([K, M]); op(B)[k0:k1, :] is B + k0 * ldb ([K, N])
+  // or B + k0 ([N, K]).
+  const int64_t MN = M * N;
+  std::vector<float> partial(static_cast<size_t>(nt - 1) * MN);
+  for_threads(nt, [&](int tid) {
+    float* acc = tid == 0 ? C : partial.data() + (tid - 1) * MN;
+    int64_t k0 = K * tid / nt, k1 = K * (tid + 1) / nt;
+    if (k1 <= k0) {
+      for (int64_t i = 0; i < MN; i++) acc[i] = 0.0f;
+      return;
+    }
+    cblas_sgemm(CblasRowMajor, TA, TB, M, N, k1 - k0, 1.0f, A + (ta ? k0 * lda : k0), lda, B + (tb ? k0 : k0 * ldb),
+                ldb, 0.0f, acc, N);
+  });
+  for (int t = 1; t < nt; t++) {
+    const float* s = partial.data() + (t - 1) * MN;
+    for (int64_t i = 0; i < MN; i++) C[i] += s[i];
+  }
+  return true;
+}
+
+// C[M, N] = op(A) op(B) (alpha 1, beta 0): the skinny split above when it applies, else one OpenBLAS call.
+void gemm_auto(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+               int64_t ldb, float* C) {
+  if (skinny_gemm(ta, tb, M, N, K, A, lda, B, ldb, C)) return;
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A, lda,
+              B, ldb, 0.0f, C, N);
 }
 
 // gemm(transA, transB, M, N, K, alpha, A, B, beta, C): C[M,N] = alpha * op(A) op(B) + beta * C, row-major.
@@ -56,8 +118,7 @@ Napi::Value BatchGemm(const Napi::CallbackInfo& info) {
     if (ao[i] != ao[0] + static_cast<int64_t>(i) * M * K) contA = false;
   }
   if (batch > 1 && shareB && contA) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M * batch, N, K, 1.0f, A + ao[0], K,
-                B + bo[0], tb ? K : N, 0.0f, C, N);
+    gemm_auto(false, tb, static_cast<int64_t>(M) * batch, N, K, A + ao[0], K, B + bo[0], tb ? K : N, C);
     return info.Env().Undefined();
   }
   auto one = [&](size_t i) {
@@ -75,7 +136,8 @@ Napi::Value BatchGemm(const Napi::CallbackInfo& info) {
     });
     openblas_set_num_threads(nt);
   } else {
-    for (size_t i = 0; i < batch; i++) one(i);
+    for (size_t i = 0; i < batch; i++)
+      gemm_auto(ta, tb, M, N, K, A + ao[i], ta ? M : K, B + bo[i], tb ? K : N, C + static_cast<int64_t>(i) * M * N);
   }
   return info.Env().Undefined();
 }

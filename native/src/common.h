@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <functional>
 
+extern "C" void openblas_set_num_threads(int);
+
 namespace laurel {
 
 // Thread pool shared by all of our kernels. OpenBLAS gets the same thread count (see setNumThreads).
@@ -12,6 +14,23 @@ void pool_set_threads(int n);
 int pool_threads();
 // Runs fn(begin, end) over [0, n) split into contiguous chunks; serial when n < 2 * grain or one thread.
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+
+// Runs fn(tid) for tid in [0, nt) on our threads (one each), with OpenBLAS single-threaded meanwhile, so that
+// each tid can call a single-threaded sgemm on its own share (no OpenBLAS threads competing with ours).
+template <class F>
+void for_threads(int nt, F&& fn) {
+  if (nt <= 1) {
+    fn(0);
+    return;
+  }
+  openblas_set_num_threads(1);
+  // parallel_for rounds chunks to 16: 16 * nt items give chunk t = [16t, 16t + 16); when it runs serially
+  // (nested call) the one chunk covers every tid.
+  parallel_for(16 * static_cast<int64_t>(nt), 1, [&](int64_t s, int64_t e) {
+    for (int64_t t = s / 16; t < (e + 15) / 16; t++) fn(static_cast<int>(t));
+  });
+  openblas_set_num_threads(pool_threads());
+}
 
 inline float* f32(const Napi::CallbackInfo& info, size_t i) {
   napi_typedarray_type t;

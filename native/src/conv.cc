@@ -44,22 +44,6 @@ float* scratch(size_t n) {
   return s.data();
 }
 
-// Runs fn(tid) for tid in [0, nt) on our threads (one each), with OpenBLAS single-threaded meanwhile.
-template <class F>
-void for_threads(int nt, F&& fn) {
-  if (nt <= 1) {
-    fn(0);
-    return;
-  }
-  openblas_set_num_threads(1);
-  // parallel_for rounds chunks to 16: 16 * nt items give chunk t = [16t, 16t + 16); when it runs serially
-  // (nested call) the one chunk covers every tid.
-  parallel_for(16 * static_cast<int64_t>(nt), 1, [&](int64_t s, int64_t e) {
-    for (int64_t t = s / 16; t < (e + 15) / 16; t++) fn(static_cast<int>(t));
-  });
-  openblas_set_num_threads(pool_threads());
-}
-
 // Threads to use for `rows` rows of K-long patches: one thread below ~2 MFLOP of work per extra thread.
 int threads_for(const ConvP& p, int64_t rows) {
   int nt = pool_threads();

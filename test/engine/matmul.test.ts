@@ -187,3 +187,64 @@ test('attention-shaped batched matMul (batch split over threads) matches cpu', a
     ]),
   );
 });
+
+test('skinny matMul (rows or K split over our threads) matches cpu, incl. gradient transposes and remainders', async () => {
+  const n0 = getNumThreads();
+  let seed = 300;
+  // [a shape, b shape, transposeA, transposeB]: tall (N·K small, M large) and deep (M·N small, K large).
+  const cases: [number[], number[], boolean, boolean][] = [
+    [[10007, 16], [16, 16], false, false], // x·W on a [N·H·W, C] map, odd M: remainder chunk
+    [[10007, 16], [16, 16], false, true], // dX = dY·Wᵀ
+    [[16, 10007], [16, 16], true, false], // tall with A transposed
+    [[16, 10007], [16, 16], true, true],
+    [[1537, 64], [64, 64], false, false], // N·K at the 64·64 limit
+    [[9001, 64], [64, 4], false, false], // x·W with W [C, r]
+    [[9001, 4], [64, 4], false, true], // dX = dY·Wᵀ with W [C, r]
+    [[10007, 16], [10007, 16], true, false], // dW = Xᵀ·dY, odd K
+    [[9001, 64], [9001, 4], true, false], // dW [C, r]
+    [[16, 10007], [10007, 16], false, false], // deep, no transposes
+    [[16, 10007], [16, 10007], false, true],
+    [[10007, 16], [16, 10007], true, true],
+    [[1, 10007, 16], [16, 16], false, false], // batch 1
+    [[1, 10007, 16], [1, 10007, 16], true, false],
+    [[3, 3001, 16], [16, 16], false, false], // batch sharing B: one [3·3001, 16] product
+    [[2, 16, 20011], [2, 20011, 8], false, false], // batched deep products
+  ];
+  try {
+    for (const threads of [2, 3]) {
+      setNumThreads(threads);
+      for (const [as, bs, ta, tb] of cases) {
+        const a = rand(
+          as.reduce((x, y) => x * y),
+          seed++,
+        );
+        const b = rand(
+          bs.reduce((x, y) => x * y),
+          seed++,
+        );
+        await compare(
+          () => tf.matMul(t(a, as), t(b, bs), ta, tb),
+          1e-4,
+          1e-4,
+          `${threads} threads: ${as} x ${bs} ${ta} ${tb}`,
+        );
+      }
+    }
+    // Gradients of a LAUREL-like product: y = x·W on a [rows, C] map, both backward products skinny.
+    setNumThreads(2);
+    const x = rand(9001 * 32, 7);
+    const w = rand(32 * 32, 8);
+    await compare(
+      () =>
+        tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.matMul(p, q).square().sum())([
+          t(x, [9001, 32]),
+          t(w, [32, 32]),
+        ]),
+      1e-4,
+      1e-4,
+      'grads',
+    );
+  } finally {
+    setNumThreads(n0);
+  }
+});
