@@ -97,7 +97,11 @@ export class LanguageTask implements Task {
       extra[`${s.name}_perplexity`] = Math.exp(l);
     }
     if (this.o.cloze && this.o.cloze.length > 0) {
-      extra.cloze_accuracy = scoreCloze(model, this.o.cloze, this.o.seqLen).accuracy;
+      // Choices differ in length, and a summed log-likelihood favours the shortest one, so the headline
+      // metric is the per-token mean (HellaSwag's acc_norm); the summed score is kept beside it.
+      const c = scoreCloze(model, this.o.cloze, this.o.seqLen);
+      extra.cloze_accuracy = c.accuracyNorm;
+      extra.cloze_accuracy_sum = c.accuracy;
     }
     return { loss, perplexity: Math.exp(loss), extra };
   }

@@ -107,6 +107,24 @@ async function lmRun(dir: string, opts: { stopAtStep?: number; resume?: boolean 
   return { r, model };
 }
 
+test('cloze: the per-token mean picks a long true continuation that the summed score misses', () => {
+  // bigram logits: t → t+1 at 5, plus 0 → 6 at 5 too, so after 0 both 1 and 6 cost log(2e⁵ + 6) − 5 ≈ 0.71
+  const table = new Float32Array(V * V);
+  for (let t = 0; t < V; t++) table[t * V + ((t + 1) % V)] = 5;
+  table[0 * V + 6] = 5;
+  const model = new Bigram(tf.tensor2d(table, [V, V]));
+  // the truth 1,2,3,4 costs ≈ 0.71 + 3·0.05 in all (≈ 0.21 per token); the distractor 6 costs ≈ 0.71
+  const item = {
+    context: Int32Array.from([0]),
+    choices: [Int32Array.from([1, 2, 3, 4]), Int32Array.from([6])],
+    answer: 0,
+  };
+  const r = scoreCloze(model, [item], 16);
+  assert.ok(r.scores[0][0] < r.scores[0][1], 'the summed score is lower for the longer truth');
+  assert.equal(r.accuracy, 0);
+  assert.equal(r.accuracyNorm, 1);
+});
+
 test('LM task: loss falls below the uniform baseline, perplexity = exp(loss), OOD and cloze reported, resume exact', async () => {
   const a = await lmRun(mkdtempSync(join(tmpdir(), 'laurel-lm-')));
   const e = a.r.lastEval!;
@@ -115,6 +133,7 @@ test('LM task: loss falls below the uniform baseline, perplexity = exp(loss), OO
   assert.ok(e.extra!.ood_loss > e.loss, 'out-of-domain is worse');
   assert.equal(e.extra!.ood_perplexity, Math.exp(e.extra!.ood_loss));
   assert.ok(e.extra!.cloze_accuracy >= 0.5);
+  assert.ok(e.extra!.cloze_accuracy_sum >= 0.5, 'equal-length choices: both scores agree');
   assert.equal(a.r.best?.metric, 'loss');
   assert.equal(evaluateLm(a.model, stream(300, 2), { seqLen: 8, batchSize: 4 }), e.loss);
 
