@@ -32,33 +32,26 @@ void for_threads(int nt, F&& fn) {
   openblas_set_num_threads(pool_threads());
 }
 
-inline float* f32(const Napi::CallbackInfo& info, size_t i) {
-  napi_typedarray_type t;
-  size_t len;
+// Argument i as a typed array: its data pointer (zero-copy) and its length in elements.
+struct TypedArg {
   void* data;
+  size_t length;
+};
+inline TypedArg typed_arg(const Napi::CallbackInfo& info, size_t i) {
+  napi_typedarray_type t;
+  TypedArg a{nullptr, 0};
   napi_value ab;
   size_t off;
-  napi_get_typedarray_info(info.Env(), info[i], &t, &len, &data, &ab, &off);
-  return static_cast<float*>(data);
+  napi_get_typedarray_info(info.Env(), info[i], &t, &a.length, &a.data, &ab, &off);
+  return a;
+}
+inline float* f32(const Napi::CallbackInfo& info, size_t i) {
+  return static_cast<float*>(typed_arg(info, i).data);
 }
 inline int32_t* i32(const Napi::CallbackInfo& info, size_t i) {
-  napi_typedarray_type t;
-  size_t len;
-  void* data;
-  napi_value ab;
-  size_t off;
-  napi_get_typedarray_info(info.Env(), info[i], &t, &len, &data, &ab, &off);
-  return static_cast<int32_t*>(data);
+  return static_cast<int32_t*>(typed_arg(info, i).data);
 }
-inline size_t tlen(const Napi::CallbackInfo& info, size_t i) {
-  napi_typedarray_type t;
-  size_t len;
-  void* data;
-  napi_value ab;
-  size_t off;
-  napi_get_typedarray_info(info.Env(), info[i], &t, &len, &data, &ab, &off);
-  return len;
-}
+inline size_t tlen(const Napi::CallbackInfo& info, size_t i) { return typed_arg(info, i).length; }
 inline int64_t num(const Napi::CallbackInfo& info, size_t i) {
   int64_t v = 0;
   napi_get_value_int64(info.Env(), info[i], &v);
