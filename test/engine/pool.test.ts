@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { poolMegabytes } from '../../src/engine/backend.ts';
 import {
   type NativeBackend,
   fusedBatchNormTrain,
@@ -129,4 +130,32 @@ test('no leaks: tensor and byte counts stay flat across 100 training steps (conv
   assert.ok(b.poolStats().bytes <= 256 * 1024 * 1024);
   opt.dispose();
   tf.dispose([w1, b1, w2, emb, x, ids, labels, gam, bet, alpha]);
+});
+
+test('LAUREL_POOL_MB: default 1024, a number is taken, anything else is a clear error', () => {
+  assert.equal(poolMegabytes(undefined), 1024);
+  assert.equal(poolMegabytes(''), 1024);
+  assert.equal(poolMegabytes('0'), 0);
+  assert.equal(poolMegabytes('300'), 300);
+  assert.throws(() => poolMegabytes('lots'), /LAUREL_POOL_MB must be a number of megabytes/);
+  assert.throws(() => poolMegabytes('-5'), /LAUREL_POOL_MB/);
+});
+
+test('a training-step-sized working set (many arrays of one length) is recycled without misses', async () => {
+  const b = await native();
+  const n = 64 * 1024; // 256 KB each, 40 live at once: more than the old per-size cap of 16
+  const x = t(rand(n, 5), [n]);
+  const step = () => {
+    // All 80 outputs are alive together, as a step's activations are, then all are freed.
+    const ys = Array.from({ length: 40 }, (_, i) => tf.mul(x, i / 40));
+    const zs = ys.map((y) => tf.exp(y));
+    tf.dispose([...ys, ...zs]);
+  };
+  step();
+  const before = b.poolStats();
+  step();
+  const after = b.poolStats();
+  assert.equal(after.misses - before.misses, 0, 'the second step allocates nothing new');
+  assert.ok(after.hits - before.hits >= 80);
+  x.dispose();
 });
