@@ -5,7 +5,7 @@
   "targets": [
     {
       "target_name": "laurel_native",
-      "sources": ["src/addon.cc", "src/pool.cc", "src/elementwise.cc", "src/conv.cc"],
+      "sources": ["src/addon.cc", "src/pool.cc", "src/elementwise.cc", "src/conv.cc", "src/skinny.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "<(laurel_blas_include)"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions", "-O2", "-O0"],

@@ -36,19 +36,33 @@ int skinny_threads(int64_t M, int64_t N, int64_t K) {
   return nt;
 }
 
+// Our AVX-512 kernels (skinny.cc) take the tall products with A row-major and N ≤ 64, and the deep ones
+// Aᵀ·B with M, N ≤ 64 (the 1×1 projections and their gradients); OpenBLAS, single-threaded per share, the rest.
+constexpr int64_t kOwnMaxSmall = 64;
+
 bool skinny_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
                  int64_t ldb, float* C) {
   const CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
   const bool tall = N * K <= kSkinnyMaxSmall && M >= kSkinnyMinLarge && M >= N && M >= K;
   const bool deep = !tall && M * N <= kSkinnyMaxSmall && K >= kSkinnyMinLarge && K >= M && K >= N;
   if (!tall && !deep) return false;
+  const bool own = skinny_available() && (tall ? !ta && N <= kOwnMaxSmall
+                                               : ta && !tb && M <= kOwnMaxSmall && N <= kOwnMaxSmall);
   const int nt = skinny_threads(M, N, K);
-  if (nt <= 1) return false;
+  if (nt <= 1 && !own) return false;
   if (tall) {
+    std::vector<float> bp;
+    if (own) {
+      bp.resize(static_cast<size_t>(16 * K * ((N + 15) / 16)));
+      skinny_pack_b(tb, K, N, B, ldb, bp.data());
+    }
     // Rows [r0, r1) of op(A): A + r0 * lda when A is [M, K]; columns of A (A + r0) when A is [K, M].
     for_threads(nt, [&](int tid) {
       int64_t r0 = M * tid / nt, r1 = M * (tid + 1) / nt;
-      if (r1 > r0)
+      if (r1 <= r0) return;
+      if (own)
+        skinny_tall(r1 - r0, N, K, A + r0 * lda, lda, bp.data(), C + r0 * N);
+      else
         cblas_sgemm(CblasRowMajor, TA, TB, r1 - r0, N, K, 1.0f, A + (ta ? r0 : r0 * lda), lda, B, ldb, 0.0f,
                     C + r0 * N, N);
     });
@@ -65,8 +79,11 @@ bool skinny_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float*
       for (int64_t i = 0; i < MN; i++) acc[i] = 0.0f;
       return;
     }
-    cblas_sgemm(CblasRowMajor, TA, TB, M, N, k1 - k0, 1.0f, A + (ta ? k0 * lda : k0), lda, B + (tb ? k0 : k0 * ldb),
-                ldb, 0.0f, acc, N);
+    if (own)
+      skinny_deep(M, N, k1 - k0, A + k0 * lda, lda, B + k0 * ldb, ldb, acc);
+    else
+      cblas_sgemm(CblasRowMajor, TA, TB, M, N, k1 - k0, 1.0f, A + (ta ? k0 * lda : k0), lda,
+                  B + (tb ? k0 : k0 * ldb), ldb, 0.0f, acc, N);
   });
   for (int t = 1; t < nt; t++) {
     const float* s = partial.data() + (t - 1) * MN;

@@ -63,6 +63,16 @@ inline double dbl(const Napi::CallbackInfo& info, size_t i) {
   return v;
 }
 
+// Skinny GEMM micro-kernels (skinny.cc, AVX-512 only: skinny_available() says whether they may be called).
+bool skinny_available();
+// bp = op(B) [K, N] repacked into 16-column blocks (size 16 · K · ceil(N / 16)), zero past N.
+void skinny_pack_b(bool tb, int64_t K, int64_t N, const float* B, int64_t ldb, float* bp);
+// C[rows, N] = A[rows, K] · op(B), with op(B) packed by skinny_pack_b; N ≤ 64 keeps it in registers.
+void skinny_tall(int64_t rows, int64_t N, int64_t K, const float* A, int64_t lda, const float* bp, float* C);
+// C[M, N] = A[L, M]ᵀ · B[L, N] (both row-major over L), M and N ≤ 64.
+void skinny_deep(int64_t M, int64_t N, int64_t L, const float* A, int64_t lda, const float* B, int64_t ldb,
+                 float* C);
+
 void register_elementwise(Napi::Env env, Napi::Object exports);
 void register_conv(Napi::Env env, Napi::Object exports);
 

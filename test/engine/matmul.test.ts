@@ -188,7 +188,7 @@ test('attention-shaped batched matMul (batch split over threads) matches cpu', a
   );
 });
 
-test('skinny matMul (rows or K split over our threads) matches cpu, incl. gradient transposes and remainders', async () => {
+test('skinny matMul (own AVX-512 kernels, rows or K split over our threads) matches cpu, incl. gradient transposes and remainders', async () => {
   const n0 = getNumThreads();
   let seed = 300;
   // [a shape, b shape, transposeA, transposeB]: tall (N·K small, M large) and deep (M·N small, K large).
@@ -209,9 +209,16 @@ test('skinny matMul (rows or K split over our threads) matches cpu, incl. gradie
     [[1, 10007, 16], [1, 10007, 16], true, false],
     [[3, 3001, 16], [16, 16], false, false], // batch sharing B: one [3·3001, 16] product
     [[2, 16, 20011], [2, 20011, 8], false, false], // batched deep products
+    // Our micro-kernels' edges: N = 17 (a 1-wide second column block), K = 15, 13 rows of dW (8 + 5), a
+    // partial 32-column deep tile (N = 40), and row counts that are not multiples of the 8-row tile.
+    [[10005, 15], [15, 17], false, false],
+    [[10005, 17], [15, 17], false, true],
+    [[10005, 13], [10005, 40], true, false],
+    [[4099, 64], [4099, 63], true, false],
+    [[2053, 3], [3, 64], false, false],
   ];
   try {
-    for (const threads of [2, 3]) {
+    for (const threads of [1, 2, 3]) {
       setNumThreads(threads);
       for (const [as, bs, ta, tb] of cases) {
         const a = rand(
