@@ -548,6 +548,50 @@ Napi::Value SgdOp(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// A length-1 or length-D coefficient (α or β) broadcast to D values; missing: all ones.
+std::vector<float> coef(const float* p, int64_t len, int64_t D) {
+  std::vector<float> v(static_cast<size_t>(D), 1.0f);
+  if (p)
+    for (int64_t j = 0; j < D; j++) v[j] = len == 1 ? p[0] : p[j];
+  return v;
+}
+
+// Rows [r0, r1) of out = α·fx + β·(x + extra). Branch-free inner loops (templates, restrict) so that GCC
+// vectorises them over the last dimension.
+template <bool kExtra>
+void combine_rows(int64_t r0, int64_t r1, int64_t D, const float* __restrict fx, const float* __restrict x,
+                  const float* __restrict ex, const float* __restrict a, const float* __restrict b,
+                  float* __restrict out) {
+  for (int64_t r = r0; r < r1; r++) {
+    const int64_t o = r * D;
+    for (int64_t j = 0; j < D; j++) {
+      float in = x[o + j];
+      if constexpr (kExtra) in += ex[o + j];
+      out[o + j] = a[j] * fx[o + j] + b[j] * in;
+    }
+  }
+}
+
+// Rows [r0, r1) of the combine's gradient, accumulating Σ dy·fx and Σ dy·(x + extra) per column.
+template <bool kExtra, bool kDx>
+void combine_grad_rows(int64_t r0, int64_t r1, int64_t D, const float* __restrict dy, const float* __restrict fx,
+                       const float* __restrict x, const float* __restrict ex, const float* __restrict a,
+                       const float* __restrict b, float* __restrict dfx, float* __restrict dx,
+                       float* __restrict accA, float* __restrict accB) {
+  for (int64_t r = r0; r < r1; r++) {
+    const int64_t o = r * D;
+    for (int64_t j = 0; j < D; j++) {
+      const float g = dy[o + j];
+      float in = x[o + j];
+      if constexpr (kExtra) in += ex[o + j];
+      dfx[o + j] = a[j] * g;
+      if constexpr (kDx) dx[o + j] = b[j] * g;
+      accA[j] += g * fx[o + j];
+      accB[j] += g * in;
+    }
+  }
+}
+
 // combine(fx, x, extra|null, alpha|null, beta|null, out, D): out = α·fx + β·(x + extra), α and β of length 1
 // or D (the last dimension); a missing α/β is 1, a missing extra is 0. The LAUREL combine in one pass.
 Napi::Value CombineOp(const Napi::CallbackInfo& info) {
@@ -561,21 +605,17 @@ Napi::Value CombineOp(const Napi::CallbackInfo& info) {
   int64_t n = tlen(info, 5);
   int64_t D = num(info, 6);
   int64_t rows = n / D;
+  const std::vector<float> av = coef(al, la, D), bv = coef(be, lb, D);
   parallel_for(rows, std::max<int64_t>(1, kGrain / D), [&](int64_t s, int64_t e) {
-    for (int64_t r = s; r < e; r++) {
-      int64_t o = r * D;
-      for (int64_t j = 0; j < D; j++) {
-        float a = al ? (la == 1 ? al[0] : al[j]) : 1.0f;
-        float b = be ? (lb == 1 ? be[0] : be[j]) : 1.0f;
-        float in = x[o + j] + (ex ? ex[o + j] : 0.0f);
-        out[o + j] = a * fx[o + j] + b * in;
-      }
-    }
+    if (ex)
+      combine_rows<true>(s, e, D, fx, x, ex, av.data(), bv.data(), out);
+    else
+      combine_rows<false>(s, e, D, fx, x, nullptr, av.data(), bv.data(), out);
   });
   return info.Env().Undefined();
 }
 
-// combineGrad(dy, fx, x, extra|null, alpha|null, beta|null, dfx, dx, dAlpha|null, dBeta|null, D):
+// combineGrad(dy, fx, x, extra|null, alpha|null, beta|null, dfx, dx|null, dAlpha|null, dBeta|null, D):
 // dfx = α·dy; dx = β·dy (also the gradient of extra); dα = Σ dy·fx, dβ = Σ dy·(x + extra), summed to length 1 or D.
 Napi::Value CombineGradOp(const Napi::CallbackInfo& info) {
   const float* dy = f32(info, 0);
@@ -586,7 +626,7 @@ Napi::Value CombineGradOp(const Napi::CallbackInfo& info) {
   const float* be = info[5].IsTypedArray() ? f32(info, 5) : nullptr;
   int64_t la = al ? tlen(info, 4) : 0, lb = be ? tlen(info, 5) : 0;
   float* dfx = f32(info, 6);
-  float* dx = f32(info, 7);
+  float* dx = info[7].IsTypedArray() ? f32(info, 7) : nullptr;  // null: the caller computes dx itself
   float* da = info[8].IsTypedArray() ? f32(info, 8) : nullptr;
   float* db = info[9].IsTypedArray() ? f32(info, 9) : nullptr;
   int64_t D = num(info, 10);
@@ -595,23 +635,22 @@ Napi::Value CombineGradOp(const Napi::CallbackInfo& info) {
   int nt = std::max(1, pool_threads());
   std::vector<float> pa(static_cast<size_t>(nt) * D, 0.0f), pb(static_cast<size_t>(nt) * D, 0.0f);
   int64_t per = (rows + nt - 1) / nt;
+  const std::vector<float> av = coef(al, la, D), bv = coef(be, lb, D);
   parallel_for(nt, 1, [&](int64_t s, int64_t e) {
     for (int64_t c = s; c < e; c++) {
       float* accA = pa.data() + c * D;
       float* accB = pb.data() + c * D;
       int64_t r0 = c * per, r1 = std::min(rows, r0 + per);
-      for (int64_t r = r0; r < r1; r++) {
-        int64_t o = r * D;
-        for (int64_t j = 0; j < D; j++) {
-          float g = dy[o + j];
-          float a = al ? (la == 1 ? al[0] : al[j]) : 1.0f;
-          float b = be ? (lb == 1 ? be[0] : be[j]) : 1.0f;
-          dfx[o + j] = a * g;
-          dx[o + j] = b * g;
-          accA[j] += g * fx[o + j];
-          accB[j] += g * (x[o + j] + (ex ? ex[o + j] : 0.0f));
-        }
-      }
+      const float* a = av.data();
+      const float* b = bv.data();
+      if (ex && dx)
+        combine_grad_rows<true, true>(r0, r1, D, dy, fx, x, ex, a, b, dfx, dx, accA, accB);
+      else if (ex)
+        combine_grad_rows<true, false>(r0, r1, D, dy, fx, x, ex, a, b, dfx, dx, accA, accB);
+      else if (dx)
+        combine_grad_rows<false, true>(r0, r1, D, dy, fx, x, ex, a, b, dfx, dx, accA, accB);
+      else
+        combine_grad_rows<false, false>(r0, r1, D, dy, fx, x, ex, a, b, dfx, dx, accA, accB);
     }
   });
   auto finish = [&](float* dst, const std::vector<float>& part, int64_t len) {

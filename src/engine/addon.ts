@@ -165,7 +165,7 @@ export interface NativeAddon {
     alpha: Float32Array | null,
     beta: Float32Array | null,
     dfx: Float32Array,
-    dx: Float32Array,
+    dx: Float32Array | null,
     dAlpha: Float32Array | null,
     dBeta: Float32Array | null,
     d: number,

@@ -5,6 +5,7 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './addon.ts';
 import { registerConv } from './kernels/conv.ts';
 import { registerElementwise, registerReluGrad } from './kernels/elementwise.ts';
+import { registerLowRank } from './kernels/lowrank.ts';
 import { registerMatmul } from './kernels/matmul.ts';
 import { registerCombine, registerNorms, registerOptim } from './kernels/optim.ts';
 import { registerReduce } from './kernels/reduce.ts';
@@ -170,6 +171,7 @@ function overrides(): Kernels {
     registerOptim(kernelMap);
     registerReluGrad(kernelMap);
     registerCombine(kernelMap);
+    registerLowRank(kernelMap);
     registerNorms(kernelMap);
     registerConv(kernelMap);
   }

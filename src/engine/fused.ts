@@ -123,6 +123,53 @@ export function fusedCombine(
   return f(...ins);
 }
 
+/**
+ * RW+LR's combine with its low-rank term, x_{i+1} = α·f + β·(x + (x·V)·U) (missing α/β mean 1; V [D, r],
+ * U [r, D] on the last dimension), as one native kernel forward and one backward: no [.., D] temporaries for
+ * the low-rank term or its gradient, and x's gradient comes out whole. Returns null where it does not apply
+ * (another backend, non-float32, per-dimension α/β), so the caller keeps the formula with tf ops.
+ */
+export function fusedLowRankCombine(
+  fx: tf.Tensor,
+  x: tf.Tensor,
+  V: tf.Tensor,
+  U: tf.Tensor,
+  alpha?: tf.Tensor,
+  beta?: tf.Tensor,
+): tf.Tensor | null {
+  const d = x.shape[x.rank - 1] ?? 1;
+  const scalarParam = (t?: tf.Tensor) => t === undefined || (t.dtype === 'float32' && t.size === 1);
+  const ok =
+    x.rank >= 1 &&
+    usable(fx, x) &&
+    V.dtype === 'float32' &&
+    U.dtype === 'float32' &&
+    V.rank === 2 &&
+    U.rank === 2 &&
+    V.shape[0] === d &&
+    U.shape[1] === d &&
+    U.shape[0] === V.shape[1] &&
+    scalarParam(alpha) &&
+    scalarParam(beta);
+  if (!ok) return null;
+  const names = ['fx', 'x', 'V', 'U', ...(alpha ? ['alpha'] : []), ...(beta ? ['beta'] : [])];
+  const ins = [fx, x, V, U, alpha, beta].filter((t): t is tf.Tensor => t !== undefined);
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const ts = args.slice(0, -1) as tf.Tensor[];
+    const named = Object.fromEntries(names.map((n, i) => [n, ts[i]])) as Record<string, tf.Tensor>;
+    save(ts);
+    return {
+      value: tf.engine().runKernel('LaurelLowRankCombine', named) as tf.Tensor,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const s = Object.fromEntries(names.map((n, i) => [n, saved[i]])) as Record<string, tf.Tensor>;
+        return tf.engine().runKernel('LaurelLowRankCombineGrad', { dy, ...s }) as tf.Tensor[];
+      },
+    };
+  });
+  return f(...ins);
+}
+
 const GELU_A = 2 * Math.sqrt(2 / Math.PI);
 
 /**

@@ -10,6 +10,7 @@ export { NATIVE_BACKEND, NativeBackend, nativeKernelNames } from './backend.ts';
 export { loadAddon } from './addon.ts';
 export {
   fusedCombine,
+  fusedLowRankCombine,
   fusedGelu,
   fusedBatchNormTrain,
   fusedLayerNorm,

@@ -10,7 +10,7 @@
  *   - xs = [x_i, x_{i-1}, …, x_{i-m+1}] (newest first, m ≤ k); gamma = γ, one scalar per j.
  */
 import * as tf from '@tensorflow/tfjs';
-import { NATIVE_BACKEND, fusedCombine } from '../engine/index.ts';
+import { NATIVE_BACKEND, fusedCombine, fusedLowRankCombine } from '../engine/index.ts';
 import type { RwNorm } from './config.ts';
 
 /** Eq. 1, the plain residual (the `baseline` variant):  x_{i+1} = f(x_i) + x_i. */
@@ -81,9 +81,27 @@ export function rw(fx: tf.Tensor, x: tf.Tensor, alpha: tf.Tensor, beta: tf.Tenso
   return combine(fx, x, undefined, alpha, beta);
 }
 
+/**
+ * combine() with extra = U·V·x:  x_{i+1} = α·f(x_i) + β·(x_i + U·V·x_i).
+ * Implementation detail: on the native backend (scalar α, β) one fused kernel each way, which never
+ * materialises U·V·x or its gradient (engine fusedLowRankCombine); the same formula with tf ops elsewhere.
+ */
+export function lowRankCombine(
+  fx: tf.Tensor,
+  x: tf.Tensor,
+  V: tf.Tensor,
+  U: tf.Tensor,
+  alpha?: tf.Tensor,
+  beta?: tf.Tensor,
+): tf.Tensor {
+  const fused =
+    tf.getBackend() === NATIVE_BACKEND ? fusedLowRankCombine(fx, x, V, U, alpha, beta) : null;
+  return fused ?? combine(fx, x, lowRank(x, V, U), alpha, beta);
+}
+
 /** LR (eq. 3):  x_{i+1} = f(x_i) + x_i + U·V·x_i. */
 export function lr(fx: tf.Tensor, x: tf.Tensor, V: tf.Tensor, U: tf.Tensor): tf.Tensor {
-  return combine(fx, x, lowRank(x, V, U));
+  return lowRankCombine(fx, x, V, U);
 }
 
 /** RW+LR (eq. 5):  x_{i+1} = α·f(x_i) + β·(x_i + U·V·x_i). */
@@ -95,7 +113,7 @@ export function rwLr(
   V: tf.Tensor,
   U: tf.Tensor,
 ): tf.Tensor {
-  return combine(fx, x, lowRank(x, V, U), alpha, beta);
+  return lowRankCombine(fx, x, V, U, alpha, beta);
 }
 
 /** Σ_{j<m} γ_j·xs[j]  (gamma: [m]). */

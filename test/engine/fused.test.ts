@@ -125,6 +125,84 @@ test('fusedCombine (the LAUREL combine) and its gradients match the tf-ops formu
   }
 });
 
+test('fusedLowRankCombine (RW+LR and LR in one kernel) and all its gradients match the tf-ops formula on cpu', async () => {
+  const { fusedLowRankCombine } = await import('../../src/engine/index.ts');
+  const { compare } = await import('./helpers.ts');
+  // [x shape, rank r, alpha shape, beta shape]: both associations (D ≤ 2r: x·β(I + V·U); D > 2r: (x·V)·U), rows
+  // enough for the skinny GEMM kernels (M ≥ 1024), NHWC maps, and each of α and β absent, [] or [1].
+  const cases: [number[], number, number[] | null, number[] | null][] = [
+    [[4, 6, 8], 4, [1], [1]],
+    [[4, 6, 8], 2, [], []],
+    [[4, 6, 8], 7, null, null],
+    [[4, 16, 16, 16], 15, [1], [1]],
+    [[4, 16, 16, 16], 4, [1], [1]],
+    [[2, 16, 16, 32], 8, null, [1]],
+    [[8, 160, 64], 16, [1], null],
+  ];
+  for (const [shape, r, as, bs] of cases) {
+    const n = shape.reduce((a, b) => a * b);
+    const d = shape[shape.length - 1];
+    await compare(
+      () => {
+        const ins = [
+          t(rand(n, 1), shape),
+          t(rand(n, 2), shape),
+          t(rand(d * r, 3), [d, r]),
+          t(rand(r * d, 4), [r, d]),
+        ];
+        if (as)
+          ins.push(
+            t(
+              rand(1, 5).map((v) => v + 1.5),
+              as,
+            ),
+          );
+        if (bs)
+          ins.push(
+            t(
+              rand(1, 6).map((v) => v + 0.5),
+              bs,
+            ),
+          );
+        const w = t(rand(n, 7), shape);
+        const f = (...xs: tf.Tensor[]) => {
+          const [fx, x, V, U] = xs;
+          let i = 4;
+          const alpha = as ? xs[i++] : undefined;
+          const beta = bs ? xs[i++] : undefined;
+          const formula = () => {
+            const extra = tf.reshape(tf.matMul(tf.matMul(tf.reshape(x, [-1, d]), V), U), x.shape);
+            const inner = tf.add(x, extra);
+            return tf.add(alpha ? tf.mul(alpha, fx) : fx, beta ? tf.mul(beta, inner) : inner);
+          };
+          return (fusedLowRankCombine(fx, x, V, U, alpha, beta) ?? formula()).mul(w).sum();
+        };
+        return [f(...ins), ...tf.grads(f)(ins)];
+      },
+      2e-5,
+      1e-5,
+      `${shape} r=${r} alpha ${as} beta ${bs}`,
+    );
+  }
+});
+
+test('fusedLowRankCombine declines per-dimension weights and other backends (the caller keeps the formula)', async () => {
+  const { fusedLowRankCombine } = await import('../../src/engine/index.ts');
+  await tf.setBackend('native');
+  const x = tf.ones([2, 8]);
+  const V = tf.ones([8, 2]);
+  const U = tf.ones([2, 8]);
+  assert.equal(fusedLowRankCombine(x, x, V, U, tf.ones([8])), null, 'per-dimension alpha');
+  assert.equal(fusedLowRankCombine(x, x, tf.ones([4, 2]), U), null, 'V of the wrong size');
+  const y = fusedLowRankCombine(x, x, V, U);
+  assert.ok(y);
+  assert.deepEqual(Array.from(y.dataSync()), new Array(16).fill(1 + 1 + 16)); // f + x + U·V·x with all ones
+  await tf.setBackend('cpu');
+  assert.equal(fusedLowRankCombine(x, x, V, U), null, 'cpu backend');
+  await tf.setBackend('native');
+  tf.dispose([x, V, U, y]);
+});
+
 test('fusedGelu and fusedLayerNorm (values and gradients) match the tf-ops formulas on cpu, without leaks', async () => {
   const { fusedGelu, fusedLayerNorm } = await import('../../src/engine/index.ts');
   const { compare } = await import('./helpers.ts');

@@ -1,0 +1,152 @@
+// LaurelLowRankCombine and its gradient: RW+LR (and LR) in one kernel each way,
+//   out = α·fx + β·(x + (x·V)·U),   x, fx: [M, D],  V: [D, r],  U: [r, D],  α, β scalars (absent: 1).
+// Two associations of the same product, picked by cost (as src/laurel/math.ts lowRank):
+//   D ≤ 2r:  out = α·fx + x·B,  B = β·(I + V·U) [D, D]: one GEMM over the M rows each way, and no [M, D]
+//            temporaries besides the outputs (the low-rank term, the β·x term and the identity ride in B);
+//   D > 2r:  out = α·fx + β·x + (x·V)·(β·U): the [M, r] projection T = x·V, then one accumulating GEMM.
+// The tall GEMMs on the M rows run on the addon's skinny kernels (batchGemm routes them there).
+import {
+  type Backend,
+  type KernelArgs,
+  type KernelFunc,
+  type Kernels,
+  type TensorInfo,
+  addon,
+  f32,
+} from './util.ts';
+
+const ZERO = Int32Array.of(0);
+
+/** C[m, n] = op(A)·op(B) through the addon's routing (own skinny kernels, else OpenBLAS). */
+function mm(
+  ta: boolean,
+  tb: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+) {
+  addon().batchGemm(ta, tb, m, n, k, a, b, c, ZERO, ZERO);
+}
+
+function scalar(b: Backend, t: TensorInfo | undefined): number {
+  return t ? f32(b, t)[0] : 1;
+}
+
+/** I + V·U ([D, D], row-major). */
+function identityPlusVU(V: Float32Array, U: Float32Array, d: number, r: number): Float32Array {
+  const w = new Float32Array(d * d);
+  mm(false, false, d, d, r, V, U, w);
+  for (let i = 0; i < d; i++) w[i * d + i] += 1;
+  return w;
+}
+
+interface Dims {
+  m: number;
+  d: number;
+  r: number;
+}
+
+function dims(x: TensorInfo, V: TensorInfo): Dims {
+  const d = x.shape[x.shape.length - 1];
+  return { m: x.shape.reduce((p, q) => p * q, 1) / d, d, r: V.shape[1] };
+}
+
+function lowRankCombine({ inputs, backend: be }: KernelArgs): TensorInfo {
+  const { fx, x, V, U, alpha, beta } = inputs;
+  const { m, d, r } = dims(x, V);
+  const [xv, vv, uv] = [f32(be, x), f32(be, V), f32(be, U)];
+  const b = scalar(be, beta);
+  const out = be.alloc(m * d);
+  const alphaArr = alpha ? f32(be, alpha) : null;
+  if (d <= 2 * r) {
+    const B = identityPlusVU(vv, uv, d, r);
+    for (let i = 0; i < B.length; i++) B[i] *= b;
+    mm(false, false, m, d, d, xv, B, out);
+    addon().combine(f32(be, fx), out, null, alphaArr, null, out, d); // out = α·fx + out, in place
+  } else {
+    addon().combine(f32(be, fx), xv, null, alphaArr, beta ? f32(be, beta) : null, out, d);
+    const T = be.alloc(m * r);
+    mm(false, false, m, r, d, xv, vv, T);
+    addon().gemm(false, false, m, d, r, b, T, uv, 1, out);
+    be.free?.(T);
+  }
+  return be.makeTensorInfo(x.shape.slice(), 'float32', out);
+}
+
+function lowRankCombineGrad({ inputs, backend: be }: KernelArgs): TensorInfo[] {
+  const { dy, fx, x, V, U, alpha, beta } = inputs;
+  const { m, d, r } = dims(x, V);
+  const [g, xv, vv, uv] = [f32(be, dy), f32(be, x), f32(be, V), f32(be, U)];
+  const b = scalar(be, beta);
+  const dfx = be.alloc(m * d);
+  const dx = be.alloc(m * d);
+  const dV = be.alloc(d * r);
+  const dU = be.alloc(r * d);
+  const dAlpha = alpha ? be.alloc(1) : null;
+  const dBeta = beta ? be.alloc(1) : null;
+  const alphaArr = alpha ? f32(be, alpha) : null;
+  if (d <= 2 * r) {
+    // dfx = α·dy and dα = Σ dy·fx in one pass; dx = dy·Bᵀ; dB = xᵀ·dy, from which dβ, dV and dU follow.
+    addon().combineGrad(g, f32(be, fx), xv, null, alphaArr, null, dfx, null, dAlpha, null, d);
+    const W = identityPlusVU(vv, uv, d, r); // I + V·U
+    const B = W.map((w) => b * w);
+    mm(false, true, m, d, d, g, B, dx);
+    const G = new Float32Array(d * d);
+    mm(true, false, d, d, m, xv, g, G); // ∂L/∂B = xᵀ·dy
+    if (dBeta) {
+      let s = 0;
+      for (let i = 0; i < G.length; i++) s += G[i] * W[i];
+      dBeta[0] = s;
+    }
+    addon().gemm(false, true, d, r, d, b, G, uv, 0, dV); // ∂L/∂V = β·G·Uᵀ
+    addon().gemm(true, false, r, d, d, b, vv, G, 0, dU); // ∂L/∂U = β·Vᵀ·G
+  } else {
+    // dfx, dx = β·dy, dα, and Σ dy·x (the x part of dβ) in one pass; then the low-rank path's terms.
+    addon().combineGrad(
+      g,
+      f32(be, fx),
+      xv,
+      null,
+      alphaArr,
+      beta ? f32(be, beta) : null,
+      dfx,
+      dx,
+      dAlpha,
+      dBeta,
+      d,
+    );
+    const S = be.alloc(m * r);
+    mm(false, true, m, r, d, g, uv, S); // S = dy·Uᵀ
+    addon().gemm(false, true, m, d, r, b, S, vv, 1, dx); // dx += β·S·Vᵀ
+    addon().gemm(true, false, d, r, m, b, xv, S, 0, dV); // ∂L/∂V = β·xᵀ·S
+    const T = be.alloc(m * r);
+    mm(false, false, m, r, d, xv, vv, T); // T = x·V, recomputed rather than kept from the forward
+    const P = new Float32Array(r * d);
+    mm(true, false, r, d, m, T, g, P); // P = Tᵀ·dy
+    let s = 0;
+    for (let i = 0; i < P.length; i++) {
+      s += P[i] * uv[i];
+      dU[i] = b * P[i]; // ∂L/∂U = β·P
+    }
+    if (dBeta) dBeta[0] += s; // dβ = Σ dy·(x + T·U)
+    be.free?.(S);
+    be.free?.(T);
+  }
+  const outs = [
+    be.makeTensorInfo(x.shape.slice(), 'float32', dfx),
+    be.makeTensorInfo(x.shape.slice(), 'float32', dx),
+    be.makeTensorInfo(V.shape.slice(), 'float32', dV),
+    be.makeTensorInfo(U.shape.slice(), 'float32', dU),
+  ];
+  if (alpha && dAlpha) outs.push(be.makeTensorInfo(alpha.shape.slice(), 'float32', dAlpha));
+  if (beta && dBeta) outs.push(be.makeTensorInfo(beta.shape.slice(), 'float32', dBeta));
+  return outs;
+}
+
+export function registerLowRank(k: Kernels): void {
+  k.set('LaurelLowRankCombine', lowRankCombine as unknown as KernelFunc);
+  k.set('LaurelLowRankCombineGrad', lowRankCombineGrad as unknown as KernelFunc);
+}
