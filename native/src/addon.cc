@@ -166,6 +166,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("batchGemm", Napi::Function::New(env, BatchGemm));
   register_elementwise(env, exports);
   register_conv(env, exports);
+  register_skinny(env, exports);
   return exports;
 }
 

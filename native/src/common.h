@@ -75,5 +75,6 @@ void skinny_deep(int64_t M, int64_t N, int64_t L, const float* A, int64_t lda, c
 
 void register_elementwise(Napi::Env env, Napi::Object exports);
 void register_conv(Napi::Env env, Napi::Object exports);
+void register_skinny(Napi::Env env, Napi::Object exports);
 
 }  // namespace laurel

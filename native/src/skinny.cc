@@ -6,6 +6,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "common.h"
 
@@ -32,28 +33,29 @@ LAUREL_AVX512 void tall_micro(const float* a, int64_t lda, const float* bp, int6
   for (int i = 0; i < R; i++) _mm512_mask_storeu_ps(c + i * ldc, m, acc[i]);
 }
 
-// I values of the short dimension × 32 columns (two zmm), summed over l in [0, L):
-// c[i, 0:32] += Σ_l a[l, i] · b[l, 0:32] (columns past N masked).
-template <int I>
+// I values of the short dimension × 16·NB columns (NB zmm, NB ≤ 2), summed over l in [0, L):
+// c[i, 0:16NB] += Σ_l a[l, i] · b[l, 0:16NB] (columns past N masked).
+template <int I, int NB>
 LAUREL_AVX512 void deep_micro(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t L, float* c,
                               int64_t ldc, __mmask16 m0, __mmask16 m1) {
   __m512 acc0[I], acc1[I];
   for (int i = 0; i < I; i++) {
     acc0[i] = _mm512_maskz_loadu_ps(m0, c + i * ldc);
-    acc1[i] = _mm512_maskz_loadu_ps(m1, c + i * ldc + 16);
+    if constexpr (NB == 2) acc1[i] = _mm512_maskz_loadu_ps(m1, c + i * ldc + 16);
   }
   for (int64_t l = 0; l < L; l++) {
     const __m512 b0 = _mm512_maskz_loadu_ps(m0, b + l * ldb);
-    const __m512 b1 = _mm512_maskz_loadu_ps(m1, b + l * ldb + 16);
+    __m512 b1;
+    if constexpr (NB == 2) b1 = _mm512_maskz_loadu_ps(m1, b + l * ldb + 16);
     for (int i = 0; i < I; i++) {
       const __m512 ai = _mm512_set1_ps(a[l * lda + i]);
       acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
-      acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
+      if constexpr (NB == 2) acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
     }
   }
   for (int i = 0; i < I; i++) {
     _mm512_mask_storeu_ps(c + i * ldc, m0, acc0[i]);
-    _mm512_mask_storeu_ps(c + i * ldc + 16, m1, acc1[i]);
+    if constexpr (NB == 2) _mm512_mask_storeu_ps(c + i * ldc + 16, m1, acc1[i]);
   }
 }
 
@@ -65,9 +67,16 @@ void tall_rows(const float* a, int64_t lda, const float* bp, int64_t K, int64_t 
 
 template <int I>
 void deep_cols(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t L, int64_t N, float* c) {
-  for (int64_t nb = 0; nb * 32 < N; nb++)
-    deep_micro<I>(a, lda, b + nb * 32, ldb, L, c + nb * 32, N, mask_of(N - nb * 32), mask_of(N - nb * 32 - 16));
+  for (int64_t n0 = 0; n0 < N; n0 += 32) {
+    if (N - n0 > 16)
+      deep_micro<I, 2>(a, lda, b + n0, ldb, L, c + n0, N, mask_of(N - n0), mask_of(N - n0 - 16));
+    else
+      deep_micro<I, 1>(a, lda, b + n0, ldb, L, c + n0, N, mask_of(N - n0), 0);
+  }
 }
+
+// C[M, N] += A[L, M]ᵀ · B[L, N] (defined below, with the row kernels that use it).
+void deep_rows(int64_t M, int64_t N, int64_t L, const float* A, int64_t lda, const float* B, int64_t ldb, float* C);
 
 constexpr int kRows = 8;      // rows per tall micro-tile (8 accumulators: FMA latency × throughput)
 constexpr int kDeepI = 8;     // short-dimension values per deep micro-tile (16 accumulators)
@@ -110,6 +119,13 @@ void skinny_tall(int64_t rows, int64_t N, int64_t K, const float* A, int64_t lda
 void skinny_deep(int64_t M, int64_t N, int64_t L, const float* A, int64_t lda, const float* B, int64_t ldb,
                  float* C) {
   for (int64_t i = 0; i < M * N; i++) C[i] = 0.0f;
+  deep_rows(M, N, L, A, lda, B, ldb, C);
+}
+
+namespace {
+
+// C[M, N] += A[L, M]ᵀ · B[L, N], in chunks of kChunk rows of the long dimension.
+void deep_rows(int64_t M, int64_t N, int64_t L, const float* A, int64_t lda, const float* B, int64_t ldb, float* C) {
   for (int64_t l0 = 0; l0 < L; l0 += kChunk) {
     const int64_t len = L - l0 < kChunk ? L - l0 : kChunk;
     const float* a = A + l0 * lda;
@@ -127,6 +143,89 @@ void skinny_deep(int64_t M, int64_t N, int64_t L, const float* A, int64_t lda, c
       default: break;
     }
   }
+}
+
+// ---- RW+LR with D ≤ 2r as one pass over the rows: out = α·fx + x·B, B = β·(I + V·U) [D, D] ----------------
+// Rows go in chunks of kChunk (they stay in L2 between the steps of a chunk), chunks split over our threads.
+
+// lowRankCombineRows(fx, x, B, alpha, out, D): forward.
+Napi::Value LowRankCombineRows(const Napi::CallbackInfo& info) {
+  const float* fx = f32(info, 0);
+  const float* x = f32(info, 1);
+  const float* B = f32(info, 2);
+  const float a = static_cast<float>(dbl(info, 3));
+  float* out = f32(info, 4);
+  const int64_t D = num(info, 5);
+  const int64_t M = static_cast<int64_t>(tlen(info, 4)) / D;
+  std::vector<float> bp(static_cast<size_t>(16 * D * ((D + 15) / 16)));
+  skinny_pack_b(false, D, D, B, D, bp.data());
+  const int64_t chunks = (M + kChunk - 1) / kChunk;
+  parallel_for(chunks, 4, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; c++) {
+      const int64_t r0 = c * kChunk, rows = M - r0 < kChunk ? M - r0 : kChunk;
+      float* o = out + r0 * D;
+      const float* f = fx + r0 * D;
+      skinny_tall(rows, D, D, x + r0 * D, D, bp.data(), o);
+      for (int64_t i = 0; i < rows * D; i++) o[i] += a * f[i];
+    }
+  });
+  return info.Env().Undefined();
+}
+
+// lowRankCombineGradRows(dy, fx, x, B, alpha, dfx, dx, G, dAlpha, D): dfx = α·dy, dx = dy·Bᵀ,
+// G = xᵀ·dy [D, D] (∂L/∂B), dAlpha[0] = Σ dy·fx.
+Napi::Value LowRankCombineGradRows(const Napi::CallbackInfo& info) {
+  const float* dy = f32(info, 0);
+  const float* fx = f32(info, 1);
+  const float* x = f32(info, 2);
+  const float* B = f32(info, 3);
+  const float a = static_cast<float>(dbl(info, 4));
+  float* dfx = f32(info, 5);
+  float* dx = f32(info, 6);
+  float* G = f32(info, 7);
+  float* dAlpha = f32(info, 8);
+  const int64_t D = num(info, 9);
+  const int64_t M = static_cast<int64_t>(tlen(info, 0)) / D;
+  std::vector<float> bpT(static_cast<size_t>(16 * D * ((D + 15) / 16)));
+  skinny_pack_b(true, D, D, B, D, bpT.data());
+  const int nt = pool_threads();
+  const int64_t DD = D * D;
+  std::vector<float> gPart(static_cast<size_t>(nt) * DD, 0.0f), aPart(static_cast<size_t>(nt) * D, 0.0f);
+  const int64_t chunks = (M + kChunk - 1) / kChunk;
+  for_threads(nt, [&](int tid) {
+    float* g = gPart.data() + tid * DD;
+    float* acc = aPart.data() + tid * D;
+    for (int64_t c = chunks * tid / nt; c < chunks * (tid + 1) / nt; c++) {
+      const int64_t r0 = c * kChunk, rows = M - r0 < kChunk ? M - r0 : kChunk;
+      const float* d = dy + r0 * D;
+      const float* f = fx + r0 * D;
+      float* df = dfx + r0 * D;
+      for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < D; j++) {
+          df[r * D + j] = a * d[r * D + j];
+          acc[j] += d[r * D + j] * f[r * D + j];
+        }
+      skinny_tall(rows, D, D, d, D, bpT.data(), dx + r0 * D);
+      deep_rows(D, D, rows, x + r0 * D, D, d, D, g);
+    }
+  });
+  for (int64_t i = 0; i < DD; i++) {
+    float s = 0.0f;
+    for (int t = 0; t < nt; t++) s += gPart[t * DD + i];
+    G[i] = s;
+  }
+  float s = 0.0f;
+  for (int64_t i = 0; i < static_cast<int64_t>(aPart.size()); i++) s += aPart[i];
+  dAlpha[0] = s;
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void register_skinny(Napi::Env env, Napi::Object exports) {
+  if (!skinny_available()) return;  // JavaScript keeps its GEMM path where these are absent
+  exports.Set("lowRankCombineRows", Napi::Function::New(env, LowRankCombineRows));
+  exports.Set("lowRankCombineGradRows", Napi::Function::New(env, LowRankCombineGradRows));
 }
 
 }  // namespace laurel

@@ -170,6 +170,28 @@ export interface NativeAddon {
     dBeta: Float32Array | null,
     d: number,
   ): void;
+  /** out = α·fx + x·B for [M, D] rows and B [D, D] (AVX-512 builds only). */
+  lowRankCombineRows?(
+    fx: Float32Array,
+    x: Float32Array,
+    B: Float32Array,
+    alpha: number,
+    out: Float32Array,
+    d: number,
+  ): void;
+  /** dfx = α·dy, dx = dy·Bᵀ, G = xᵀ·dy, dAlpha[0] = Σ dy·fx (AVX-512 builds only). */
+  lowRankCombineGradRows?(
+    dy: Float32Array,
+    fx: Float32Array,
+    x: Float32Array,
+    B: Float32Array,
+    alpha: number,
+    dfx: Float32Array,
+    dx: Float32Array,
+    G: Float32Array,
+    dAlpha: Float32Array,
+    d: number,
+  ): void;
   conv2d?(x: Float32Array, w: Float32Array, out: Float32Array, p: Int32Array): void;
   conv2dBackInput?(dy: Float32Array, w: Float32Array, dx: Float32Array, p: Int32Array): void;
   conv2dBackFilter?(x: Float32Array, dy: Float32Array, dw: Float32Array, p: Int32Array): void;

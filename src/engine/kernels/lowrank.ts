@@ -4,7 +4,8 @@
 //   D ≤ 2r:  out = α·fx + x·B,  B = β·(I + V·U) [D, D]: one GEMM over the M rows each way, and no [M, D]
 //            temporaries besides the outputs (the low-rank term, the β·x term and the identity ride in B);
 //   D > 2r:  out = α·fx + β·x + (x·V)·(β·U): the [M, r] projection T = x·V, then one accumulating GEMM.
-// The tall GEMMs on the M rows run on the addon's skinny kernels (batchGemm routes them there).
+// The tall GEMMs on the M rows run on the addon's skinny kernels (batchGemm routes them there); for D ≤ 2r and
+// D ≤ 64 on AVX-512 the addon does each direction in one pass over the rows (lowRankCombineRows / ...GradRows).
 import {
   type Backend,
   type KernelArgs,
@@ -16,6 +17,8 @@ import {
 } from './util.ts';
 
 const ZERO = Int32Array.of(0);
+/** Widest D for the one-pass row kernels (B stays in L1, a row in a few zmm registers). */
+const ROWS_MAX_D = 64;
 
 /** C[m, n] = op(A)·op(B) through the addon's routing (own skinny kernels, else OpenBLAS). */
 function mm(
@@ -64,8 +67,12 @@ function lowRankCombine({ inputs, backend: be }: KernelArgs): TensorInfo {
   if (d <= 2 * r) {
     const B = identityPlusVU(vv, uv, d, r);
     for (let i = 0; i < B.length; i++) B[i] *= b;
-    mm(false, false, m, d, d, xv, B, out);
-    addon().combine(f32(be, fx), out, null, alphaArr, null, out, d); // out = α·fx + out, in place
+    const rows = addon().lowRankCombineRows;
+    if (rows && d <= ROWS_MAX_D) rows(f32(be, fx), xv, B, scalar(be, alpha), out, d);
+    else {
+      mm(false, false, m, d, d, xv, B, out);
+      addon().combine(f32(be, fx), out, null, alphaArr, null, out, d); // out = α·fx + out, in place
+    }
   } else {
     addon().combine(f32(be, fx), xv, null, alphaArr, beta ? f32(be, beta) : null, out, d);
     const T = be.alloc(m * r);
@@ -90,12 +97,17 @@ function lowRankCombineGrad({ inputs, backend: be }: KernelArgs): TensorInfo[] {
   const alphaArr = alpha ? f32(be, alpha) : null;
   if (d <= 2 * r) {
     // dfx = α·dy and dα = Σ dy·fx in one pass; dx = dy·Bᵀ; dB = xᵀ·dy, from which dβ, dV and dU follow.
-    addon().combineGrad(g, f32(be, fx), xv, null, alphaArr, null, dfx, null, dAlpha, null, d);
     const W = identityPlusVU(vv, uv, d, r); // I + V·U
     const B = W.map((w) => b * w);
-    mm(false, true, m, d, d, g, B, dx);
-    const G = new Float32Array(d * d);
-    mm(true, false, d, d, m, xv, g, G); // ∂L/∂B = xᵀ·dy
+    const G = new Float32Array(d * d); // ∂L/∂B = xᵀ·dy
+    const rows = addon().lowRankCombineGradRows;
+    if (rows && d <= ROWS_MAX_D) {
+      rows(g, f32(be, fx), xv, B, scalar(be, alpha), dfx, dx, G, dAlpha ?? new Float32Array(1), d);
+    } else {
+      addon().combineGrad(g, f32(be, fx), xv, null, alphaArr, null, dfx, null, dAlpha, null, d);
+      mm(false, true, m, d, d, g, B, dx);
+      mm(true, false, d, d, m, xv, g, G);
+    }
     if (dBeta) {
       let s = 0;
       for (let i = 0; i < G.length; i++) s += G[i] * W[i];
