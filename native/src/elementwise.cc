@@ -814,6 +814,17 @@ void column_sums(int64_t rows, int64_t C, int nacc, float* out, F row_fn) {
 
 // batchNormTrain(x, gamma|null, beta|null, y, mean, variance, C, eps): batch statistics over all rows of
 // x [rows, C] (biased variance), y = (x − mean)·rsqrt(var + eps)·γ + β.
+// y = x·mul + add per channel, mul = γ·rstd and add = β − mean·mul: the batch-norm affine, computed the same
+// way forward and backward so that a fused ReLU's mask is recomputed exactly (no mask kept in memory).
+void bn_affine(const float* mean, const float* var, const float* g, const float* b, float eps, int64_t C, float* mul,
+               float* add) {
+  for (int64_t j = 0; j < C; j++) {
+    const float rs = 1.0f / std::sqrt(var[j] + eps);
+    mul[j] = rs * (g ? g[j] : 1.0f);
+    add[j] = (b ? b[j] : 0.0f) - mean[j] * mul[j];
+  }
+}
+
 Napi::Value BatchNormTrainOp(const Napi::CallbackInfo& info) {
   const float* x = f32(info, 0);
   const float* g = info[1].IsTypedArray() ? f32(info, 1) : nullptr;
@@ -823,6 +834,7 @@ Napi::Value BatchNormTrainOp(const Napi::CallbackInfo& info) {
   float* var = f32(info, 5);
   int64_t C = num(info, 6);
   float eps = dbl(info, 7);
+  const bool relu = info.Length() > 8 && info[8].ToBoolean().Value();
   int64_t rows = tlen(info, 3) / C;
   column_sums(rows, C, 1, mean, [&](int64_t r, float* acc) {
     const float* xr = x + r * C;
@@ -833,22 +845,50 @@ Napi::Value BatchNormTrainOp(const Napi::CallbackInfo& info) {
     const float* xr = x + r * C;
     for (int64_t j = 0; j < C; j++) acc[j] += (xr[j] - mean[j]) * (xr[j] - mean[j]);
   });
+  for (int64_t j = 0; j < C; j++) var[j] /= static_cast<float>(rows);
   std::vector<float> mul(C), add(C);
-  for (int64_t j = 0; j < C; j++) {
-    var[j] /= static_cast<float>(rows);
-    float rs = 1.0f / std::sqrt(var[j] + eps);
-    mul[j] = rs * (g ? g[j] : 1.0f);
-    add[j] = (b ? b[j] : 0.0f) - mean[j] * mul[j];
-  }
+  bn_affine(mean, var, g, b, eps, C, mul.data(), add.data());
+  const float lo = relu ? 0.0f : -INFINITY;  // ReLU as max(v, 0); max(v, −∞) = v keeps one branch-free loop
   parallel_for(rows, std::max<int64_t>(1, kGrain / C), [&](int64_t s, int64_t e) {
-    for (int64_t r = s; r < e; r++)
-      for (int64_t j = 0; j < C; j++) y[r * C + j] = x[r * C + j] * mul[j] + add[j];
+    for (int64_t r = s; r < e; r++) {
+      const float* __restrict xr = x + r * C;
+      float* __restrict yr = y + r * C;
+      for (int64_t j = 0; j < C; j++) yr[j] = std::max(xr[j] * mul[j] + add[j], lo);
+    }
   });
   return info.Env().Undefined();
 }
 
-// batchNormTrainGrad(dy, x, mean, variance, gamma|null, dx, dGamma, dBeta, C, eps):
-// x̂ = (x − mean)·rstd; dγ = Σ dy·x̂; dβ = Σ dy; dx = γ·rstd·(dy − dβ/M − x̂·dγ/M).
+// One row of batch norm's backward reductions: Σ d·x̂ and Σ d, d = dy (masked by the fused ReLU when kRelu).
+// Templates and restrict pointers keep the loops branch-free and vectorised.
+template <bool kRelu>
+inline void bn_grad_sums_row(int64_t C, const float* __restrict dy, const float* __restrict x,
+                             const float* __restrict mean, const float* __restrict rs, const float* __restrict mul,
+                             const float* __restrict add, float* __restrict accG, float* __restrict accB) {
+  for (int64_t j = 0; j < C; j++) {
+    float d = dy[j];
+    if constexpr (kRelu) d = x[j] * mul[j] + add[j] > 0.0f ? d : 0.0f;
+    accG[j] += d * (x[j] - mean[j]) * rs[j];
+    accB[j] += d;
+  }
+}
+
+// One row of dx = k1·d + k2 + k3·(x − mean).
+template <bool kRelu>
+inline void bn_grad_dx_row(int64_t C, const float* __restrict dy, const float* __restrict x,
+                           const float* __restrict mean, const float* __restrict mul, const float* __restrict add,
+                           const float* __restrict k1, const float* __restrict k2, const float* __restrict k3,
+                           float* __restrict dx) {
+  for (int64_t j = 0; j < C; j++) {
+    float d = dy[j];
+    if constexpr (kRelu) d = x[j] * mul[j] + add[j] > 0.0f ? d : 0.0f;
+    dx[j] = k1[j] * d + k2[j] + k3[j] * (x[j] - mean[j]);
+  }
+}
+
+// batchNormTrainGrad(dy, x, mean, variance, gamma|null, dx, dGamma, dBeta, C, eps, beta|null, relu):
+// x̂ = (x − mean)·rstd; dγ = Σ dy·x̂; dβ = Σ dy; dx = γ·rstd·(dy − dβ/M − x̂·dγ/M). With relu (the forward was
+// ReLU(BN(x))), dy is first masked where the recomputed pre-activation x·mul + add was ≤ 0.
 Napi::Value BatchNormTrainGradOp(const Napi::CallbackInfo& info) {
   const float* dy = f32(info, 0);
   const float* x = f32(info, 1);
@@ -860,16 +900,19 @@ Napi::Value BatchNormTrainGradOp(const Napi::CallbackInfo& info) {
   float* db = f32(info, 7);
   int64_t C = num(info, 8);
   float eps = dbl(info, 9);
+  const float* b = info.Length() > 10 && info[10].IsTypedArray() ? f32(info, 10) : nullptr;
+  const bool relu = info.Length() > 11 && info[11].ToBoolean().Value();
   int64_t rows = tlen(info, 0) / C;
-  std::vector<float> rs(C), sums(2 * C);
+  std::vector<float> rs(C), sums(2 * C), mul(C), add(C);
   for (int64_t j = 0; j < C; j++) rs[j] = 1.0f / std::sqrt(var[j] + eps);
+  bn_affine(mean, var, g, b, eps, C, mul.data(), add.data());
+  const float* m = mean;
+  const float* r_ = rs.data();
   column_sums(rows, C, 2, sums.data(), [&](int64_t r, float* acc) {
-    const float* xr = x + r * C;
-    const float* dr = dy + r * C;
-    for (int64_t j = 0; j < C; j++) {
-      acc[j] += dr[j] * (xr[j] - mean[j]) * rs[j];
-      acc[C + j] += dr[j];
-    }
+    if (relu)
+      bn_grad_sums_row<true>(C, dy + r * C, x + r * C, m, r_, mul.data(), add.data(), acc, acc + C);
+    else
+      bn_grad_sums_row<false>(C, dy + r * C, x + r * C, m, r_, mul.data(), add.data(), acc, acc + C);
   });
   std::vector<float> k1(C), k2(C), k3(C);
   float invM = 1.0f / static_cast<float>(rows);
@@ -882,9 +925,14 @@ Napi::Value BatchNormTrainGradOp(const Napi::CallbackInfo& info) {
     k3[j] = -gr * dg[j] * invM * rs[j];      // · (x − mean)
   }
   parallel_for(rows, std::max<int64_t>(1, kGrain / C), [&](int64_t s, int64_t e) {
-    for (int64_t r = s; r < e; r++)
-      for (int64_t j = 0; j < C; j++)
-        dx[r * C + j] = k1[j] * dy[r * C + j] + k2[j] + k3[j] * (x[r * C + j] - mean[j]);
+    for (int64_t r = s; r < e; r++) {
+      if (relu)
+        bn_grad_dx_row<true>(C, dy + r * C, x + r * C, m, mul.data(), add.data(), k1.data(), k2.data(), k3.data(),
+                             dx + r * C);
+      else
+        bn_grad_dx_row<false>(C, dy + r * C, x + r * C, m, mul.data(), add.data(), k1.data(), k2.data(), k3.data(),
+                              dx + r * C);
+    }
   });
   return info.Env().Undefined();
 }

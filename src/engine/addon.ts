@@ -113,6 +113,7 @@ export interface NativeAddon {
     variance: Float32Array,
     c: number,
     eps: number,
+    relu?: boolean,
   ): void;
   batchNormTrainGrad(
     dy: Float32Array,
@@ -125,6 +126,8 @@ export interface NativeAddon {
     dBeta: Float32Array,
     c: number,
     eps: number,
+    beta?: Float32Array | null,
+    relu?: boolean,
   ): void;
   geluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   layerNorm(

@@ -238,15 +238,17 @@ export function fusedLayerNorm(x: tf.Tensor, gamma?: tf.Tensor, beta?: tf.Tensor
 
 /**
  * Training-mode batch norm over every axis but the last (NHWC channels, or [N, C]): batch mean and biased
- * variance, y = (x − mean)·rsqrt(var + eps)·γ + β. Returns y with the batch statistics (for the caller's
- * running averages; PyTorch's running_var uses the unbiased var·M/(M−1)). On the native backend one kernel
- * forward and one backward (dx, dγ, dβ); `mean` and `variance` carry no gradient.
+ * variance, y = (x − mean)·rsqrt(var + eps)·γ + β, then ReLU(y) when `relu` is set. Returns y with the batch
+ * statistics (for the caller's running averages; PyTorch's running_var uses the unbiased var·M/(M−1)). On the
+ * native backend one kernel forward and one backward (dx, dγ, dβ; with relu the mask is recomputed from x, so
+ * BN + ReLU cost the passes of BN alone); `mean` and `variance` carry no gradient.
  */
 export function fusedBatchNormTrain(
   x: tf.Tensor,
   gamma: tf.Tensor,
   beta: tf.Tensor,
   eps = 1e-5,
+  relu = false,
 ): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
   const c = x.shape[x.rank - 1];
   const ok = (t: tf.Tensor) => t.dtype === 'float32' && t.rank === 1 && t.shape[0] === c;
@@ -255,32 +257,28 @@ export function fusedBatchNormTrain(
     return tf.tidy(() => {
       const { mean, variance } = tf.moments(x, axes);
       const y = tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta);
-      return { y, mean, variance };
+      return { y: relu ? tf.relu(y) : y, mean, variance };
     });
   }
   let stats: tf.Tensor[] = [];
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xi, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    const [y, mean, variance] = tf.engine().runKernel(
-      'LaurelBatchNormTrain',
-      { x: xi, gamma: g, beta: b },
-      {
-        eps,
-      },
-    ) as tf.Tensor[];
-    save([xi, mean, variance, g]);
+    const [y, mean, variance] = tf
+      .engine()
+      .runKernel('LaurelBatchNormTrain', { x: xi, gamma: g, beta: b }, { eps, relu }) as tf.Tensor[];
+    save([xi, mean, variance, g, b]);
     // The forward runs in a scope that disposes what it does not return: keep copies for the caller.
     stats = [tf.keep(tf.clone(mean)), tf.keep(tf.clone(variance))];
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, m, v, gs] = saved;
+        const [xs, m, v, gs, bs] = saved;
         return tf
           .engine()
           .runKernel(
             'LaurelBatchNormTrainGrad',
-            { dy, x: xs, mean: m, variance: v, gamma: gs },
-            { eps },
+            { dy, x: xs, mean: m, variance: v, gamma: gs, ...(relu ? { beta: bs } : {}) },
+            { eps, relu },
           ) as tf.Tensor[];
       },
     };

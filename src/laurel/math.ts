@@ -94,8 +94,7 @@ export function lowRankCombine(
   alpha?: tf.Tensor,
   beta?: tf.Tensor,
 ): tf.Tensor {
-  const fused =
-    tf.getBackend() === NATIVE_BACKEND ? fusedLowRankCombine(fx, x, V, U, alpha, beta) : null;
+  const fused = tf.getBackend() === NATIVE_BACKEND ? fusedLowRankCombine(fx, x, V, U, alpha, beta) : null;
   return fused ?? combine(fx, x, lowRank(x, V, U), alpha, beta);
 }
 

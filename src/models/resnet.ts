@@ -310,7 +310,7 @@ export class BasicBlock extends Module {
 
   forward(x: tf.Tensor4D, ctx: BlockContext = {}): tf.Tensor4D {
     return keepingShortcut(ctx, () => {
-      const h = tf.relu(this.bn1.forward(this.conv1.forward(x)));
+      const h = this.bn1.forwardRelu(this.conv1.forward(x));
       const fx = this.bn2.forward(this.conv2.forward(h as tf.Tensor4D));
       return blockOutput(this, x, fx, ctx);
     });
@@ -346,8 +346,8 @@ export class Bottleneck extends Module {
 
   forward(x: tf.Tensor4D, ctx: BlockContext = {}): tf.Tensor4D {
     return keepingShortcut(ctx, () => {
-      const h1 = tf.relu(this.bn1.forward(this.conv1.forward(x))) as tf.Tensor4D;
-      const h2 = tf.relu(this.bn2.forward(this.conv2.forward(h1))) as tf.Tensor4D;
+      const h1 = this.bn1.forwardRelu(this.conv1.forward(x)) as tf.Tensor4D;
+      const h2 = this.bn2.forwardRelu(this.conv2.forward(h1)) as tf.Tensor4D;
       const fx = this.bn3.forward(this.conv3.forward(h2));
       return blockOutput(this, x, fx, ctx);
     });
@@ -429,7 +429,7 @@ export class ResNet extends Module {
       throw new Error(`ResNet: input must be NHWC [N, H, W, ${this.config.inChannels}], got [${x.shape}]`);
     }
     return tf.tidy(() => {
-      let h = tf.relu(this.bn1.forward(this.conv1.forward(x))) as tf.Tensor4D;
+      let h = this.bn1.forwardRelu(this.conv1.forward(x)) as tf.Tensor4D;
       if (ARCHS[this.config.arch].style === 'imagenet') h = tf.maxPool(h, 3, 2, 1);
       for (const stage of this.stages) h = stage.forward(h);
       return this.fc.forward(tf.mean(h, [1, 2])) as tf.Tensor2D;

@@ -262,36 +262,37 @@ test('fusedGelu and fusedLayerNorm (values and gradients) match the tf-ops formu
   });
 });
 
-test('fusedBatchNormTrain (batch statistics, values and gradients) matches the tf-ops formula on cpu', async () => {
+test('fusedBatchNormTrain (batch statistics, values and gradients, with and without the fused ReLU) matches the tf-ops formula on cpu', async () => {
   const { fusedBatchNormTrain } = await import('../../src/engine/index.ts');
   const { compare } = await import('./helpers.ts');
-  for (const shape of [
-    [4, 5, 5, 6],
-    [32, 8],
-    [1, 3, 3, 16],
-  ]) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const c = shape[shape.length - 1];
-    const x = rand(n, 1).map((v, i) => v * 3 + (i % c));
-    const w = rand(n, 2);
-    await compare(
-      () => {
-        const ins = [
-          t(x, shape),
-          t(
-            rand(c, 3).map((v) => v + 1),
-            [c],
-          ),
-          t(rand(c, 4), [c]),
-        ];
-        const { y, mean, variance } = fusedBatchNormTrain(ins[0], ins[1], ins[2], 1e-5);
-        const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
-          fusedBatchNormTrain(a, g, b, 1e-5).y.mul(t(w, shape)).sum();
-        return [y, mean, variance, ...tf.grads(f)(ins)];
-      },
-      1e-4,
-      1e-5,
-      `batchNorm ${shape}`,
-    );
-  }
+  for (const relu of [false, true])
+    for (const shape of [
+      [4, 5, 5, 6],
+      [32, 8],
+      [1, 3, 3, 16],
+    ]) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const c = shape[shape.length - 1];
+      const x = rand(n, 1).map((v, i) => v * 3 + (i % c));
+      const w = rand(n, 2);
+      await compare(
+        () => {
+          const ins = [
+            t(x, shape),
+            t(
+              rand(c, 3).map((v) => v + 1),
+              [c],
+            ),
+            t(rand(c, 4), [c]),
+          ];
+          const { y, mean, variance } = fusedBatchNormTrain(ins[0], ins[1], ins[2], 1e-5, relu);
+          const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+            fusedBatchNormTrain(a, g, b, 1e-5, relu).y.mul(t(w, shape)).sum();
+          return [y, mean, variance, ...tf.grads(f)(ins)];
+        },
+        1e-4,
+        1e-5,
+        `batchNorm ${shape} relu ${relu}`,
+      );
+    }
 });

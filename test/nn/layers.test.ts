@@ -421,3 +421,24 @@ test('crossEntropy is the mean negative log-softmax of the labels', () => {
   const l2 = -Math.log(3);
   close(crossEntropy(logits, labels), [-(l1 + l2) / 2], 1e-6, 'ce');
 });
+
+test('BatchNorm.forwardRelu is ReLU(forward) in training and inference mode', () => {
+  const bn = new BatchNorm(3);
+  bn.beta.assign(tf.tensor1d([0.5, -0.5, 0]));
+  const x = tf.tensor2d([
+    [1, -2, 3],
+    [-1, 0.5, 2],
+    [0.25, 2, -3],
+    [3, -1, 0],
+  ]);
+  for (const training of [true, false]) {
+    bn.setTraining(training);
+    const a = bn.forwardRelu(x);
+    const b = tf.relu(bn.forward(x));
+    assert.deepEqual(Array.from(a.dataSync()), Array.from(b.dataSync()), `training ${training}`);
+    assert.ok(a.dataSync().some((v) => v === 0) && a.dataSync().some((v) => v > 0));
+    tf.dispose([a, b]);
+  }
+  tf.dispose(x);
+  bn.dispose();
+});

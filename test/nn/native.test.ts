@@ -69,14 +69,16 @@ test(
 );
 
 test(
-  'BatchNorm training mode: native fused kernel matches cpu (values, gradients, running statistics)',
+  'BatchNorm training mode, forward and forwardRelu: native fused kernel matches cpu (values, gradients, running statistics)',
   { skip },
   async () => {
     await setup();
-    for (const shape of [
-      [4, 5, 5, 6],
-      [16, 8],
-    ]) {
+    for (const [shape, relu] of [
+      [[4, 5, 5, 6], false],
+      [[16, 8], false],
+      [[4, 5, 5, 6], true],
+      [[16, 8], true],
+    ] as [number[], boolean][]) {
       const c = shape[shape.length - 1];
       const n = shape.reduce((a, b) => a * b, 1);
       const x = rand(n, 1).map((v, i) => v * 2 + (i % c));
@@ -98,8 +100,9 @@ test(
         const bn = bns[b];
         const vars = [bn.gamma, bn.beta];
         outs[b] = await runOn(b, () => {
-          const f = (a: tf.Tensor) => bn.forward(a).mul(t(w, shape)).sum();
-          const y = bn.forward(t(x, shape));
+          const fwd = (a: tf.Tensor) => (relu ? bn.forwardRelu(a) : bn.forward(a));
+          const f = (a: tf.Tensor) => fwd(a).mul(t(w, shape)).sum();
+          const y = fwd(t(x, shape));
           const dx = tf.grad(f)(t(x, shape));
           const { grads } = tf.variableGrads(() => f(t(x, shape)) as tf.Scalar, vars);
           return [
@@ -118,7 +121,7 @@ test(
         o.values.forEach((v, j) =>
           assert.ok(
             Math.abs(nat[j] - v) <= 1e-5 + 1e-4 * scale,
-            `[${shape}] output ${i}[${j}]: ${nat[j]} vs ${v}`,
+            `[${shape}] relu ${relu} output ${i}[${j}]: ${nat[j]} vs ${v}`,
           ),
         );
       });

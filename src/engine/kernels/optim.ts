@@ -115,7 +115,7 @@ function geluGrad({ inputs, backend }: KernelArgs): TensorInfo {
 
 function layerNorm({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
   const { x, gamma, beta } = inputs;
-  const eps = (attrs as { eps: number }).eps;
+  const { eps, relu } = attrs as { eps: number; relu?: boolean };
   const d = x.shape[x.shape.length - 1];
   const n = f32(backend, x).length;
   const out = backend.alloc(n);
@@ -157,13 +157,13 @@ function layerNormGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
 
 function batchNormTrain({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
   const { x, gamma, beta } = inputs;
-  const eps = (attrs as { eps: number }).eps;
+  const { eps, relu } = attrs as { eps: number; relu?: boolean };
   const c = x.shape[x.shape.length - 1];
   const y = backend.alloc(f32(backend, x).length);
   const mean = backend.alloc(c);
   const variance = backend.alloc(c);
   const opt = (t?: TensorInfo) => (t ? f32(backend, t) : null);
-  addon().batchNormTrain(f32(backend, x), opt(gamma), opt(beta), y, mean, variance, c, eps);
+  addon().batchNormTrain(f32(backend, x), opt(gamma), opt(beta), y, mean, variance, c, eps, relu === true);
   return [
     backend.makeTensorInfo(x.shape.slice(), 'float32', y),
     backend.makeTensorInfo([c], 'float32', mean),
@@ -172,8 +172,8 @@ function batchNormTrain({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
 }
 
 function batchNormTrainGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
-  const { dy, x, mean, variance, gamma } = inputs;
-  const eps = (attrs as { eps: number }).eps;
+  const { dy, x, mean, variance, gamma, beta } = inputs;
+  const { eps, relu } = attrs as { eps: number; relu?: boolean };
   const c = x.shape[x.shape.length - 1];
   const dx = backend.alloc(f32(backend, x).length);
   const dg = backend.alloc(c);
@@ -189,6 +189,8 @@ function batchNormTrainGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo[
     db,
     c,
     eps,
+    beta ? f32(backend, beta) : null,
+    relu === true,
   );
   return [
     backend.makeTensorInfo(x.shape.slice(), 'float32', dx),
