@@ -231,7 +231,7 @@ LAUREL_AVX512 void fwd_micro512(const float* const* taps, int64_t ntaps, const i
     LAUREL_REP12(LAUREL_PTR)
 #undef LAUREL_PTR
     const float* w = wp + (widx ? widx[t] : t) * C * 16;
-#pragma GCC unroll 8
+#pragma GCC unroll 2
     for (int64_t c = 0; c < C; c++) {
       const __m512 w0 = _mm512_loadu_ps(w + c * 16);
 #define LAUREL_FMA(k) \
@@ -245,65 +245,6 @@ LAUREL_AVX512 void fwd_micro512(const float* const* taps, int64_t ntaps, const i
   if constexpr (NP > k) _mm512_mask_storeu_ps(outs[k], m, a_##k);
   LAUREL_REP12(LAUREL_ST)
 #undef LAUREL_ST
-}
-
-// Two 16-channel output blocks at once (24 accumulators for 12 pixels): each broadcast input value feeds two
-// FMAs, which halves the loads per FMA where OC ≥ 32. Block 1 is wp + bstride, stored at outs[k] + 16 (width wb1).
-template <int NP>
-LAUREL_AVX512 void fwd_micro512x2(const float* const* taps, int64_t ntaps, const int32_t* widx, int64_t C,
-                                  const float* wp, int64_t bstride, float* const* outs, int64_t wb1) {
-#define LAUREL_DECL(k)                   \
-  __m512 a_##k = _mm512_setzero_ps();    \
-  __m512 b_##k = _mm512_setzero_ps();    \
-  const float* p##k = nullptr;
-  LAUREL_REP12(LAUREL_DECL)
-#undef LAUREL_DECL
-  for (int64_t t = 0; t < ntaps; t++) {
-    const float* const* tp = taps + t * kNP;
-#define LAUREL_PTR(k) \
-  if constexpr (NP > k) p##k = tp[k];
-    LAUREL_REP12(LAUREL_PTR)
-#undef LAUREL_PTR
-    const float* w = wp + (widx ? widx[t] : t) * C * 16;
-    for (int64_t c = 0; c < C; c++) {
-      const __m512 w0 = _mm512_loadu_ps(w + c * 16);
-      const __m512 w1 = _mm512_loadu_ps(w + bstride + c * 16);
-#define LAUREL_FMA(k)                                 \
-  if constexpr (NP > k) {                             \
-    const __m512 v = _mm512_set1_ps(p##k[c]);         \
-    a_##k = _mm512_fmadd_ps(v, w0, a_##k);            \
-    b_##k = _mm512_fmadd_ps(v, w1, b_##k);            \
-  }
-      LAUREL_REP12(LAUREL_FMA)
-#undef LAUREL_FMA
-    }
-  }
-  const __mmask16 m = static_cast<__mmask16>((1u << wb1) - 1u);
-#define LAUREL_ST(k)                                 \
-  if constexpr (NP > k) {                            \
-    _mm512_storeu_ps(outs[k], a_##k);                \
-    _mm512_mask_storeu_ps(outs[k] + 16, m, b_##k);   \
-  }
-  LAUREL_REP12(LAUREL_ST)
-#undef LAUREL_ST
-}
-
-void run_micro2(int np, const float* const* tp, int64_t ntaps, const int32_t* widx, int64_t C, const float* w,
-                int64_t bstride, float* const* outs, int64_t wb1) {
-  switch (np) {
-    case 12: fwd_micro512x2<12>(tp, ntaps, widx, C, w, bstride, outs, wb1); break;
-    case 11: fwd_micro512x2<11>(tp, ntaps, widx, C, w, bstride, outs, wb1); break;
-    case 10: fwd_micro512x2<10>(tp, ntaps, widx, C, w, bstride, outs, wb1); break;
-    case 9: fwd_micro512x2<9>(tp, ntaps, widx, C, w, bstride, outs, wb1); break;
-    case 8: fwd_micro512x2<8>(tp, ntaps, widx, C, w, bstride, outs, wb1); break;
-    case 7: fwd_micro512x2<7>(tp, ntaps, widx, C, w, bstride, outs, wb1); break;
-    case 6: fwd_micro512x2<6>(tp, ntaps, widx, C, w, bstride, outs, wb1); break;
-    case 5: fwd_micro512x2<5>(tp, ntaps, widx, C, w, bstride, outs, wb1); break;
-    case 4: fwd_micro512x2<4>(tp, ntaps, widx, C, w, bstride, outs, wb1); break;
-    case 3: fwd_micro512x2<3>(tp, ntaps, widx, C, w, bstride, outs, wb1); break;
-    case 2: fwd_micro512x2<2>(tp, ntaps, widx, C, w, bstride, outs, wb1); break;
-    default: fwd_micro512x2<1>(tp, ntaps, widx, C, w, bstride, outs, wb1); break;
-  }
 }
 
 void run_micro(int np, const float* const* tp, int64_t ntaps, const int32_t* widx, int64_t C, const float* w,
@@ -332,24 +273,6 @@ void run_micro(int np, const float* const* tp, int64_t ntaps, const int32_t* wid
     case 3: fwd_micro<3>(tp, ntaps, widx, C, w, outs, wb); break;
     case 2: fwd_micro<2>(tp, ntaps, widx, C, w, outs, wb); break;
     default: fwd_micro<1>(tp, ntaps, widx, C, w, outs, wb); break;
-  }
-}
-
-// All output-channel blocks of np pixels: outs[i] is pixel i's first output channel, OC channels in all; block
-// b's packed weights are wp + b * bstride. Pairs of full blocks go through the two-block AVX-512 kernel.
-void run_blocks(int np, const float* const* tp, int64_t ntaps, const int32_t* widx, int64_t C, const float* wp,
-                int64_t bstride, float* const* outs, int64_t OC) {
-  const int64_t nblk = (OC + 15) / 16;
-  float* o[kNP];
-  for (int64_t b = 0; b < nblk;) {
-    for (int i = 0; i < np; i++) o[i] = outs[i] + b * 16;
-    if (b + 1 < nblk && have_avx512()) {
-      run_micro2(np, tp, ntaps, widx, C, wp + b * bstride, bstride, o, std::min<int64_t>(16, OC - b * 16 - 16));
-      b += 2;
-    } else {
-      run_micro(np, tp, ntaps, widx, C, wp + b * bstride, o, std::min<int64_t>(16, OC - b * 16));
-      b += 1;
-    }
   }
 }
 
@@ -397,7 +320,7 @@ struct TapFill {
 
 // Direct conv described by q (input [N, H, W, C] → output [N, OH, OW, OC]) with weights already packed.
 void direct_conv(const ConvP& q, const float* in, const float* wp, float* out) {
-  const int64_t ntaps = q.KH * q.KW, OHW = q.OH * q.OW, rows = q.N * OHW;
+  const int64_t ntaps = q.KH * q.KW, OHW = q.OH * q.OW, rows = q.N * OHW, nblk = (q.OC + 15) / 16;
   std::vector<float> zero(q.C, 0.0f);
   int nt = pool_threads();
   double flops = 2.0 * rows * q.K() * q.OC;
@@ -417,8 +340,12 @@ void direct_conv(const ConvP& q, const float* in, const float* wp, float* out) {
     for (int64_t r = r0; r < r1; r += gp) {
       int np = static_cast<int>(std::min<int64_t>(gp, r1 - r));
       fill(r, np, tp, kNP);
-      for (int i = 0; i < np; i++) outs[i] = out + (r + i) * q.OC;
-      run_blocks(np, tp, ntaps, nullptr, q.C, wp, ntaps * q.C * 16, outs, q.OC);
+      for (int64_t b = 0; b < nblk; b++) {
+        int64_t wb = std::min<int64_t>(16, q.OC - b * 16);
+        for (int i = 0; i < np; i++) outs[i] = out + (r + i) * q.OC + b * 16;
+        const float* w = wp + b * ntaps * q.C * 16;
+        run_micro(np, tp, ntaps, nullptr, q.C, w, outs, wb);
+      }
     }
   };
   if (nt <= 1)
@@ -622,7 +549,7 @@ std::vector<float> pack_back_input(const ConvP& p, const float* w) {
 inline int64_t floor_mod(int64_t a, int64_t m) { return ((a % m) + m) % m; }
 
 void direct_back_input(const ConvP& p, const float* dy, const float* w, float* dx) {
-  const int64_t ntaps = p.KH * p.KW;
+  const int64_t ntaps = p.KH * p.KW, nblk = (p.C + 15) / 16;
   std::vector<float> wp = pack_back_input(p, w);
   std::vector<float> zero(p.OC, 0.0f);
   int nt = pool_threads();
@@ -685,7 +612,12 @@ void direct_back_input(const ConvP& p, const float* dy, const float* w, float* d
             for (int i = 0; i < np; i++) std::memset(outs[i], 0, p.C * sizeof(float));
             continue;
           }
-          run_blocks(np, tp.data(), nk, taps.data(), p.OC, wp.data(), ntaps * p.OC * 16, outs, p.C);
+          for (int64_t b = 0; b < nblk; b++) {
+            int64_t wb = std::min<int64_t>(16, p.C - b * 16);
+            float* o[kNP];
+            for (int i = 0; i < np; i++) o[i] = outs[i] + b * 16;
+            run_micro(np, tp.data(), nk, taps.data(), p.OC, wp.data() + b * ntaps * p.OC * 16, o, wb);
+          }
         }
       }
   };
