@@ -216,7 +216,10 @@ bool have_avx512() {
 }
 int group_pixels() { return have_avx512() ? 12 : 6; }
 
-template <int NP>
+// CC > 0 fixes C at compile time (16, the narrowest stage): the channel loop unrolls fully, with no loop branch
+// per tap (NP = 12 only, the full tiles that carry nearly all the work). Measured 3–4 % faster for C = 16 and
+// 4–6 % slower for C = 32 and 64 (the longer unrolled loop), so only 16 is specialised.
+template <int NP, int CC = 0>
 LAUREL_AVX512 void fwd_micro512(const float* const* taps, int64_t ntaps, const int32_t* widx, int64_t C,
                                 const float* wp, float* const* outs, int64_t wb) {
 #define LAUREL_DECL(k)                   \
@@ -231,14 +234,22 @@ LAUREL_AVX512 void fwd_micro512(const float* const* taps, int64_t ntaps, const i
     LAUREL_REP12(LAUREL_PTR)
 #undef LAUREL_PTR
     const float* w = wp + (widx ? widx[t] : t) * C * 16;
-#pragma GCC unroll 2
-    for (int64_t c = 0; c < C; c++) {
-      const __m512 w0 = _mm512_loadu_ps(w + c * 16);
 #define LAUREL_FMA(k) \
   if constexpr (NP > k) a_##k = _mm512_fmadd_ps(_mm512_set1_ps(p##k[c]), w0, a_##k);
-      LAUREL_REP12(LAUREL_FMA)
-#undef LAUREL_FMA
+    if constexpr (CC > 0) {
+#pragma GCC unroll 16
+      for (int64_t c = 0; c < CC; c++) {
+        const __m512 w0 = _mm512_loadu_ps(w + c * 16);
+        LAUREL_REP12(LAUREL_FMA)
+      }
+    } else {
+#pragma GCC unroll 2
+      for (int64_t c = 0; c < C; c++) {
+        const __m512 w0 = _mm512_loadu_ps(w + c * 16);
+        LAUREL_REP12(LAUREL_FMA)
+      }
     }
+#undef LAUREL_FMA
   }
   const __mmask16 m = static_cast<__mmask16>((1u << wb) - 1u);
 #define LAUREL_ST(k) \
@@ -250,6 +261,7 @@ LAUREL_AVX512 void fwd_micro512(const float* const* taps, int64_t ntaps, const i
 void run_micro(int np, const float* const* tp, int64_t ntaps, const int32_t* widx, int64_t C, const float* w,
                float* const* outs, int64_t wb) {
   if (have_avx512()) {
+    if (np == 12 && C == 16) return fwd_micro512<12, 16>(tp, ntaps, widx, C, w, outs, wb);
     switch (np) {
       case 12: fwd_micro512<12>(tp, ntaps, widx, C, w, outs, wb); break;
       case 11: fwd_micro512<11>(tp, ntaps, widx, C, w, outs, wb); break;
