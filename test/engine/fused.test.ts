@@ -141,6 +141,8 @@ test('fusedLowRankCombine (RW+LR and LR in one kernel) and all its gradients mat
     // The one-pass row kernels (D ≤ 2r, D ≤ 64): a partial last chunk of rows and D not a multiple of 16.
     [[3, 17, 19, 24], 12, [1], [1]],
     [[2, 40, 40, 64], 32, [], []],
+    // D ≤ 2r but D > 64: the GEMM + in-place combine path instead of the row kernels.
+    [[2, 9, 9, 96], 48, [1], [1]],
   ];
   const threads0 = getNumThreads();
   for (const [ci, [shape, r, as, bs]] of cases.entries()) {
