@@ -1,50 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '../util/rng.ts';
 import type { Model } from './task.ts';
 
 /**
- * A multiple-choice cloze item (a HellaSwag-like "downstream" probe): a context and candidate continuations,
- * one of which (`answer`) is the true one.
+ * A multiple-choice cloze item (a HellaSwag-like "downstream" probe) in tokens: a context and candidate
+ * continuations, one of which (`answer`) is the true one. The LM experiment builds them from held-out sentences
+ * (src/data/cloze.ts) and tokenizes them (src/cli/setup.ts).
  */
 export interface ClozeItem {
   context: Int32Array;
   choices: Int32Array[];
   answer: number;
-}
-
-/**
- * Builds `count` items from a held-out token stream: the context is `contextLen` tokens at a random position,
- * the true choice the next `choiceLen` tokens, and the distractors `choiceLen`-token continuations taken from
- * other random positions of the same stream (so they are fluent text, just not this text's continuation),
- * each different from the truth and from one another.
- */
-export function makeClozeItems(
-  tokens: Int32Array,
-  o: { count: number; contextLen: number; choiceLen: number; choices?: number; seed: number },
-): ClozeItem[] {
-  const k = o.choices ?? 4;
-  const span = o.contextLen + o.choiceLen;
-  if (tokens.length < 2 * span)
-    throw new Error(`makeClozeItems: stream of ${tokens.length} tokens is too short`);
-  const rng = new Rng(o.seed);
-  const items: ClozeItem[] = [];
-  for (let i = 0; i < o.count; i++) {
-    const s = rng.int(tokens.length - span + 1);
-    const truth = tokens.slice(s + o.contextLen, s + span);
-    const choices = [truth];
-    for (let tries = 0; choices.length < k; tries++) {
-      if (tries > 1000) throw new Error('makeClozeItems: cannot find distinct distractors in this stream');
-      const d = rng.int(tokens.length - o.choiceLen + 1);
-      const c = tokens.slice(d, d + o.choiceLen);
-      // a distractor must differ from the truth and from the other distractors
-      if (choices.some((x) => x.every((t, j) => t === c[j]))) continue;
-      choices.push(c);
-    }
-    const answer = rng.int(k);
-    [choices[0], choices[answer]] = [choices[answer], choices[0]];
-    items.push({ context: tokens.slice(s, s + o.contextLen), choices, answer });
-  }
-  return items;
 }
 
 /** One forward window: `inputs` predict the tokens at positions [from, to) of the choice's full sequence. */

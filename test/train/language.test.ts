@@ -6,11 +6,46 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { TextWindowSampler } from '../../src/data/text-batches.ts';
 import { Module } from '../../src/nn/module.ts';
-import { makeClozeItems, scoreCloze } from '../../src/train/cloze.ts';
-import { LanguageTask, evaluateLm } from '../../src/train/language.ts';
+import { type ClozeItem, scoreCloze } from '../../src/train/cloze.ts';
 import { train } from '../../src/train/loop.ts';
 import { AdamW } from '../../src/train/optim/index.ts';
 import { Rng } from '../../src/util/rng.ts';
+import { Rng } from '../../src/util/rng.ts';
+
+/**
+ * Test helper: builds `count` items from a held-out token stream: the context is `contextLen` tokens at a random position,
+ * the true choice the next `choiceLen` tokens, and the distractors `choiceLen`-token continuations taken from
+ * other random positions of the same stream (so they are fluent text, just not this text's continuation),
+ * each different from the truth and from one another.
+ */
+function makeClozeItems(
+  tokens: Int32Array,
+  o: { count: number; contextLen: number; choiceLen: number; choices?: number; seed: number },
+): ClozeItem[] {
+  const k = o.choices ?? 4;
+  const span = o.contextLen + o.choiceLen;
+  if (tokens.length < 2 * span)
+    throw new Error(`makeClozeItems: stream of ${tokens.length} tokens is too short`);
+  const rng = new Rng(o.seed);
+  const items: ClozeItem[] = [];
+  for (let i = 0; i < o.count; i++) {
+    const s = rng.int(tokens.length - span + 1);
+    const truth = tokens.slice(s + o.contextLen, s + span);
+    const choices = [truth];
+    for (let tries = 0; choices.length < k; tries++) {
+      if (tries > 1000) throw new Error('makeClozeItems: cannot find distinct distractors in this stream');
+      const d = rng.int(tokens.length - o.choiceLen + 1);
+      const c = tokens.slice(d, d + o.choiceLen);
+      // a distractor must differ from the truth and from the other distractors
+      if (choices.some((x) => x.every((t, j) => t === c[j]))) continue;
+      choices.push(c);
+    }
+    const answer = rng.int(k);
+    [choices[0], choices[answer]] = [choices[answer], choices[0]];
+    items.push({ context: tokens.slice(s, s + o.contextLen), choices, answer });
+  }
+  return items;
+}
 
 await tf.setBackend('cpu');
 
