@@ -7,9 +7,9 @@ import * as tf from '@tensorflow/tfjs';
 import { TextWindowSampler } from '../../src/data/text-batches.ts';
 import { Module } from '../../src/nn/module.ts';
 import { type ClozeItem, scoreCloze } from '../../src/train/cloze.ts';
+import { LanguageTask, evaluateLm } from '../../src/train/language.ts';
 import { train } from '../../src/train/loop.ts';
 import { AdamW } from '../../src/train/optim/index.ts';
-import { Rng } from '../../src/util/rng.ts';
 import { Rng } from '../../src/util/rng.ts';
 
 /**
