@@ -825,6 +825,16 @@ void bn_affine(const float* mean, const float* var, const float* g, const float*
   }
 }
 
+// Σ d and Σ d² over one row, d = x − shift.
+inline void bn_stats_row(int64_t C, const float* __restrict x, const float* __restrict shift, float* __restrict s1,
+                         float* __restrict s2) {
+  for (int64_t j = 0; j < C; j++) {
+    const float d = x[j] - shift[j];
+    s1[j] += d;
+    s2[j] += d * d;
+  }
+}
+
 Napi::Value BatchNormTrainOp(const Napi::CallbackInfo& info) {
   const float* x = f32(info, 0);
   const float* g = info[1].IsTypedArray() ? f32(info, 1) : nullptr;
@@ -836,16 +846,18 @@ Napi::Value BatchNormTrainOp(const Napi::CallbackInfo& info) {
   float eps = dbl(info, 7);
   const bool relu = info.Length() > 8 && info[8].ToBoolean().Value();
   int64_t rows = tlen(info, 3) / C;
-  column_sums(rows, C, 1, mean, [&](int64_t r, float* acc) {
-    const float* xr = x + r * C;
-    for (int64_t j = 0; j < C; j++) acc[j] += xr[j];
+  // Mean and variance in one pass over x (BN is memory-bound: 3 passes instead of 4 with the normalisation),
+  // as sums of d = x − shift and d², shifted by the first row so that var = E[d²] − E[d]² does not cancel.
+  const std::vector<float> shift(x, x + C);
+  std::vector<float> sums(2 * C);
+  column_sums(rows, C, 2, sums.data(), [&](int64_t r, float* acc) {
+    bn_stats_row(C, x + r * C, shift.data(), acc, acc + C);
   });
-  for (int64_t j = 0; j < C; j++) mean[j] /= static_cast<float>(rows);
-  column_sums(rows, C, 1, var, [&](int64_t r, float* acc) {
-    const float* xr = x + r * C;
-    for (int64_t j = 0; j < C; j++) acc[j] += (xr[j] - mean[j]) * (xr[j] - mean[j]);
-  });
-  for (int64_t j = 0; j < C; j++) var[j] /= static_cast<float>(rows);
+  for (int64_t j = 0; j < C; j++) {
+    const double d = static_cast<double>(sums[j]) / static_cast<double>(rows);
+    mean[j] = static_cast<float>(shift[j] + d);
+    var[j] = static_cast<float>(std::max(0.0, static_cast<double>(sums[C + j]) / static_cast<double>(rows) - d * d));
+  }
   std::vector<float> mul(C), add(C);
   bn_affine(mean, var, g, b, eps, C, mul.data(), add.data());
   const float lo = relu ? 0.0f : -INFINITY;  // ReLU as max(v, 0); max(v, −∞) = v keeps one branch-free loop

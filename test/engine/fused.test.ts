@@ -212,6 +212,23 @@ test('fusedLowRankCombine declines per-dimension weights and other backends (the
   tf.dispose([x, V, U, y]);
 });
 
+test('fusedBatchNormTrain: one-pass batch statistics stay accurate for a large mean and a small spread', async () => {
+  const { fusedBatchNormTrain } = await import('../../src/engine/index.ts');
+  const { compare } = await import('./helpers.ts');
+  const shape = [64, 7, 7, 8];
+  const n = shape.reduce((a, b) => a * b, 1);
+  const x = rand(n, 11).map((v, i) => 500 + (i % 8) * 100 + 0.05 * v); // mean 500–1200, std ≈ 0.03
+  await compare(
+    () => {
+      const { mean, variance } = fusedBatchNormTrain(t(x, shape), tf.ones([8]), tf.zeros([8]));
+      return [mean, tf.mul(variance, 1e4)]; // variance ≈ 8e-4: scaled so that 1e-4 relative is checked
+    },
+    1e-4,
+    2e-3,
+    'large mean',
+  );
+});
+
 test('fusedGelu and fusedLayerNorm (values and gradients) match the tf-ops formulas on cpu, without leaks', async () => {
   const { fusedGelu, fusedLayerNorm } = await import('../../src/engine/index.ts');
   const { compare } = await import('./helpers.ts');
