@@ -14,6 +14,8 @@ import {
   type TensorInfo,
   addon,
   f32,
+  optionalGrads,
+  output,
 } from './util.ts';
 
 const ZERO = Int32Array.of(0);
@@ -147,15 +149,16 @@ function lowRankCombineGrad({ inputs, backend: be }: KernelArgs): TensorInfo[] {
     be.free?.(S);
     be.free?.(T);
   }
-  const outs = [
-    be.makeTensorInfo(x.shape.slice(), 'float32', dfx),
-    be.makeTensorInfo(x.shape.slice(), 'float32', dx),
-    be.makeTensorInfo(V.shape.slice(), 'float32', dV),
-    be.makeTensorInfo(U.shape.slice(), 'float32', dU),
+  return [
+    output(be, x.shape.slice(), dfx),
+    output(be, x.shape.slice(), dx),
+    output(be, V.shape.slice(), dV),
+    output(be, U.shape.slice(), dU),
+    ...optionalGrads(be, [
+      [alpha, dAlpha],
+      [beta, dBeta],
+    ]),
   ];
-  if (alpha && dAlpha) outs.push(be.makeTensorInfo(alpha.shape.slice(), 'float32', dAlpha));
-  if (beta && dBeta) outs.push(be.makeTensorInfo(beta.shape.slice(), 'float32', dBeta));
-  return outs;
 }
 
 export function registerLowRank(k: Kernels): void {

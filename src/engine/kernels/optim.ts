@@ -1,6 +1,15 @@
 // Fused optimizer updates (one pass over p, g and the slots instead of ~12 elementwise kernels).
 import type { AdamWStep, SgdStep } from '../fused.ts';
-import { type KernelArgs, type KernelFunc, type Kernels, type TensorInfo, addon, f32 } from './util.ts';
+import {
+  type KernelArgs,
+  type KernelFunc,
+  type Kernels,
+  type TensorInfo,
+  addon,
+  f32,
+  optionalGrads,
+  output,
+} from './util.ts';
 
 function adamw({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
   const { p, g, m, v } = inputs;
@@ -85,13 +94,14 @@ function combineGrad({ inputs, backend }: KernelArgs): TensorInfo[] {
     db,
     d,
   );
-  const outs = [
-    backend.makeTensorInfo(dy.shape.slice(), 'float32', dfx),
-    backend.makeTensorInfo(dy.shape.slice(), 'float32', dx),
+  return [
+    output(backend, dy.shape.slice(), dfx),
+    output(backend, dy.shape.slice(), dx),
+    ...optionalGrads(backend, [
+      [alpha, da],
+      [beta, db],
+    ]),
   ];
-  if (alpha && da) outs.push(backend.makeTensorInfo(alpha.shape.slice(), 'float32', da));
-  if (beta && db) outs.push(backend.makeTensorInfo(beta.shape.slice(), 'float32', db));
-  return outs;
 }
 
 export function registerCombine(k: Kernels): void {

@@ -42,6 +42,14 @@ export function output(b: Backend, shape: number[], values: Float32Array): Tenso
   return b.makeTensorInfo(shape, 'float32', values);
 }
 
+/** The gradients of the optional α and β inputs (each present only when its input was given), in that order. */
+export function optionalGrads(
+  b: Backend,
+  pairs: [TensorInfo | undefined, Float32Array | null][],
+): TensorInfo[] {
+  return pairs.flatMap(([t, g]) => (t && g ? [output(b, t.shape.slice(), g)] : []));
+}
+
 /** The cpu backend's own kernel, for dtypes and attributes we do not handle natively. */
 export function cpuKernel(name: string): KernelFunc {
   const k = tf.getKernel(name, 'cpu');
