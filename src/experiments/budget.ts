@@ -16,12 +16,10 @@
  * Naive scaling adds 1 block (`--extra-blocks 1`; ResNet-20: in stage 2, see vision.ts; GPT: 1 layer).
  * Wall time is estimated as `ceil(rows × trials / workers) × (startS + steps·stepMs/1000 + evals·evalS)` with
  * the per-step and per-evaluation times below (`stepMs` and `evalS` are for ONE worker using
- * `floor(cores / workers)` threads on this 2-core machine). `standard` is sized to fit ~90 minutes per
- * experiment; `smoke` all three together under 5 minutes. Where a comment says "measured", the constant is a
- * measurement. The standard step costs were calibrated at 12:38–12:41 on 2026-11-27 as the CPU time per step of a
- * `--threads 1` trainer (the difference between a short and a longer run, so start-up and evaluation cancel),
- * which is what an unloaded core would take; the native backend was still gaining kernels then, so re-measure
- * (the report's "mean step" column) and adjust `trainLimit` / `maxSteps` here. `full` timings are extrapolated.
+ * `floor(cores / workers)` threads on this 2-core machine). `standard` was sized to fit ~90 minutes per
+ * experiment with the first calibration; the committed runs took 50 (vision), 39 (rank) and 61 (lm) minutes, and
+ * the step and evaluation costs below are now those runs' measurements. `smoke` runs all three together under
+ * 5 minutes. `full` timings are extrapolated from the same per-step costs.
  */
 
 export type Budget = 'smoke' | 'standard' | 'full';
@@ -108,11 +106,11 @@ const visionStandard: VisionPreset = {
   epochs: 1,
   trainLimit: 16_000,
   evalEvery: 125,
-  // 12:41 calibration (CPU time with --threads 1, native convolutions, immune to the machine's load):
-  // 1.13 s per step at batch 64; an evaluation over the full 10k test set 58 s
+  // Measured from the committed standard runs (results/vision and results/rank, 2 workers × 1 thread): mean
+  // step 560–690 ms and 190–240 s per trial, so ~600 ms per step and ~26 s per full-test evaluation
   startS: 8,
-  stepMs: 1100,
-  evalS: 58,
+  stepMs: 600,
+  evalS: 26,
   workers: 2,
 };
 
@@ -123,8 +121,8 @@ const visionFull: VisionPreset = {
   epochs: 3,
   evalEvery: 430,
   startS: 8,
-  stepMs: 1100,
-  evalS: 58,
+  stepMs: 600,
+  evalS: 26,
   workers: 2,
 };
 
@@ -177,11 +175,11 @@ export const PRESETS: {
       maxSteps: 750,
       evalLimit: 256,
       evalEvery: 250,
-      // 12:38 calibration (CPU time with --threads 1): 0.9 s per step; one evaluation (256 windows of SOTU and of
-      // Moby Dick, 100 cloze items) ≈ 24 steps' worth
+      // Measured from the committed standard run (results/lm): mean step 605 ms, 518 s per trial, so one
+      // evaluation (256 windows of SOTU and of Moby Dick, 100 cloze items) ≈ 18 s
       startS: 8,
-      stepMs: 900,
-      evalS: 21,
+      stepMs: 600,
+      evalS: 18,
       workers: 2,
     },
     full: {
