@@ -40,12 +40,17 @@ function scalar(b: Backend, t: TensorInfo | undefined): number {
   return t ? f32(b, t)[0] : 1;
 }
 
-/** I + V·U ([D, D], row-major). */
-function identityPlusVU(V: Float32Array, U: Float32Array, d: number, r: number): Float32Array {
-  const w = new Float32Array(d * d);
-  mm(false, false, d, d, r, V, U, w);
-  for (let i = 0; i < d; i++) w[i * d + i] += 1;
-  return w;
+/** W = I + V·U and the folded matrix B = β·W ([D, D], row-major), for the D ≤ 2r association. */
+function foldLowRank(V: Float32Array, U: Float32Array, d: number, r: number, beta: number) {
+  const W = new Float32Array(d * d);
+  mm(false, false, d, d, r, V, U, W);
+  for (let i = 0; i < d; i++) W[i * d + i] += 1;
+  return { W, B: W.map((w) => beta * w) };
+}
+
+/** Whether the addon's one-pass row kernels take this width (AVX-512 builds, D ≤ ROWS_MAX_D). */
+function rowKernels(d: number): boolean {
+  return d <= ROWS_MAX_D && addon().lowRankCombineRows !== undefined;
 }
 
 interface Dims {
@@ -67,10 +72,8 @@ function lowRankCombine({ inputs, backend: be }: KernelArgs): TensorInfo {
   const out = be.alloc(m * d);
   const alphaArr = alpha ? f32(be, alpha) : null;
   if (d <= 2 * r) {
-    const B = identityPlusVU(vv, uv, d, r);
-    for (let i = 0; i < B.length; i++) B[i] *= b;
-    const rows = addon().lowRankCombineRows;
-    if (rows && d <= ROWS_MAX_D) rows(f32(be, fx), xv, B, scalar(be, alpha), out, d);
+    const { B } = foldLowRank(vv, uv, d, r, b);
+    if (rowKernels(d)) addon().lowRankCombineRows!(f32(be, fx), xv, B, scalar(be, alpha), out, d);
     else {
       mm(false, false, m, d, d, xv, B, out);
       addon().combine(f32(be, fx), out, null, alphaArr, null, out, d); // out = α·fx + out, in place
@@ -82,7 +85,7 @@ function lowRankCombine({ inputs, backend: be }: KernelArgs): TensorInfo {
     addon().gemm(false, false, m, d, r, b, T, uv, 1, out);
     be.free?.(T);
   }
-  return be.makeTensorInfo(x.shape.slice(), 'float32', out);
+  return output(be, x.shape.slice(), out);
 }
 
 function lowRankCombineGrad({ inputs, backend: be }: KernelArgs): TensorInfo[] {
@@ -99,12 +102,11 @@ function lowRankCombineGrad({ inputs, backend: be }: KernelArgs): TensorInfo[] {
   const alphaArr = alpha ? f32(be, alpha) : null;
   if (d <= 2 * r) {
     // dfx = α·dy and dα = Σ dy·fx in one pass; dx = dy·Bᵀ; dB = xᵀ·dy, from which dβ, dV and dU follow.
-    const W = identityPlusVU(vv, uv, d, r); // I + V·U
-    const B = W.map((w) => b * w);
+    const { W, B } = foldLowRank(vv, uv, d, r, b);
     const G = new Float32Array(d * d); // ∂L/∂B = xᵀ·dy
-    const rows = addon().lowRankCombineGradRows;
-    if (rows && d <= ROWS_MAX_D) {
-      rows(g, f32(be, fx), xv, B, scalar(be, alpha), dfx, dx, G, dAlpha ?? new Float32Array(1), d);
+    if (rowKernels(d)) {
+      const dA = dAlpha ?? new Float32Array(1);
+      addon().lowRankCombineGradRows!(g, f32(be, fx), xv, B, scalar(be, alpha), dfx, dx, G, dA, d);
     } else {
       addon().combineGrad(g, f32(be, fx), xv, null, alphaArr, null, dfx, null, dAlpha, null, d);
       mm(false, true, m, d, d, g, B, dx);
