@@ -214,18 +214,37 @@ const fastCases: (Case & { why: string })[] = [
   { why: 'stride (1, 2), 2×4 kernel', x: [2, 11, 12, 10], f: [2, 4, 10, 9], s: [1, 2], pad: 'valid' },
   { why: 'kernel larger than stride-2 image', x: [2, 3, 2, 8], f: [5, 5, 8, 16], s: [2, 2], pad: 'same' },
   { why: 'many rows (several tiles)', x: [6, 24, 24, 8], f: [3, 3, 8, 16], s: [1, 1], pad: 'same' },
+  // The AVX-512 row kernel (KW = 3, stride 1 along x): tiles of P ≤ 14 (one 16-channel block) or ≤ 8 (two).
+  { why: 'row: 3 tiles, OC=48 (B=2 then B=1), C=24', x: [2, 6, 17, 24], f: [3, 3, 24, 48], s: [1, 1], pad: 'same' },
+  { why: 'row: 5×3 kernel, stride (2, 1)', x: [2, 11, 9, 16], f: [5, 3, 16, 16], s: [2, 1], pad: 'same' },
+  { why: 'row: width 1 (both ends padded)', x: [3, 5, 1, 8], f: [3, 3, 8, 16], s: [1, 1], pad: 'same' },
+  { why: 'row: valid 3×3 to width 1', x: [2, 4, 3, 16], f: [3, 3, 16, 17], s: [1, 1], pad: 'valid' },
+  {
+    why: 'row: asymmetric pad (left 0, right 2)',
+    x: [2, 6, 10, 16],
+    f: [3, 3, 16, 16],
+    s: [1, 1],
+    pad: [
+      [0, 0],
+      [1, 1],
+      [0, 2],
+      [0, 0],
+    ],
+  },
 ];
 
-for (const [direct, avx512] of [
-  ['1', '1'],
-  ['1', '0'],
-  ['0', '1'],
+for (const [direct, avx512, row] of [
+  ['1', '1', '1'],
+  ['1', '1', '0'],
+  ['1', '0', '1'],
+  ['0', '1', '1'],
 ]) {
-  test(`conv2d fast paths (LAUREL_CONV_DIRECT=${direct}, LAUREL_CONV_AVX512=${avx512}): forward and gradients match cpu`, async () => {
-    const saved = process.env.LAUREL_CONV_DIRECT;
-    const saved512 = process.env.LAUREL_CONV_AVX512;
-    process.env.LAUREL_CONV_DIRECT = direct;
-    process.env.LAUREL_CONV_AVX512 = avx512;
+  test(`conv2d fast paths (LAUREL_CONV_DIRECT=${direct}, LAUREL_CONV_AVX512=${avx512}, LAUREL_CONV_ROW=${row}): forward and gradients match cpu`, async () => {
+    const names = ['LAUREL_CONV_DIRECT', 'LAUREL_CONV_AVX512', 'LAUREL_CONV_ROW'];
+    const saved = names.map((n) => process.env[n]);
+    [direct, avx512, row].forEach((v, i) => {
+      process.env[names[i]] = v;
+    });
     try {
       let seed = 500;
       for (const c of fastCases) {
@@ -278,10 +297,10 @@ for (const [direct, avx512] of [
         }),
       );
     } finally {
-      if (saved === undefined) Reflect.deleteProperty(process.env, 'LAUREL_CONV_DIRECT');
-      else process.env.LAUREL_CONV_DIRECT = saved;
-      if (saved512 === undefined) Reflect.deleteProperty(process.env, 'LAUREL_CONV_AVX512');
-      else process.env.LAUREL_CONV_AVX512 = saved512;
+      names.forEach((n, i) => {
+        if (saved[i] === undefined) Reflect.deleteProperty(process.env, n);
+        else process.env[n] = saved[i];
+      });
     }
   });
 }
