@@ -54,6 +54,15 @@ int threads_for(const ConvP& p, int64_t rows) {
   return nt;
 }
 
+// Runs body(tid) for tid in [0, nt) on our pool (nt from threads_for).
+void on_threads(int nt, const std::function<void(int)>& body) {
+  if (nt <= 1) return body(0);
+  // parallel_for rounds its chunks to 16 items: 16·nt items give thread t the items [16t, 16t + 16).
+  parallel_for(16 * static_cast<int64_t>(nt), 1, [&](int64_t s, int64_t e) {
+    for (int64_t t = s / 16; t < (e + 15) / 16; t++) body(static_cast<int>(t));
+  });
+}
+
 // col[(r - r0), :] = patch of output pixel r, for r in [r0, r1).
 void im2col_rows(const ConvP& p, const float* x, int64_t r0, int64_t r1, float* col) {
   const int64_t K = p.K(), C = p.C, OHW = p.OH * p.OW;
@@ -373,9 +382,7 @@ void row_conv(const ConvP& q, const float* in, const float* wp, float* out) {
   const int64_t ntile = (q.OW + (B == 1 ? kRowP1 : kRowP2) - 1) / (B == 1 ? kRowP1 : kRowP2);
   const int64_t P = (q.OW + ntile - 1) / ntile;
   const __mmask16 mlast = static_cast<__mmask16>((1u << (q.OC - (nblk - 1) * 16)) - 1u);
-  int nt = pool_threads();
-  const double flops = 2.0 * q.N * q.OH * q.OW * q.K() * q.OC;
-  while (nt > 1 && flops / nt < 2e6) nt--;
+  const int nt = threads_for(q, q.N * q.OH * q.OW);
   auto body = [&](int tid) {
     std::vector<const float*> rp(q.KH);
     for (int64_t r = rows * tid / nt; r < rows * (tid + 1) / nt; r++) {
@@ -396,12 +403,7 @@ void row_conv(const ConvP& q, const float* in, const float* wp, float* out) {
       }
     }
   };
-  if (nt <= 1)
-    body(0);
-  else
-    parallel_for(16 * static_cast<int64_t>(nt), 1, [&](int64_t s, int64_t e) {
-      for (int64_t t = s / 16; t < (e + 15) / 16; t++) body(static_cast<int>(t));
-    });
+  on_threads(nt, body);
 }
 
 // Tap pointers of `count` consecutive output pixels starting at row r: tp[t * ts + i] = the C input values that
@@ -450,9 +452,7 @@ struct TapFill {
 void direct_conv(const ConvP& q, const float* in, const float* wp, float* out) {
   const int64_t ntaps = q.KH * q.KW, OHW = q.OH * q.OW, rows = q.N * OHW, nblk = (q.OC + 15) / 16;
   std::vector<float> zero(q.C, 0.0f);
-  int nt = pool_threads();
-  double flops = 2.0 * rows * q.K() * q.OC;
-  while (nt > 1 && flops / nt < 2e6) nt--;
+  const int nt = threads_for(q, rows);
   const TapFill fill(q, in, zero.data());
   auto body = [&](int tid) {
     int64_t r0 = rows * tid / nt, r1 = rows * (tid + 1) / nt;
@@ -476,12 +476,7 @@ void direct_conv(const ConvP& q, const float* in, const float* wp, float* out) {
       }
     }
   };
-  if (nt <= 1)
-    body(0);
-  else
-    parallel_for(16 * static_cast<int64_t>(nt), 1, [&](int64_t s, int64_t e) {
-      for (int64_t t = s / 16; t < (e + 15) / 16; t++) body(static_cast<int>(t));
-    });
+  on_threads(nt, body);
 }
 
 // dw[k0 + i, ob:ob+wb] += Σ_{r < T} x(r, k0 + i) · dy[r, ob:ob+wb], i < KB, where x(r, k) = rows[tap(k)][r][c(k)]
@@ -583,19 +578,136 @@ void dw_block(int kb, const float* const* tp, int64_t T, int64_t C, int64_t k0, 
   }
 }
 
-// Direct backprop-filter: rows split over threads, each summing tiles of 256 rows into its own dw partial.
-void direct_back_filter(const ConvP& p, const float* x, const float* dy, float* dw) {
-  const int64_t ntaps = p.KH * p.KW, OHW = p.OH * p.OW, rows = p.N * OHW, K = p.K(), KO = K * p.OC;
-  constexpr int64_t kT = 256;
-  std::vector<float> zero(p.C, 0.0f);
-  int nt = pool_threads();
-  double flops = 2.0 * rows * K * p.OC;
-  while (nt > 1 && flops / nt < 2e6) nt--;
+// dw[KO] = Σ_tid body(tid, acc): thread 0 sums into dw itself, the others into partials added at the end, so
+// no two threads write one dw entry. acc arrives zeroed.
+void sum_over_threads(int nt, int64_t KO, float* dw, const std::function<void(int, float*)>& body) {
   std::vector<float> partial(static_cast<size_t>(nt - 1) * KO);
-  const TapFill fill(p, x, zero.data());
-  auto body = [&](int tid) {
+  on_threads(nt, [&](int tid) {
     float* acc = tid == 0 ? dw : partial.data() + (tid - 1) * KO;
     std::memset(acc, 0, KO * sizeof(float));
+    body(tid, acc);
+  });
+  for (int t = 1; t < nt; t++) {
+    const float* s = partial.data() + (t - 1) * KO;
+    for (int64_t i = 0; i < KO; i++) dw[i] += s[i];
+  }
+}
+
+// Row backprop-filter (AVX-512, where row_applies): dw[ky, kx, c, o] = Σ_{n, oy, ix} x[n, iy, ix, c] · dy[n, oy,
+// ix + PL − kx, o] with iy = oy·SH − PT + ky·DH. Input-stationary like row_micro: each x value is broadcast once
+// for all 3 kx, with the three dy vectors it meets loaded once per column for all KB channels, so there are
+// (KB + 3) loads per 3·KB FMAs (the tap-pointer kernel above loads a broadcast per FMA). The 3·KB accumulators
+// stay in registers across all the row pairs given (xr: x rows at channel c0; dr: dy rows at channel block ob).
+template <int KB, bool FULL>
+LAUREL_AVX512 void dw_row_micro(const float* const* xr, const float* const* dr, int64_t nrows, int64_t ix0,
+                                int64_t ix1, int64_t PL, int64_t OW, int64_t C, int64_t OC, const __mmask16* km,
+                                __mmask16 m, float* dw) {
+  __m512 acc[3][KB];
+#pragma GCC unroll 3
+  for (int kx = 0; kx < 3; kx++)
+#pragma GCC unroll 16
+    for (int k = 0; k < KB; k++) acc[kx][k] = _mm512_setzero_ps();
+  // Column ix meets dy[ix + PL − kx] through tap kx. In [in0, in1) all three exist; at the row ends km zeroes
+  // the missing ones (masked-off lanes are never read, so the address may point past the row). The interior
+  // uses the one block mask m, kept in a register: reloading a mask per load halved the speed.
+  const int64_t in0 = std::min(ix1, std::max(ix0, 2 - PL)), in1 = std::max(in0, std::min(ix1, OW - PL));
+#define LAUREL_COLUMN(MASK)                                                                   \
+  {                                                                                           \
+    const float* dc = d + (ix + PL) * OC;                                                     \
+    const __m512 y0 = MASK(0, dc), y1 = MASK(1, dc - OC), y2 = MASK(2, dc - 2 * OC);         \
+    const float* xc = x + ix * C;                                                             \
+    _Pragma("GCC unroll 16") for (int k = 0; k < KB; k++) {                                   \
+      const __m512 v = _mm512_set1_ps(xc[k]);                                                 \
+      acc[0][k] = _mm512_fmadd_ps(v, y0, acc[0][k]);                                          \
+      acc[1][k] = _mm512_fmadd_ps(v, y1, acc[1][k]);                                          \
+      acc[2][k] = _mm512_fmadd_ps(v, y2, acc[2][k]);                                          \
+    }                                                                                         \
+  }
+#define LAUREL_EDGE(kx, a) _mm512_maskz_loadu_ps(km[ix * 3 + kx], a)
+#define LAUREL_BLOCK(kx, a) (FULL ? _mm512_loadu_ps(a) : _mm512_maskz_loadu_ps(m, a))
+  for (int64_t i = 0; i < nrows; i++) {
+    const float* x = xr[i];
+    const float* d = dr[i];
+    for (int64_t ix = ix0; ix < in0; ix++) LAUREL_COLUMN(LAUREL_EDGE)
+    for (int64_t ix = in0; ix < in1; ix++) LAUREL_COLUMN(LAUREL_BLOCK)
+    for (int64_t ix = in1; ix < ix1; ix++) LAUREL_COLUMN(LAUREL_EDGE)
+  }
+#undef LAUREL_BLOCK
+#undef LAUREL_EDGE
+#undef LAUREL_COLUMN
+#pragma GCC unroll 3
+  for (int kx = 0; kx < 3; kx++)
+#pragma GCC unroll 16
+    for (int k = 0; k < KB; k++) {
+      float* o = dw + (kx * C + k) * OC;
+      _mm512_mask_storeu_ps(o, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, o), acc[kx][k]));
+    }
+}
+
+constexpr int kRowKB = 8;  // 3·8 accumulators + 3 dy vectors + 1 broadcast ≤ 32 zmm
+
+void row_back_filter(const ConvP& p, const float* x, const float* dy, float* dw) {
+  const int64_t rows = p.N * p.OH;
+  // Row pairs per pass: x and dy rows of a chunk stay in L2 while every (ky, channel, block) pass reads them.
+  const int64_t chunk = std::max<int64_t>(1, (96 << 10) / (p.W * p.C + p.OW * p.OC));
+  // Columns of x that some output reads: ox = ix + PL − kx in [0, OW) for a kx in [0, 3).
+  const int64_t ix0 = std::max<int64_t>(0, -p.PL), ix1 = std::min<int64_t>(p.W, p.OW + 2 - p.PL);
+  sum_over_threads(threads_for(p, p.N * p.OH * p.OW), p.K() * p.OC, dw, [&](int tid, float* acc) {
+    const int nt = threads_for(p, p.N * p.OH * p.OW);
+    std::vector<const float*> xr(chunk), dr(chunk);
+    std::vector<__mmask16> km(p.W * 3);
+    for (int64_t r0 = rows * tid / nt, rEnd = rows * (tid + 1) / nt; r0 < rEnd; r0 += chunk) {
+      const int64_t r1 = std::min(rEnd, r0 + chunk);
+      for (int64_t ky = 0; ky < p.KH; ky++) {
+        int64_t nr = 0;  // the row pairs (x row iy, dy row oy) of this chunk for tap row ky
+        for (int64_t r = r0; r < r1; r++) {
+          const int64_t n = r / p.OH, oy = r % p.OH, iy = oy * p.SH - p.PT + ky * p.DH;
+          if (iy < 0 || iy >= p.H) continue;
+          xr[nr] = x + (n * p.H + iy) * p.W * p.C;
+          dr[nr++] = dy + r * p.OW * p.OC;
+        }
+        for (int64_t ob = 0; ob < p.OC; ob += 16) {
+          const __mmask16 m = static_cast<__mmask16>((1u << std::min<int64_t>(16, p.OC - ob)) - 1u);
+          for (int64_t ix = 0; ix < p.W; ix++)
+            for (int64_t kx = 0; kx < 3; kx++) {
+              const int64_t ox = ix + p.PL - kx;
+              km[ix * 3 + kx] = ox >= 0 && ox < p.OW ? m : 0;
+            }
+          for (int64_t c0 = 0; c0 < p.C; c0 += kRowKB) {
+            std::vector<const float*> xs(nr), ds(nr);
+            for (int64_t i = 0; i < nr; i++) {
+              xs[i] = xr[i] + c0;
+              ds[i] = dr[i] + ob;
+            }
+            float* out = acc + (ky * 3 * p.C + c0) * p.OC + ob;
+            switch (std::min<int64_t>(kRowKB, p.C - c0)) {
+#define LAUREL_CASE(k)                                                                                  \
+  case k:                                                                                               \
+    if (m == 0xFFFF)                                                                                    \
+      dw_row_micro<k, true>(xs.data(), ds.data(), nr, ix0, ix1, p.PL, p.OW, p.C, p.OC, km.data(), m, out); \
+    else                                                                                                \
+      dw_row_micro<k, false>(xs.data(), ds.data(), nr, ix0, ix1, p.PL, p.OW, p.C, p.OC, km.data(), m, out); \
+    break;
+              LAUREL_CASE(1) LAUREL_CASE(2) LAUREL_CASE(3) LAUREL_CASE(4)
+              LAUREL_CASE(5) LAUREL_CASE(6) LAUREL_CASE(7) LAUREL_CASE(8)
+#undef LAUREL_CASE
+              default: break;
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+// Direct backprop-filter: rows split over threads, each summing tiles of 256 rows into its own dw partial.
+void direct_back_filter(const ConvP& p, const float* x, const float* dy, float* dw) {
+  const int64_t ntaps = p.KH * p.KW, OHW = p.OH * p.OW, rows = p.N * OHW, K = p.K();
+  constexpr int64_t kT = 256;
+  std::vector<float> zero(p.C, 0.0f);
+  const int nt = threads_for(p, rows);
+  const TapFill fill(p, x, zero.data());
+  sum_over_threads(nt, K * p.OC, dw, [&](int tid, float* acc) {
     int64_t r0 = rows * tid / nt, r1 = rows * (tid + 1) / nt;
     std::vector<const float*> tp(ntaps * kT);
     for (int64_t r = r0; r < r1; r += kT) {
@@ -631,17 +743,7 @@ void direct_back_filter(const ConvP& p, const float* x, const float* dy, float* 
         }
       }
     }
-  };
-  if (nt <= 1)
-    body(0);
-  else
-    parallel_for(16 * static_cast<int64_t>(nt), 1, [&](int64_t s, int64_t e) {
-      for (int64_t t = s / 16; t < (e + 15) / 16; t++) body(static_cast<int>(t));
-    });
-  for (int t = 1; t < nt; t++) {
-    const float* s = partial.data() + (t - 1) * KO;
-    for (int64_t i = 0; i < KO; i++) dw[i] += s[i];
-  }
+  });
 }
 
 // Wp[b][t][c][j] = w[t][c][16b + j] for forward (w [KH, KW, C, OC]).
@@ -695,9 +797,7 @@ void direct_back_input(const ConvP& p, const float* dy, const float* w, float* d
   const int64_t ntaps = p.KH * p.KW, nblk = (p.C + 15) / 16;
   std::vector<float> wp = pack_back_input(p, w);
   std::vector<float> zero(p.OC, 0.0f);
-  int nt = pool_threads();
-  double flops = 2.0 * p.N * p.OH * p.OW * p.K() * p.OC;
-  while (nt > 1 && flops / nt < 2e6) nt--;
+  const int nt = threads_for(p, p.N * p.OH * p.OW);
   auto body = [&](int tid) {
     std::vector<const float*> tp(ntaps * kNP);
     std::vector<int32_t> taps;  // tap indices of this phase
@@ -764,12 +864,7 @@ void direct_back_input(const ConvP& p, const float* dy, const float* w, float* d
         }
       }
   };
-  if (nt <= 1)
-    body(0);
-  else
-    parallel_for(16 * static_cast<int64_t>(nt), 1, [&](int64_t s, int64_t e) {
-      for (int64_t t = s / 16; t < (e + 15) / 16; t++) body(static_cast<int>(t));
-    });
+  on_threads(nt, body);
 }
 #endif
 
@@ -867,7 +962,10 @@ Napi::Value Conv2dBackFilter(const Napi::CallbackInfo& info) {
   const bool pw = p.pointwise();
 #ifdef LAUREL_DIRECT
   if (!pw && p.OC >= 8 && have_avx2() && !direct_disabled()) {
-    direct_back_filter(p, x, dy, dw);
+    if (row_applies(p) && p.C >= kRowKB)  // fewer channels: too few FMAs per loaded dy vector
+      row_back_filter(p, x, dy, dw);
+    else
+      direct_back_filter(p, x, dy, dw);
     return info.Env().Undefined();
   }
 #endif

@@ -217,7 +217,7 @@ const fastCases: (Case & { why: string })[] = [
   // The AVX-512 row kernel (KW = 3, stride 1 along x): tiles of P ≤ 14 (one 16-channel block) or ≤ 8 (two).
   { why: 'row: 3 tiles, OC=48, C=24', x: [2, 6, 17, 24], f: [3, 3, 24, 48], s: [1, 1], pad: 'same' },
   { why: 'row: 5×3 kernel, stride (2, 1)', x: [2, 11, 9, 16], f: [5, 3, 16, 16], s: [2, 1], pad: 'same' },
-  { why: 'row: width 1 (both ends padded)', x: [3, 5, 1, 8], f: [3, 3, 8, 16], s: [1, 1], pad: 'same' },
+  { why: 'row: width 1 (both ends padded)', x: [3, 5, 1, 12], f: [3, 3, 12, 16], s: [1, 1], pad: 'same' },
   { why: 'row: valid 3×3 to width 1', x: [2, 4, 3, 16], f: [3, 3, 16, 17], s: [1, 1], pad: 'valid' },
   {
     why: 'row: asymmetric pad (left 0, right 2)',
