@@ -1,5 +1,5 @@
 // Per-kernel time profile of real training steps on the current tfjs backend (default: native).
-//   node --import tsx bench/profile-step.ts [resnet|gpt] [baseline|rw+lr] [steps]
+//   node --import tsx bench/profile-step.ts [resnet|gpt] [baseline|rw+lr] [steps] [shapes]
 // Reusable: profileStep() wraps every kernel registered for the backend with a timer, runs warmup + timed steps
 // of bench/models.ts's cases, and returns per-kernel totals (ms per step) next to the step time.
 import { pathToFileURL } from 'node:url';
@@ -23,19 +23,27 @@ export interface StepProfile {
   kernels: KernelStat[];
 }
 
-/** Wraps every kernel of `backend` with a timer; returns the stats table and an undo function. */
-export function instrumentKernels(backend: string): { stats: Map<string, KernelStat>; restore: () => void } {
+/**
+ * Wraps every kernel of `backend` with a timer; returns the stats table and an undo function. With `byShape`,
+ * each kernel's calls are split by the shape of their first input.
+ */
+export function instrumentKernels(
+  backend: string,
+  byShape = false,
+): { stats: Map<string, KernelStat>; restore: () => void } {
   const stats = new Map<string, KernelStat>();
   const undo: (() => void)[] = [];
   for (const cfg of tf.getKernelsForBackend(backend)) {
     const k = tf.getKernel(cfg.kernelName, backend) as tf.KernelConfig;
     const orig = k.kernelFunc;
-    const st: KernelStat = { kernel: cfg.kernelName, calls: 0, ms: 0 };
-    stats.set(cfg.kernelName, st);
     let depth = 0;
     k.kernelFunc = ((args: Parameters<tf.KernelFunc>[0]) => {
       // Nested calls (a kernel calling another through the registry) are counted once, by the outer one.
       if (depth > 0) return orig(args);
+      const first = Object.values(args.inputs)[0] as tf.TensorInfo | undefined;
+      const key = byShape && first ? `${cfg.kernelName} [${first.shape.join(',')}]` : cfg.kernelName;
+      const st = stats.get(key) ?? { kernel: key, calls: 0, ms: 0 };
+      stats.set(key, st);
       depth++;
       const t0 = performance.now();
       try {
@@ -61,6 +69,8 @@ export async function profileStep(opts: {
   backend?: 'native' | 'cpu' | 'wasm';
   /** Called after the backend is set, before the model is built (e.g. to toggle the buffer pool). */
   before?: () => void;
+  /** Split each kernel's time by the shape of its first input. */
+  byShape?: boolean;
 }): Promise<StepProfile> {
   const backend = await initBackend(opts.backend ?? 'native');
   opts.before?.();
@@ -80,7 +90,7 @@ export async function profileStep(opts: {
     step();
     times.push(performance.now() - t0);
   }
-  const { stats, restore } = instrumentKernels(backend);
+  const { stats, restore } = instrumentKernels(backend, opts.byShape);
   try {
     for (let i = 0; i < steps; i++) step();
   } finally {
@@ -108,18 +118,19 @@ export function formatProfile(p: StepProfile, top = 20): string {
   ];
   for (const k of p.kernels.slice(0, top)) {
     lines.push(
-      `  ${k.kernel.padEnd(24)} ${k.ms.toFixed(2).padStart(9)} ms ${((100 * k.ms) / p.stepMs).toFixed(1).padStart(5)} %  ${String(k.calls).padStart(5)} calls`,
+      `  ${k.kernel.padEnd(40)} ${k.ms.toFixed(2).padStart(9)} ms ${((100 * k.ms) / p.stepMs).toFixed(1).padStart(5)} %  ${String(k.calls).padStart(5)} calls`,
     );
   }
   return lines.join('\n');
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.argv[1]?.endsWith('.ts')) {
-  const [model = 'gpt', residual = 'baseline', steps = '3'] = process.argv.slice(2);
+  const [model = 'gpt', residual = 'baseline', steps = '3', split] = process.argv.slice(2);
   const p = await profileStep({
     model: model as BenchModelName,
     residual: residual as BenchResidual,
     steps: Number(steps),
+    byShape: split === 'shapes',
   });
-  console.log(formatProfile(p, 25));
+  console.log(formatProfile(p, split === 'shapes' ? 60 : 25));
 }

@@ -128,8 +128,9 @@ test('fusedCombine (the LAUREL combine) and its gradients match the tf-ops formu
 test('fusedLowRankCombine (RW+LR and LR in one kernel) and all its gradients match the tf-ops formula on cpu', async () => {
   const { fusedLowRankCombine } = await import('../../src/engine/index.ts');
   const { compare } = await import('./helpers.ts');
-  // [x shape, rank r, alpha shape, beta shape]: both associations (D ≤ 2r: x·β(I + V·U); D > 2r: (x·V)·U), rows
-  // enough for the skinny GEMM kernels (M ≥ 1024), NHWC maps, and each of α and β absent, [] or [1].
+  // [x shape, rank r, alpha shape, beta shape]: both associations (folded x·β(I + V·U) for D ≤ 64 or D ≤ 2r;
+  // split (x·V)·U otherwise), rows enough for the skinny GEMM kernels (M ≥ 1024), NHWC maps, and each of α and β
+  // absent, [] or [1].
   const cases: [number[], number, number[] | null, number[] | null][] = [
     [[4, 6, 8], 4, [1], [1]],
     [[4, 6, 8], 2, [], []],
@@ -138,11 +139,14 @@ test('fusedLowRankCombine (RW+LR and LR in one kernel) and all its gradients mat
     [[4, 16, 16, 16], 4, [1], [1]],
     [[2, 16, 16, 32], 8, null, [1]],
     [[8, 160, 64], 16, [1], null],
-    // The one-pass row kernels (D ≤ 2r, D ≤ 64): a partial last chunk of rows and D not a multiple of 16.
+    // The one-pass row kernels (D ≤ 64): a partial last chunk of rows and D not a multiple of 16.
     [[3, 17, 19, 24], 12, [1], [1]],
     [[2, 40, 40, 64], 32, [], []],
     // D ≤ 2r but D > 64: the GEMM + in-place combine path instead of the row kernels.
     [[2, 9, 9, 96], 48, [1], [1]],
+    // D > 64 and D > 2r: the split path.
+    [[2, 12, 12, 80], 8, [1], [1]],
+    [[4, 300, 72], 4, [], null],
   ];
   const threads0 = getNumThreads();
   for (const [ci, [shape, r, as, bs]] of cases.entries()) {

@@ -1,11 +1,13 @@
 // LaurelLowRankCombine and its gradient: RW+LR (and LR) in one kernel each way,
 //   out = α·fx + β·(x + (x·V)·U),   x, fx: [M, D],  V: [D, r],  U: [r, D],  α, β scalars (absent: 1).
-// Two associations of the same product, picked by cost (as src/laurel/math.ts lowRank):
-//   D ≤ 2r:  out = α·fx + x·B,  B = β·(I + V·U) [D, D]: one GEMM over the M rows each way, and no [M, D]
+// Two associations of the same product:
+//   folded:  out = α·fx + x·B,  B = β·(I + V·U) [D, D]: one GEMM over the M rows each way, and no [M, D]
 //            temporaries besides the outputs (the low-rank term, the β·x term and the identity ride in B);
-//   D > 2r:  out = α·fx + β·x + (x·V)·(β·U): the [M, r] projection T = x·V, then one accumulating GEMM.
-// The tall GEMMs on the M rows run on the addon's skinny kernels (batchGemm routes them there); for D ≤ 2r and
-// D ≤ 64 on AVX-512 the addon does each direction in one pass over the rows (lowRankCombineRows / ...GradRows).
+//   split:   out = α·fx + β·x + (x·V)·(β·U): the [M, r] projection T = x·V, then one accumulating GEMM.
+// Folding costs D² per row against 2·D·r, so it wins on FLOPs for D ≤ 2r (as src/laurel/math.ts lowRank); for
+// D ≤ 64 on AVX-512 the addon does the folded form in one pass over the rows each way (lowRankCombineRows /
+// ...GradRows), which beats the split form's several passes for any r (memory, not FLOPs, bounds these rows).
+// The tall GEMMs on the M rows run on the addon's skinny kernels (batchGemm routes them there).
 import {
   type Backend,
   type KernelArgs,
@@ -59,6 +61,11 @@ interface Dims {
   r: number;
 }
 
+/** Whether to use the folded form x·B (see the header). */
+function folded({ d, r }: Dims): boolean {
+  return d <= 2 * r || rowKernels(d);
+}
+
 function dims(x: TensorInfo, V: TensorInfo): Dims {
   const d = x.shape[x.shape.length - 1];
   return { m: x.shape.reduce((p, q) => p * q, 1) / d, d, r: V.shape[1] };
@@ -66,12 +73,13 @@ function dims(x: TensorInfo, V: TensorInfo): Dims {
 
 function lowRankCombine({ inputs, backend: be }: KernelArgs): TensorInfo {
   const { fx, x, V, U, alpha, beta } = inputs;
-  const { m, d, r } = dims(x, V);
+  const dm = dims(x, V);
+  const { m, d, r } = dm;
   const [xv, vv, uv] = [f32(be, x), f32(be, V), f32(be, U)];
   const b = scalar(be, beta);
   const out = be.alloc(m * d);
   const alphaArr = alpha ? f32(be, alpha) : null;
-  if (d <= 2 * r) {
+  if (folded(dm)) {
     const { B } = foldLowRank(vv, uv, d, r, b);
     if (rowKernels(d)) addon().lowRankCombineRows!(f32(be, fx), xv, B, scalar(be, alpha), out, d);
     else {
@@ -90,7 +98,8 @@ function lowRankCombine({ inputs, backend: be }: KernelArgs): TensorInfo {
 
 function lowRankCombineGrad({ inputs, backend: be }: KernelArgs): TensorInfo[] {
   const { dy, fx, x, V, U, alpha, beta } = inputs;
-  const { m, d, r } = dims(x, V);
+  const dm = dims(x, V);
+  const { m, d, r } = dm;
   const [g, xv, vv, uv] = [f32(be, dy), f32(be, x), f32(be, V), f32(be, U)];
   const b = scalar(be, beta);
   const dfx = be.alloc(m * d);
@@ -100,7 +109,7 @@ function lowRankCombineGrad({ inputs, backend: be }: KernelArgs): TensorInfo[] {
   const dAlpha = alpha ? be.alloc(1) : null;
   const dBeta = beta ? be.alloc(1) : null;
   const alphaArr = alpha ? f32(be, alpha) : null;
-  if (d <= 2 * r) {
+  if (folded(dm)) {
     // dfx = α·dy and dα = Σ dy·fx in one pass; dx = dy·Bᵀ; dB = xᵀ·dy, from which dβ, dV and dU follow.
     const { W, B } = foldLowRank(vv, uv, d, r, b);
     const G = new Float32Array(d * d); // ∂L/∂B = xᵀ·dy
