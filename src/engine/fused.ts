@@ -70,6 +70,43 @@ function scalarOrLastDim(t: tf.Tensor | undefined, d: number): boolean {
 }
 
 /**
+ * A native kernel and its `${kernel}Grad` as one tf.customGrad over named inputs: the forward runs `kernel` on
+ * them, the backward runs the gradient kernel on { dy, ...inputs } and returns one gradient per input, in order
+ * (`fix` adjusts the kernel's outputs to that where they differ).
+ */
+function kernelWithGrad(
+  kernel: string,
+  inputs: Record<string, tf.Tensor>,
+  attrs: tf.NamedAttrMap = {},
+  fix?: (grads: tf.Tensor[], saved: Record<string, tf.Tensor>) => tf.Tensor[],
+): tf.Tensor {
+  const names = Object.keys(inputs);
+  const named = (ts: tf.Tensor[]) => Object.fromEntries(names.map((n, i) => [n, ts[i]]));
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const ts = args.slice(0, -1) as tf.Tensor[];
+    save(ts);
+    return {
+      value: tf.engine().runKernel(kernel, named(ts), attrs) as tf.Tensor,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const s = named(saved);
+        const grads = tf.engine().runKernel(`${kernel}Grad`, { dy, ...s }, attrs) as tf.Tensor[];
+        return fix ? fix(grads, s) : grads;
+      },
+    };
+  });
+  return f(...names.map((n) => inputs[n]));
+}
+
+/** Drops the absent entries of a name → tensor map. */
+function present(m: Record<string, tf.Tensor | undefined>): Record<string, tf.Tensor> {
+  return Object.fromEntries(Object.entries(m).filter(([, t]) => t !== undefined)) as Record<
+    string,
+    tf.Tensor
+  >;
+}
+
+/**
  * The LAUREL combine x_{i+1} = α·f + β·(x + extra) (missing α/β mean 1, missing extra means 0), with α and β
  * scalars ([] or [1]) or per-dimension ([D], the last dimension). On the native backend it is one kernel
  * forward and one backward (tf.customGrad); elsewhere, and for other shapes, the same formula with tf ops.
@@ -93,34 +130,33 @@ export function fusedCombine(
     if (!beta) return extra ? tf.addN([a, x, extra]) : tf.add(a, x);
     return tf.add(a, tf.mul(beta, extra ? tf.add(x, extra) : x));
   }
-  const names = [
-    'fx',
-    'x',
-    ...(extra ? ['extra'] : []),
-    ...(alpha ? ['alpha'] : []),
-    ...(beta ? ['beta'] : []),
-  ];
-  const ins = [fx, x, extra, alpha, beta].filter((t): t is tf.Tensor => t !== undefined);
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const save = args[args.length - 1] as tf.GradSaveFunc;
-    const ts = args.slice(0, -1) as tf.Tensor[];
-    const named = Object.fromEntries(names.map((n, i) => [n, ts[i]])) as Record<string, tf.Tensor>;
-    save(ts);
-    const value = tf.engine().runKernel('LaurelCombine', named) as tf.Tensor;
-    return {
-      value,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const s = Object.fromEntries(names.map((n, i) => [n, saved[i]])) as Record<string, tf.Tensor>;
-        const [dfx, dx, ...rest] = tf.engine().runKernel('LaurelCombineGrad', { dy, ...s }) as tf.Tensor[];
-        const grads: tf.Tensor[] = [dfx, dx];
-        if (extra) grads.push(tf.clone(dx));
-        if (alpha) grads.push(tf.reshape(rest.shift()!, s.alpha.shape));
-        if (beta) grads.push(tf.reshape(rest.shift()!, s.beta.shape));
-        return grads;
-      },
-    };
-  });
-  return f(...ins);
+  // The kernel returns dfx, dx, then dα and dβ flat: extra's gradient is dx again, and α, β keep their shapes.
+  return kernelWithGrad(
+    'LaurelCombine',
+    present({ fx, x, extra, alpha, beta }),
+    {},
+    ([dfx, dx, ...rest], s) => [
+      dfx,
+      dx,
+      ...(extra ? [tf.clone(dx)] : []),
+      ...(alpha ? [tf.reshape(rest.shift()!, s.alpha.shape)] : []),
+      ...(beta ? [tf.reshape(rest.shift()!, s.beta.shape)] : []),
+    ],
+  );
+}
+
+/** V [D, r] and U [r, D] of a low-rank term on x's last dimension. */
+function lowRankShapes(x: tf.Tensor, V: tf.Tensor, U: tf.Tensor): boolean {
+  const d = x.shape[x.rank - 1] ?? 1;
+  return (
+    V.dtype === 'float32' &&
+    U.dtype === 'float32' &&
+    V.rank === 2 &&
+    U.rank === 2 &&
+    V.shape[0] === d &&
+    U.shape[1] === d &&
+    U.shape[0] === V.shape[1]
+  );
 }
 
 /**
@@ -137,37 +173,43 @@ export function fusedLowRankCombine(
   alpha?: tf.Tensor,
   beta?: tf.Tensor,
 ): tf.Tensor | null {
-  const d = x.shape[x.rank - 1] ?? 1;
   const scalarParam = (t?: tf.Tensor) => t === undefined || (t.dtype === 'float32' && t.size === 1);
+  const ok =
+    x.rank >= 1 && usable(fx, x) && lowRankShapes(x, V, U) && scalarParam(alpha) && scalarParam(beta);
+  if (!ok) return null;
+  return kernelWithGrad('LaurelLowRankCombine', present({ fx, x, V, U, alpha, beta }));
+}
+
+/** RW's raw scalar pair: (α, β) = 2·softmax(w) for 'softmax', (w[0], w[1]) for 'none' (w: [2]). */
+export interface RwPair {
+  w: tf.Tensor;
+  norm: 'softmax' | 'none';
+}
+
+/**
+ * RW (eq. 4) or RW+LR (eq. 5, with V and U) straight from RW's raw pair: the kernels derive α and β from w and
+ * return ∂L/∂w, so the softmax and the unstacking of the pair cost no kernel calls of their own (about ten per
+ * block, forward and backward). Returns null where it does not apply; the caller keeps the formula.
+ */
+export function fusedRw(
+  fx: tf.Tensor,
+  x: tf.Tensor,
+  rw: RwPair,
+  V?: tf.Tensor,
+  U?: tf.Tensor,
+): tf.Tensor | null {
+  const { w, norm } = rw;
   const ok =
     x.rank >= 1 &&
     usable(fx, x) &&
-    V.dtype === 'float32' &&
-    U.dtype === 'float32' &&
-    V.rank === 2 &&
-    U.rank === 2 &&
-    V.shape[0] === d &&
-    U.shape[1] === d &&
-    U.shape[0] === V.shape[1] &&
-    scalarParam(alpha) &&
-    scalarParam(beta);
+    w.dtype === 'float32' &&
+    w.rank === 1 &&
+    w.size === 2 &&
+    (norm === 'softmax' || norm === 'none') &&
+    (V === undefined || (U !== undefined && lowRankShapes(x, V, U)));
   if (!ok) return null;
-  const names = ['fx', 'x', 'V', 'U', ...(alpha ? ['alpha'] : []), ...(beta ? ['beta'] : [])];
-  const ins = [fx, x, V, U, alpha, beta].filter((t): t is tf.Tensor => t !== undefined);
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const save = args[args.length - 1] as tf.GradSaveFunc;
-    const ts = args.slice(0, -1) as tf.Tensor[];
-    const named = Object.fromEntries(names.map((n, i) => [n, ts[i]])) as Record<string, tf.Tensor>;
-    save(ts);
-    return {
-      value: tf.engine().runKernel('LaurelLowRankCombine', named) as tf.Tensor,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const s = Object.fromEntries(names.map((n, i) => [n, saved[i]])) as Record<string, tf.Tensor>;
-        return tf.engine().runKernel('LaurelLowRankCombineGrad', { dy, ...s }) as tf.Tensor[];
-      },
-    };
-  });
-  return f(...ins);
+  if (V && U) return kernelWithGrad('LaurelLowRankCombine', { fx, x, V, U, w }, { rwNorm: norm });
+  return kernelWithGrad('LaurelCombine', { fx, x, w }, { rwNorm: norm });
 }
 
 const GELU_A = 2 * Math.sqrt(2 / Math.PI);

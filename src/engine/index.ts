@@ -11,6 +11,8 @@ export { loadAddon } from './addon.ts';
 export {
   fusedCombine,
   fusedLowRankCombine,
+  fusedRw,
+  type RwPair,
   fusedGelu,
   fusedBatchNormTrain,
   fusedLayerNorm,

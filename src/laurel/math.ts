@@ -10,7 +10,7 @@
  *   - xs = [x_i, x_{i-1}, …, x_{i-m+1}] (newest first, m ≤ k); gamma = γ, one scalar per j.
  */
 import * as tf from '@tensorflow/tfjs';
-import { NATIVE_BACKEND, fusedCombine, fusedLowRankCombine } from '../engine/index.ts';
+import { NATIVE_BACKEND, fusedCombine, fusedLowRankCombine, fusedRw } from '../engine/index.ts';
 import type { RwNorm } from './config.ts';
 
 /** Eq. 1, the plain residual (the `baseline` variant):  x_{i+1} = f(x_i) + x_i. */
@@ -113,6 +113,28 @@ export function rwLr(
   U: tf.Tensor,
 ): tf.Tensor {
   return lowRankCombine(fx, x, V, U, alpha, beta);
+}
+
+/**
+ * RW (eq. 4), or RW+LR (eq. 5) when V and U are given, from RW's raw parameters:
+ *   (α, β) = rwAlphaBeta(norm, w);  x_{i+1} = rw(fx, x, α, β)  or  rwLr(fx, x, α, β, V, U).
+ * Implementation detail: on the native backend, for a scalar pair w ([2]) with softmax or no normalization,
+ * the fused kernels derive α and β from w themselves (engine fusedRw), which spares the softmax, the unstack
+ * and their gradients about ten kernel calls per block; the formula above everywhere else.
+ */
+export function rwFromRaw(
+  norm: RwNorm,
+  w: tf.Tensor,
+  fx: tf.Tensor,
+  x: tf.Tensor,
+  V?: tf.Tensor,
+  U?: tf.Tensor,
+): tf.Tensor {
+  const fused =
+    tf.getBackend() === NATIVE_BACKEND && norm !== 'sigmoid' ? fusedRw(fx, x, { w, norm }, V, U) : null;
+  if (fused) return fused;
+  const { alpha, beta } = rwAlphaBeta(norm, w);
+  return V && U ? rwLr(fx, x, alpha, beta, V, U) : rw(fx, x, alpha, beta);
 }
 
 /** Σ_{j<m} γ_j·xs[j]  (gamma: [m]). */

@@ -113,10 +113,10 @@ export function residualForward(
   if (v === 'gemma3n') return M.gemma3n(fx, x, xHat, P.V!, P.U!, P.normScale!);
   const norm = config.rwNorm ?? 'softmax';
   const rwRaw = P.w ?? P.alphaBeta ?? P.p;
-  const ab = hasRw(v) ? M.rwAlphaBeta(norm, rwRaw!) : undefined;
-  if (v === 'rw') return M.rw(fx, x, ab!.alpha, ab!.beta);
+  if (v === 'rw') return M.rwFromRaw(norm, rwRaw!, fx, x);
   if (v === 'lr') return M.lr(fx, x, P.V!, P.U!);
-  if (v === 'rw+lr') return M.rwLr(fx, x, ab!.alpha, ab!.beta, P.V!, P.U!);
+  if (v === 'rw+lr') return M.rwFromRaw(norm, rwRaw!, fx, x, P.V!, P.U!);
+  const ab = hasRw(v) ? M.rwAlphaBeta(norm, rwRaw!) : undefined;
   const k = effectiveK(config);
   const xs = [x, ...prev.slice(0, k - 1)];
   const m = xs.length;

@@ -199,6 +199,53 @@ test('fusedLowRankCombine (RW+LR and LR in one kernel) and all its gradients mat
   setNumThreads(threads0);
 });
 
+test('fusedRw (RW and RW+LR from the raw pair w) and its gradients, ∂L/∂w included, match the tf-ops formula', async () => {
+  const { fusedRw } = await import('../../src/engine/index.ts');
+  const { rwAlphaBeta } = await import('../../src/laurel/math.ts');
+  const { compare } = await import('./helpers.ts');
+  // [x shape, rank r (0: RW alone), norm, w]: softmax away from 0 (α ≠ β), 'none', and the folded and split
+  // low-rank associations (D = 80 > 2r).
+  const cases: [number[], number, 'softmax' | 'none', number[]][] = [
+    [[4, 9, 9, 16], 0, 'softmax', [0.3, -0.4]],
+    [[4, 9, 9, 16], 0, 'none', [1.2, 0.7]],
+    [[4, 9, 9, 16], 8, 'softmax', [-0.5, 0.25]],
+    [[3, 200, 32], 4, 'none', [0.9, 1.1]],
+    [[2, 12, 12, 80], 8, 'softmax', [0.1, 0.6]],
+  ];
+  for (const [shape, r, norm, w0] of cases) {
+    const n = shape.reduce((a, b) => a * b);
+    const d = shape[shape.length - 1];
+    await compare(
+      () => {
+        const ins = [t(rand(n, 1), shape), t(rand(n, 2), shape), t(Float32Array.from(w0), [2])];
+        if (r > 0) ins.push(t(rand(d * r, 3), [d, r]), t(rand(r * d, 4), [r, d]));
+        const weight = t(rand(n, 7), shape);
+        const f = (...xs: tf.Tensor[]) => {
+          const [fx, x, w, V, U] = xs;
+          const formula = () => {
+            const { alpha, beta } = rwAlphaBeta(norm, w);
+            const low = V ? tf.reshape(tf.matMul(tf.matMul(tf.reshape(x, [-1, d]), V), U), x.shape) : null;
+            return tf.add(tf.mul(alpha, fx), tf.mul(beta, low ? tf.add(x, low) : x));
+          };
+          return (fusedRw(fx, x, { w, norm }, V, U) ?? formula()).mul(weight).sum();
+        };
+        return [f(...ins), ...tf.grads(f)(ins)];
+      },
+      2e-5,
+      5e-4, // ∂L/∂w sums ~10⁵ float32 products; the cpu reference sums them in another order
+      `${shape} r=${r} ${norm} w=${w0}`,
+    );
+  }
+  await tf.setBackend('native');
+  const x = tf.ones([2, 8]);
+  assert.equal(fusedRw(x, x, { w: tf.ones([8, 2]), norm: 'softmax' }), null, 'per-dimension w');
+  assert.equal(
+    fusedRw(x, x, { w: tf.ones([2]), norm: 'softmax' }, tf.ones([4, 2]), tf.ones([2, 8])),
+    null,
+    'V',
+  );
+});
+
 test('fusedLowRankCombine declines per-dimension weights and other backends (the caller keeps the formula)', async () => {
   const { fusedLowRankCombine } = await import('../../src/engine/index.ts');
   await tf.setBackend('native');

@@ -18,6 +18,8 @@ import {
   f32,
   optionalGrads,
   output,
+  rwAlphaBeta,
+  rwAlphaBetaGrad,
 } from './util.ts';
 
 const ZERO = Int32Array.of(0);
@@ -38,8 +40,19 @@ function mm(
   addon().batchGemm(ta, tb, m, n, k, a, b, c, ZERO, ZERO);
 }
 
-function scalar(b: Backend, t: TensorInfo | undefined): number {
-  return t ? f32(b, t)[0] : 1;
+/**
+ * The scalars α and β (1 when absent), from the alpha and beta inputs or from RW's raw pair w (attrs.rwNorm),
+ * and whether the caller wants their gradients.
+ */
+function weights(be: Backend, inputs: KernelArgs['inputs'], norm: unknown) {
+  const { alpha, beta, w } = inputs;
+  if (w) {
+    const [a, b] = rwAlphaBeta(norm, f32(be, w));
+    return { a, b, gradA: true, gradB: true };
+  }
+  const a = alpha ? f32(be, alpha)[0] : 1;
+  const b = beta ? f32(be, beta)[0] : 1;
+  return { a, b, gradA: alpha !== undefined, gradB: beta !== undefined };
 }
 
 /** W = I + V·U and the folded matrix B = β·W ([D, D], row-major), for the D ≤ 2r association. */
@@ -71,23 +84,22 @@ function dims(x: TensorInfo, V: TensorInfo): Dims {
   return { m: x.shape.reduce((p, q) => p * q, 1) / d, d, r: V.shape[1] };
 }
 
-function lowRankCombine({ inputs, backend: be }: KernelArgs): TensorInfo {
-  const { fx, x, V, U, alpha, beta } = inputs;
+function lowRankCombine({ inputs, backend: be, attrs }: KernelArgs): TensorInfo {
+  const { fx, x, V, U } = inputs;
   const dm = dims(x, V);
   const { m, d, r } = dm;
   const [xv, vv, uv] = [f32(be, x), f32(be, V), f32(be, U)];
-  const b = scalar(be, beta);
+  const { a, b } = weights(be, inputs, attrs?.rwNorm);
   const out = be.alloc(m * d);
-  const alphaArr = alpha ? f32(be, alpha) : null;
   if (folded(dm)) {
     const { B } = foldLowRank(vv, uv, d, r, b);
-    if (rowKernels(d)) addon().lowRankCombineRows!(f32(be, fx), xv, B, scalar(be, alpha), out, d);
+    if (rowKernels(d)) addon().lowRankCombineRows!(f32(be, fx), xv, B, a, out, d);
     else {
       mm(false, false, m, d, d, xv, B, out);
-      addon().combine(f32(be, fx), out, null, alphaArr, null, out, d); // out = α·fx + out, in place
+      addon().combine(f32(be, fx), out, null, Float32Array.of(a), null, out, d); // out = α·fx + out, in place
     }
   } else {
-    addon().combine(f32(be, fx), xv, null, alphaArr, beta ? f32(be, beta) : null, out, d);
+    addon().combine(f32(be, fx), xv, null, Float32Array.of(a), Float32Array.of(b), out, d);
     const T = be.alloc(m * r);
     mm(false, false, m, r, d, xv, vv, T);
     addon().gemm(false, false, m, d, r, b, T, uv, 1, out);
@@ -96,36 +108,32 @@ function lowRankCombine({ inputs, backend: be }: KernelArgs): TensorInfo {
   return output(be, x.shape.slice(), out);
 }
 
-function lowRankCombineGrad({ inputs, backend: be }: KernelArgs): TensorInfo[] {
-  const { dy, fx, x, V, U, alpha, beta } = inputs;
+function lowRankCombineGrad({ inputs, backend: be, attrs }: KernelArgs): TensorInfo[] {
+  const { dy, fx, x, V, U, alpha, beta, w } = inputs;
   const dm = dims(x, V);
   const { m, d, r } = dm;
   const [g, xv, vv, uv] = [f32(be, dy), f32(be, x), f32(be, V), f32(be, U)];
-  const b = scalar(be, beta);
+  const { a, b, gradA, gradB } = weights(be, inputs, attrs?.rwNorm);
   const dfx = be.alloc(m * d);
   const dx = be.alloc(m * d);
   const dV = be.alloc(d * r);
   const dU = be.alloc(r * d);
-  const dAlpha = alpha ? be.alloc(1) : null;
-  const dBeta = beta ? be.alloc(1) : null;
-  const alphaArr = alpha ? f32(be, alpha) : null;
+  const dAlpha = new Float32Array(1);
+  const dBeta = new Float32Array(1);
   if (folded(dm)) {
     // dfx = α·dy and dα = Σ dy·fx in one pass; dx = dy·Bᵀ; dB = xᵀ·dy, from which dβ, dV and dU follow.
     const { W, B } = foldLowRank(vv, uv, d, r, b);
     const G = new Float32Array(d * d); // ∂L/∂B = xᵀ·dy
     if (rowKernels(d)) {
-      const dA = dAlpha ?? new Float32Array(1);
-      addon().lowRankCombineGradRows!(g, f32(be, fx), xv, B, scalar(be, alpha), dfx, dx, G, dA, d);
+      addon().lowRankCombineGradRows!(g, f32(be, fx), xv, B, a, dfx, dx, G, dAlpha, d);
     } else {
-      addon().combineGrad(g, f32(be, fx), xv, null, alphaArr, null, dfx, null, dAlpha, null, d);
+      addon().combineGrad(g, f32(be, fx), xv, null, Float32Array.of(a), null, dfx, null, dAlpha, null, d);
       mm(false, true, m, d, d, g, B, dx);
       mm(true, false, d, d, m, xv, g, G);
     }
-    if (dBeta) {
-      let s = 0;
-      for (let i = 0; i < G.length; i++) s += G[i] * W[i];
-      dBeta[0] = s;
-    }
+    let s = 0;
+    for (let i = 0; i < G.length; i++) s += G[i] * W[i];
+    dBeta[0] = s;
     addon().gemm(false, true, d, r, d, b, G, uv, 0, dV); // ∂L/∂V = β·G·Uᵀ
     addon().gemm(true, false, r, d, d, b, vv, G, 0, dU); // ∂L/∂U = β·Vᵀ·G
   } else {
@@ -135,8 +143,8 @@ function lowRankCombineGrad({ inputs, backend: be }: KernelArgs): TensorInfo[] {
       f32(be, fx),
       xv,
       null,
-      alphaArr,
-      beta ? f32(be, beta) : null,
+      Float32Array.of(a),
+      Float32Array.of(b),
       dfx,
       dx,
       dAlpha,
@@ -156,19 +164,22 @@ function lowRankCombineGrad({ inputs, backend: be }: KernelArgs): TensorInfo[] {
       s += P[i] * uv[i];
       dU[i] = b * P[i]; // ∂L/∂U = β·P
     }
-    if (dBeta) dBeta[0] += s; // dβ = Σ dy·(x + T·U)
+    dBeta[0] += s; // dβ = Σ dy·(x + T·U)
     be.free?.(S);
     be.free?.(T);
   }
+  const weightGrads = w
+    ? [output(be, [2], rwAlphaBetaGrad(attrs?.rwNorm, f32(be, w), dAlpha[0], dBeta[0]))]
+    : optionalGrads(be, [
+        [alpha, gradA ? dAlpha : null],
+        [beta, gradB ? dBeta : null],
+      ]);
   return [
     output(be, x.shape.slice(), dfx),
     output(be, x.shape.slice(), dx),
     output(be, V.shape.slice(), dV),
     output(be, U.shape.slice(), dU),
-    ...optionalGrads(be, [
-      [alpha, dAlpha],
-      [beta, dBeta],
-    ]),
+    ...weightGrads,
   ];
 }
 

@@ -1,6 +1,7 @@
 // Fused optimizer updates (one pass over p, g and the slots instead of ~12 elementwise kernels).
 import type { AdamWStep, SgdStep } from '../fused.ts';
 import {
+  type Backend,
   type KernelArgs,
   type KernelFunc,
   type Kernels,
@@ -9,6 +10,8 @@ import {
   f32,
   optionalGrads,
   output,
+  rwAlphaBeta,
+  rwAlphaBetaGrad,
 } from './util.ts';
 
 function adamw({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
@@ -63,45 +66,53 @@ export function registerOptim(k: Kernels): void {
   k.set('LaurelSgd', sgd as unknown as KernelFunc);
 }
 
-function combine({ inputs, backend }: KernelArgs): TensorInfo {
-  const { fx, x, extra, alpha, beta } = inputs;
+// The combine kernels take α and β as tensors (scalar or [D]), or RW's raw pair w [2] with attrs.rwNorm, from
+// which they derive the scalars and to which they return the gradient (see fused.ts fusedRw).
+function alphaBeta(backend: Backend, inputs: KernelArgs['inputs'], norm: unknown) {
+  const { alpha, beta, w } = inputs;
+  if (!w) return { a: alpha ? f32(backend, alpha) : null, b: beta ? f32(backend, beta) : null };
+  const [a, b] = rwAlphaBeta(norm, f32(backend, w));
+  return { a: Float32Array.of(a), b: Float32Array.of(b) };
+}
+
+function combine({ inputs, backend, attrs }: KernelArgs): TensorInfo {
+  const { fx, x, extra } = inputs;
   const out = backend.alloc(f32(backend, fx).length);
   const d = fx.shape[fx.shape.length - 1];
-  const opt = (t?: TensorInfo) => (t ? f32(backend, t) : null);
-  addon().combine(f32(backend, fx), f32(backend, x), opt(extra), opt(alpha), opt(beta), out, d);
+  const { a, b } = alphaBeta(backend, inputs, attrs?.rwNorm);
+  addon().combine(f32(backend, fx), f32(backend, x), extra ? f32(backend, extra) : null, a, b, out, d);
   return backend.makeTensorInfo(fx.shape.slice(), 'float32', out);
 }
 
-function combineGrad({ inputs, backend }: KernelArgs): TensorInfo[] {
-  const { dy, fx, x, extra, alpha, beta } = inputs;
+function combineGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
+  const { dy, fx, x, extra, alpha, beta, w } = inputs;
   const n = f32(backend, dy).length;
   const d = dy.shape[dy.shape.length - 1];
-  const opt = (t?: TensorInfo) => (t ? f32(backend, t) : null);
+  const { a, b } = alphaBeta(backend, inputs, attrs?.rwNorm);
   const dfx = backend.alloc(n);
   const dx = backend.alloc(n);
-  const da = alpha ? backend.alloc(f32(backend, alpha).length) : null;
-  const db = beta ? backend.alloc(f32(backend, beta).length) : null;
+  const da = a ? new Float32Array(a.length) : null;
+  const db = b ? new Float32Array(b.length) : null;
   addon().combineGrad(
     f32(backend, dy),
     f32(backend, fx),
     f32(backend, x),
-    opt(extra),
-    opt(alpha),
-    opt(beta),
+    extra ? f32(backend, extra) : null,
+    a,
+    b,
     dfx,
     dx,
     da,
     db,
     d,
   );
-  return [
-    output(backend, dy.shape.slice(), dfx),
-    output(backend, dy.shape.slice(), dx),
-    ...optionalGrads(backend, [
-      [alpha, da],
-      [beta, db],
-    ]),
-  ];
+  const grads = w
+    ? [output(backend, [2], rwAlphaBetaGrad(attrs?.rwNorm, f32(backend, w), da![0], db![0]))]
+    : optionalGrads(backend, [
+        [alpha, da],
+        [beta, db],
+      ]);
+  return [output(backend, dy.shape.slice(), dfx), output(backend, dy.shape.slice(), dx), ...grads];
 }
 
 export function registerCombine(k: Kernels): void {

@@ -50,6 +50,24 @@ export function optionalGrads(
   return pairs.flatMap(([t, g]) => (t && g ? [output(b, t.shape.slice(), g)] : []));
 }
 
+/**
+ * RW's (α, β) from its raw pair w for the fused combine kernels (the scalar case of src/laurel/math.ts
+ * rwAlphaBeta): 'softmax' gives 2·softmax(w), 'none' gives w itself.
+ */
+export function rwAlphaBeta(norm: unknown, w: Float32Array): [number, number] {
+  if (norm === 'none') return [w[0], w[1]];
+  const s0 = 1 / (1 + Math.exp(w[1] - w[0])); // softmax(w)[0]
+  return [2 * s0, 2 * (1 - s0)];
+}
+
+/** ∂L/∂w from ∂L/∂α and ∂L/∂β through rwAlphaBeta (softmax: ∂α/∂w₀ = −∂α/∂w₁ = 2·s₀·s₁, β = 2 − α). */
+export function rwAlphaBetaGrad(norm: unknown, w: Float32Array, dAlpha: number, dBeta: number): Float32Array {
+  if (norm === 'none') return Float32Array.of(dAlpha, dBeta);
+  const s0 = 1 / (1 + Math.exp(w[1] - w[0]));
+  const g = 2 * s0 * (1 - s0) * (dAlpha - dBeta);
+  return Float32Array.of(g, -g);
+}
+
 /** The cpu backend's own kernel, for dtypes and attributes we do not handle natively. */
 export function cpuKernel(name: string): KernelFunc {
   const k = tf.getKernel(name, 'cpu');
