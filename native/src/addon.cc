@@ -2,6 +2,9 @@
 // conv.cc. Every entry point works in place on Float32Array storage handed over from JavaScript (zero-copy).
 #include <cblas.h>
 
+#include <mutex>
+#include <set>
+#include <thread>
 #include <vector>
 
 #include "common.h"
@@ -19,6 +22,19 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
 
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), pool_threads());
+}
+
+// poolProbe(n): how many distinct threads run the chunks of parallel_for(n, 1, …) (the tests check that n
+// per-thread items, as the partial-sum kernels use, really go to n threads).
+Napi::Value PoolProbe(const Napi::CallbackInfo& info) {
+  const int64_t n = num(info, 0);
+  std::mutex mu;
+  std::set<std::thread::id> ids;
+  parallel_for(n, 1, [&](int64_t, int64_t) {
+    std::lock_guard<std::mutex> l(mu);
+    ids.insert(std::this_thread::get_id());
+  });
+  return Napi::Number::New(info.Env(), static_cast<double>(ids.size()));
 }
 
 // Skinny products, where OpenBLAS's own threads gain little and busy-wait on each other when the cores are
@@ -162,6 +178,7 @@ Napi::Value BatchGemm(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
+  exports.Set("poolProbe", Napi::Function::New(env, PoolProbe));
   exports.Set("gemm", Napi::Function::New(env, Gemm));
   exports.Set("batchGemm", Napi::Function::New(env, BatchGemm));
   register_elementwise(env, exports);

@@ -12,7 +12,8 @@ namespace laurel {
 // Thread pool shared by all of our kernels. OpenBLAS gets the same thread count (see setNumThreads).
 void pool_set_threads(int n);
 int pool_threads();
-// Runs fn(begin, end) over [0, n) split into contiguous chunks; serial when n < 2 * grain or one thread.
+// Runs fn(begin, end) over [0, n) split into one contiguous chunk per thread (rounded to multiples of 16 when
+// longer than 16); serial when n < 2 * grain or one thread.
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
 // Runs fn(tid) for tid in [0, nt) on our threads (one each), with OpenBLAS single-threaded meanwhile, so that
@@ -24,10 +25,9 @@ void for_threads(int nt, F&& fn) {
     return;
   }
   openblas_set_num_threads(1);
-  // parallel_for rounds chunks to 16: 16 * nt items give chunk t = [16t, 16t + 16); when it runs serially
-  // (nested call) the one chunk covers every tid.
-  parallel_for(16 * static_cast<int64_t>(nt), 1, [&](int64_t s, int64_t e) {
-    for (int64_t t = s / 16; t < (e + 15) / 16; t++) fn(static_cast<int>(t));
+  // One item per tid (serially, in a nested call, one chunk covers every tid).
+  parallel_for(nt, 1, [&](int64_t s, int64_t e) {
+    for (int64_t t = s; t < e; t++) fn(static_cast<int>(t));
   });
   openblas_set_num_threads(pool_threads());
 }

@@ -57,9 +57,8 @@ int threads_for(const ConvP& p, int64_t rows) {
 // Runs body(tid) for tid in [0, nt) on our pool (nt from threads_for).
 void on_threads(int nt, const std::function<void(int)>& body) {
   if (nt <= 1) return body(0);
-  // parallel_for rounds its chunks to 16 items: 16·nt items give thread t the items [16t, 16t + 16).
-  parallel_for(16 * static_cast<int64_t>(nt), 1, [&](int64_t s, int64_t e) {
-    for (int64_t t = s / 16; t < (e + 15) / 16; t++) body(static_cast<int>(t));
+  parallel_for(nt, 1, [&](int64_t s, int64_t e) {
+    for (int64_t t = s; t < e; t++) body(static_cast<int>(t));
   });
 }
 

@@ -108,7 +108,9 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
   }
   int chunks = nt;
   int64_t per = (n + chunks - 1) / chunks;
-  per = (per + 15) & ~int64_t(15);
+  // Chunks of many elements start on 64-byte boundaries (no false sharing between threads). Small counts
+  // (n = threads, for per-thread partial sums) are not rounded: rounding 2 up to 16 ran them all on one thread.
+  if (per > 16) per = (per + 15) & ~int64_t(15);
   std::function<void(int)> job = [&](int idx) {
     int64_t b = idx * per;
     int64_t e = b + per < n ? b + per : n;

@@ -150,7 +150,7 @@ void deep_rows(int64_t M, int64_t N, int64_t L, const float* A, int64_t lda, con
 // ---- RW+LR with D ≤ 2r as one pass over the rows: out = α·fx + x·B, B = β·(I + V·U) [D, D] ----------------
 // Rows go in chunks of kChunk (they stay in L2 between the steps of a chunk), chunks split over our threads.
 
-// lowRankCombineRows(fx, x, B, alpha, out, D): forward.
+// lowRankCombineRows(fx, x, B, alpha, out, D[, relu]): forward (relu: then ReLU, NaN passing as in tf.relu).
 Napi::Value LowRankCombineRows(const Napi::CallbackInfo& info) {
   const float* fx = f32(info, 0);
   const float* x = f32(info, 1);
@@ -158,6 +158,7 @@ Napi::Value LowRankCombineRows(const Napi::CallbackInfo& info) {
   const float a = static_cast<float>(dbl(info, 3));
   float* out = f32(info, 4);
   const int64_t D = num(info, 5);
+  const bool relu = info.Length() > 6 && info[6].ToBoolean().Value();
   const int64_t M = static_cast<int64_t>(tlen(info, 4)) / D;
   std::vector<float> bp(static_cast<size_t>(16 * D * ((D + 15) / 16)));
   skinny_pack_b(false, D, D, B, D, bp.data());
@@ -168,14 +169,21 @@ Napi::Value LowRankCombineRows(const Napi::CallbackInfo& info) {
       float* o = out + r0 * D;
       const float* f = fx + r0 * D;
       skinny_tall(rows, D, D, x + r0 * D, D, bp.data(), o);
-      for (int64_t i = 0; i < rows * D; i++) o[i] += a * f[i];
+      if (relu)
+        for (int64_t i = 0; i < rows * D; i++) {
+          const float v = o[i] + a * f[i];
+          o[i] = v < 0.0f ? 0.0f : v;
+        }
+      else
+        for (int64_t i = 0; i < rows * D; i++) o[i] += a * f[i];
     }
   });
   return info.Env().Undefined();
 }
 
-// lowRankCombineGradRows(dy, fx, x, B, alpha, dfx, dx, G, dAlpha, D): dfx = α·dy, dx = dy·Bᵀ,
-// G = xᵀ·dy [D, D] (∂L/∂B), dAlpha[0] = Σ dy·fx.
+// lowRankCombineGradRows(dy, fx, x, B, alpha, dfx, dx, G, dAlpha, D[, y]): dfx = α·dy, dx = dy·Bᵀ,
+// G = xᵀ·dy [D, D] (∂L/∂B), dAlpha[0] = Σ dy·fx. With y (the forward's ReLU output) dy·(y > 0) stands for dy:
+// each chunk is masked once into a scratch that stays in L2 for the three uses.
 Napi::Value LowRankCombineGradRows(const Napi::CallbackInfo& info) {
   const float* dy = f32(info, 0);
   const float* fx = f32(info, 1);
@@ -187,6 +195,7 @@ Napi::Value LowRankCombineGradRows(const Napi::CallbackInfo& info) {
   float* G = f32(info, 7);
   float* dAlpha = f32(info, 8);
   const int64_t D = num(info, 9);
+  const float* y = info.Length() > 10 && info[10].IsTypedArray() ? f32(info, 10) : nullptr;
   const int64_t M = static_cast<int64_t>(tlen(info, 0)) / D;
   std::vector<float> bpT(static_cast<size_t>(16 * D * ((D + 15) / 16)));
   skinny_pack_b(true, D, D, B, D, bpT.data());
@@ -197,9 +206,18 @@ Napi::Value LowRankCombineGradRows(const Napi::CallbackInfo& info) {
   for_threads(nt, [&](int tid) {
     float* g = gPart.data() + tid * DD;
     float* acc = aPart.data() + tid * D;
+    std::vector<float> masked(y ? static_cast<size_t>(kChunk * D) : 0);
     for (int64_t c = chunks * tid / nt; c < chunks * (tid + 1) / nt; c++) {
       const int64_t r0 = c * kChunk, rows = M - r0 < kChunk ? M - r0 : kChunk;
       const float* d = dy + r0 * D;
+      if (y) {
+        const float* yc = y + r0 * D;
+        for (int64_t i = 0; i < rows * D; i++) {
+          const float v = d[i];  // loaded unconditionally: a conditional load compiles to a branch
+          masked[i] = yc[i] > 0.0f ? v : 0.0f;
+        }
+        d = masked.data();
+      }
       const float* f = fx + r0 * D;
       float* df = dfx + r0 * D;
       for (int64_t r = 0; r < rows; r++)

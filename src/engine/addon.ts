@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 export interface NativeAddon {
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  /** Distinct threads that run the chunks of a parallel_for over n items (a test of the thread pool). */
+  poolProbe(n: number): number;
   /** C[M,N] = alpha·op(A)·op(B) + beta·C, row-major, straight to cblas_sgemm. */
   gemm(
     transA: boolean,
@@ -159,7 +161,9 @@ export interface NativeAddon {
     beta: Float32Array | null,
     out: Float32Array,
     d: number,
+    relu?: boolean,
   ): void;
+  /** With y (combine's ReLU output), dy·(y > 0) stands for dy. */
   combineGrad(
     dy: Float32Array,
     fx: Float32Array,
@@ -172,8 +176,9 @@ export interface NativeAddon {
     dAlpha: Float32Array | null,
     dBeta: Float32Array | null,
     d: number,
+    y?: Float32Array | null,
   ): void;
-  /** out = α·fx + x·B for [M, D] rows and B [D, D] (AVX-512 builds only). */
+  /** out = α·fx + x·B for [M, D] rows and B [D, D], ReLU'd with relu (AVX-512 builds only). */
   lowRankCombineRows?(
     fx: Float32Array,
     x: Float32Array,
@@ -181,8 +186,12 @@ export interface NativeAddon {
     alpha: number,
     out: Float32Array,
     d: number,
+    relu?: boolean,
   ): void;
-  /** dfx = α·dy, dx = dy·Bᵀ, G = xᵀ·dy, dAlpha[0] = Σ dy·fx (AVX-512 builds only). */
+  /**
+   * dfx = α·dy, dx = dy·Bᵀ, G = xᵀ·dy, dAlpha[0] = Σ dy·fx (AVX-512 builds only); with y (the forward's ReLU
+   * output), dy·(y > 0) stands for dy.
+   */
   lowRankCombineGradRows?(
     dy: Float32Array,
     fx: Float32Array,
@@ -194,6 +203,7 @@ export interface NativeAddon {
     G: Float32Array,
     dAlpha: Float32Array,
     d: number,
+    y?: Float32Array | null,
   ): void;
   conv2d?(x: Float32Array, w: Float32Array, out: Float32Array, p: Int32Array): void;
   conv2dBackInput?(dy: Float32Array, w: Float32Array, dx: Float32Array, p: Int32Array): void;

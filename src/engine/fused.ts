@@ -71,8 +71,9 @@ function scalarOrLastDim(t: tf.Tensor | undefined, d: number): boolean {
 
 /**
  * A native kernel and its `${kernel}Grad` as one tf.customGrad over named inputs: the forward runs `kernel` on
- * them, the backward runs the gradient kernel on { dy, ...inputs } and returns one gradient per input, in order
- * (`fix` adjusts the kernel's outputs to that where they differ).
+ * them, the backward runs the gradient kernel on { dy, ...inputs } (plus y, the forward's output, when
+ * attrs.relu) and returns one gradient per input, in order (`fix` adjusts the kernel's outputs where they
+ * differ).
  */
 function kernelWithGrad(
   kernel: string,
@@ -82,15 +83,19 @@ function kernelWithGrad(
 ): tf.Tensor {
   const names = Object.keys(inputs);
   const named = (ts: tf.Tensor[]) => Object.fromEntries(names.map((n, i) => [n, ts[i]]));
+  const withY = attrs.relu === true;
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
     const ts = args.slice(0, -1) as tf.Tensor[];
-    save(ts);
+    const value = tf.engine().runKernel(kernel, named(ts), attrs) as tf.Tensor;
+    save(withY ? [...ts, value] : ts);
     return {
-      value: tf.engine().runKernel(kernel, named(ts), attrs) as tf.Tensor,
+      value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const s = named(saved);
-        const grads = tf.engine().runKernel(`${kernel}Grad`, { dy, ...s }, attrs) as tf.Tensor[];
+        const ins: tf.NamedTensorMap = { dy, ...s };
+        if (withY) ins.y = saved[names.length];
+        const grads = tf.engine().runKernel(`${kernel}Grad`, ins, attrs) as tf.Tensor[];
         return fix ? fix(grads, s) : grads;
       },
     };
@@ -189,7 +194,9 @@ export interface RwPair {
 /**
  * RW (eq. 4) or RW+LR (eq. 5, with V and U) straight from RW's raw pair: the kernels derive α and β from w and
  * return ∂L/∂w, so the softmax and the unstacking of the pair cost no kernel calls of their own (about ten per
- * block, forward and backward). Returns null where it does not apply; the caller keeps the formula.
+ * block, forward and backward). `relu` applies ReLU to the result inside the same kernels (a ResNet block's
+ * final activation; its gradient is folded into the backward kernel). Returns null where it does not apply;
+ * the caller keeps the formula.
  */
 export function fusedRw(
   fx: tf.Tensor,
@@ -197,6 +204,7 @@ export function fusedRw(
   rw: RwPair,
   V?: tf.Tensor,
   U?: tf.Tensor,
+  relu = false,
 ): tf.Tensor | null {
   const { w, norm } = rw;
   const ok =
@@ -208,8 +216,31 @@ export function fusedRw(
     (norm === 'softmax' || norm === 'none') &&
     (V === undefined || (U !== undefined && lowRankShapes(x, V, U)));
   if (!ok) return null;
-  if (V && U) return kernelWithGrad('LaurelLowRankCombine', { fx, x, V, U, w }, { rwNorm: norm });
-  return kernelWithGrad('LaurelCombine', { fx, x, w }, { rwNorm: norm });
+  const attrs = { rwNorm: norm, relu };
+  if (V && U) return kernelWithGrad('LaurelLowRankCombine', { fx, x, V, U, w }, attrs);
+  return kernelWithGrad('LaurelCombine', { fx, x, w }, attrs);
+}
+
+/**
+ * ReLU(a + b), a ResNet block's residual add and final activation, as one kernel forward; the backward is one
+ * masking pass, dy·(y > 0), whose result both inputs share (as tf.relu(tf.add(a, b)), one kernel each way
+ * instead of two). The tf ops elsewhere.
+ */
+export function fusedAddRelu(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  if (!usable(a, b) || a.rank < 1) return tf.relu(tf.add(a, b));
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [ai, bi, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const value = tf.engine().runKernel('LaurelCombine', { fx: ai, x: bi }, { relu: true }) as tf.Tensor;
+    save([value]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const g = tf.engine().runKernel('LaurelReluGrad', { dy, x: saved[0] }) as tf.Tensor;
+        return [g, tf.clone(g)];
+      },
+    };
+  });
+  return f(a, b);
 }
 
 const GELU_A = 2 * Math.sqrt(2 / Math.PI);

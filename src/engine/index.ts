@@ -12,6 +12,7 @@ export {
   fusedCombine,
   fusedLowRankCombine,
   fusedRw,
+  fusedAddRelu,
   type RwPair,
   fusedGelu,
   fusedBatchNormTrain,

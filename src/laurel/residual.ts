@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { NATIVE_BACKEND, fusedAddRelu, fusedRw } from '../engine/index.ts';
 import { Module } from '../nn/module.ts';
 import { Rng } from '../util/rng.ts';
 import {
@@ -19,6 +20,8 @@ export interface ResidualContext {
   history?: ActivationHistory;
   /** The pre-normed block input x̂ used by the gemma3n form (defaults to x). */
   xNormed?: tf.Tensor;
+  /** Return ReLU(x_{i+1}) (a ResNet block's final activation), fused into the combine kernel where one exists. */
+  relu?: boolean;
 }
 
 /** Xavier (Glorot) uniform: U(−a, a), a = sqrt(6 / (fanIn + fanOut)). */
@@ -131,6 +134,29 @@ export function residualForward(
 }
 
 /**
+ * ReLU(residualForward(…)). On the native backend the ReLU rides in the combine kernels, forward and backward,
+ * for the plain residual and scalar RW / RW+LR (engine fusedAddRelu, fusedRw); a separate tf.relu otherwise.
+ */
+export function residualForwardRelu(
+  config: ResidualConfig,
+  P: LaurelParams,
+  fx: tf.Tensor,
+  x: tf.Tensor,
+  prev: readonly tf.Tensor[] = [],
+  xHat: tf.Tensor = x,
+): tf.Tensor {
+  const v = config.variant;
+  if (v === 'baseline') return fusedAddRelu(fx, x);
+  const norm = config.rwNorm ?? 'softmax';
+  const w = P.w ?? P.alphaBeta;
+  if (tf.getBackend() === NATIVE_BACKEND && (v === 'rw' || v === 'rw+lr') && w && norm !== 'sigmoid') {
+    const fused = fusedRw(fx, x, { w, norm }, P.V, P.U, true);
+    if (fused) return fused;
+  }
+  return tf.relu(residualForward(config, P, fx, x, prev, xHat));
+}
+
+/**
  * One LAUREL residual connection of width `dim` (the last dimension of its inputs): `forward(f(x), x)`
  * returns x_{i+1}. The formulas are in math.ts, the initial values in initialParams. Parameters (all
  * `kind: 'laurel'`):
@@ -191,7 +217,8 @@ export class Residual extends Module {
         }
       }
     }
-    const out = tf.tidy(() => residualForward(this.config, this.P, fx, x, prev, ctx.xNormed ?? x));
+    const step = ctx.relu ? residualForwardRelu : residualForward;
+    const out = tf.tidy(() => step(this.config, this.P, fx, x, prev, ctx.xNormed ?? x));
     history?.push(x);
     return out;
   }

@@ -282,7 +282,7 @@ function blockOutput(
   ctx: BlockContext,
 ): [tf.Tensor4D, tf.Tensor4D] {
   const s = block.downsample ? block.downsample.forward(x) : x;
-  return [tf.relu(block.residual.forward(fx, s, { history: ctx.history })) as tf.Tensor4D, s];
+  return [block.residual.forward(fx, s, { history: ctx.history, relu: true }) as tf.Tensor4D, s];
 }
 
 /**

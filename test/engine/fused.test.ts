@@ -199,7 +199,7 @@ test('fusedLowRankCombine (RW+LR and LR in one kernel) and all its gradients mat
   setNumThreads(threads0);
 });
 
-test('fusedRw (RW and RW+LR from the raw pair w) and its gradients, ∂L/∂w included, match the tf-ops formula', async () => {
+test('fusedRw (RW and RW+LR from the raw pair w, with and without ReLU) and its gradients, ∂L/∂w included, match the tf-ops formula', async () => {
   const { fusedRw } = await import('../../src/engine/index.ts');
   const { rwAlphaBeta } = await import('../../src/laurel/math.ts');
   const { compare } = await import('./helpers.ts');
@@ -212,7 +212,10 @@ test('fusedRw (RW and RW+LR from the raw pair w) and its gradients, ∂L/∂w in
     [[3, 200, 32], 4, 'none', [0.9, 1.1]],
     [[2, 12, 12, 80], 8, 'softmax', [0.1, 0.6]],
   ];
-  for (const [shape, r, norm, w0] of cases) {
+  for (const [[shape, r, norm, w0], relu] of cases.flatMap((c) => [
+    [c, false] as const,
+    [c, true] as const,
+  ])) {
     const n = shape.reduce((a, b) => a * b);
     const d = shape[shape.length - 1];
     await compare(
@@ -225,15 +228,16 @@ test('fusedRw (RW and RW+LR from the raw pair w) and its gradients, ∂L/∂w in
           const formula = () => {
             const { alpha, beta } = rwAlphaBeta(norm, w);
             const low = V ? tf.reshape(tf.matMul(tf.matMul(tf.reshape(x, [-1, d]), V), U), x.shape) : null;
-            return tf.add(tf.mul(alpha, fx), tf.mul(beta, low ? tf.add(x, low) : x));
+            const y = tf.add(tf.mul(alpha, fx), tf.mul(beta, low ? tf.add(x, low) : x));
+            return relu ? tf.relu(y) : y;
           };
-          return (fusedRw(fx, x, { w, norm }, V, U) ?? formula()).mul(weight).sum();
+          return (fusedRw(fx, x, { w, norm }, V, U, relu) ?? formula()).mul(weight).sum();
         };
         return [f(...ins), ...tf.grads(f)(ins)];
       },
       2e-5,
       5e-4, // ∂L/∂w sums ~10⁵ float32 products; the cpu reference sums them in another order
-      `${shape} r=${r} ${norm} w=${w0}`,
+      `${shape} r=${r} ${norm} w=${w0} relu=${relu}`,
     );
   }
   await tf.setBackend('native');
@@ -244,6 +248,24 @@ test('fusedRw (RW and RW+LR from the raw pair w) and its gradients, ∂L/∂w in
     null,
     'V',
   );
+});
+
+test('fusedAddRelu (a ResNet block end) and its gradients match tf.relu(tf.add(a, b)); NaN passes forward', async () => {
+  const { fusedAddRelu } = await import('../../src/engine/index.ts');
+  const { compare } = await import('./helpers.ts');
+  const shape = [4, 10, 10, 16];
+  const n = 6400;
+  await compare(() => {
+    const ins = [t(rand(n, 1), shape), t(rand(n, 2), shape)];
+    const weight = t(rand(n, 3), shape);
+    const f = (p: tf.Tensor, q: tf.Tensor) => fusedAddRelu(p, q).mul(weight);
+    return [f(ins[0], ins[1]), ...tf.grads((p: tf.Tensor, q: tf.Tensor) => f(p, q).sum())(ins)];
+  });
+  // The gradient at a NaN is 0 here (as PyTorch's threshold_backward), NaN on tfjs's cpu: only the forward is
+  // compared there.
+  const a = rand(n, 4);
+  a[5] = Number.NaN;
+  await compare(() => fusedAddRelu(t(a, shape), t(rand(n, 5), shape)));
 });
 
 test('fusedLowRankCombine declines per-dimension weights and other backends (the caller keeps the formula)', async () => {

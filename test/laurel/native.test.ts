@@ -1,6 +1,7 @@
 // Every LAUREL variant on the native backend (math.ts's combine runs as the fused kernel there) against the
 // same residual on the tfjs cpu backend (the tf-ops formula): outputs and the gradients of fx, x, the earlier
-// activations and every LAUREL parameter, on the same inputs and non-trivial parameters.
+// activations and every LAUREL parameter, on the same inputs and non-trivial parameters; also with the ReLU
+// epilogue (ctx.relu), which the native kernels fuse for the plain residual and RW / RW+LR.
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadAddon } from '../../src/engine/index.ts';
@@ -18,7 +19,13 @@ test(
     await setup();
     for (const [ci, cs] of CASES.entries()) {
       const rng = new Rng(500 + ci);
-      for (let kind = 0; kind < 3; kind++) {
+      // kind 1 with the ReLU epilogue (ctx.relu, a ResNet block's end: fused into the kernels where it can be).
+      for (const [kind, relu] of [
+        [0, false],
+        [1, false],
+        [2, false],
+        [1, true],
+      ] as const) {
         const D = 4 + rng.int(5);
         const shape = shapeFor(rng, kind, D);
         const n = shape.reduce((a, b) => a * b, 1);
@@ -37,7 +44,8 @@ test(
               const [f, x, ...rest] = a;
               const prev = rest.slice(0, cs.prev);
               const history = historyOf(res.k, prev);
-              const out = res.forward(f, x, { history, xNormed: cs.xNormed ? rest[cs.prev] : undefined });
+              const xNormed = cs.xNormed ? rest[cs.prev] : undefined;
+              const out = res.forward(f, x, { history, xNormed, relu });
               return tf.sum(tf.mul(out, tf.tensor(c, shape))) as tf.Scalar;
             };
             const value = loss(...ins);
@@ -47,7 +55,7 @@ test(
           },
           1e-4,
           1e-5,
-          `${cs.name} [${shape}]`,
+          `${cs.name} [${shape}] relu=${relu}`,
         );
         res.dispose();
       }

@@ -8,6 +8,7 @@
 // D ≤ 64 on AVX-512 the addon does the folded form in one pass over the rows each way (lowRankCombineRows /
 // ...GradRows), which beats the split form's several passes for any r (memory, not FLOPs, bounds these rows).
 // The tall GEMMs on the M rows run on the addon's skinny kernels (batchGemm routes them there).
+import { BINARY, UNARY } from './elementwise.ts';
 import {
   type Backend,
   type KernelArgs,
@@ -23,6 +24,7 @@ import {
 } from './util.ts';
 
 const ZERO = Int32Array.of(0);
+const ONE = Int32Array.of(1);
 /** Widest D for the one-pass row kernels (B stays in L1, a row in a few zmm registers). */
 const ROWS_MAX_D = 64;
 
@@ -84,8 +86,16 @@ function dims(x: TensorInfo, V: TensorInfo): Dims {
   return { m: x.shape.reduce((p, q) => p * q, 1) / d, d, r: V.shape[1] };
 }
 
+/** In place: v = ReLU(v), NaN passing (tf.relu). */
+function reluInPlace(v: Float32Array): void {
+  addon().unary(UNARY.Relu, v, v);
+}
+
+// With attrs.relu the forward ends in ReLU, and the gradient takes the forward's output as input y: dy·(y > 0)
+// stands for dy (inside the row kernels; one masking pass on the other paths).
 function lowRankCombine({ inputs, backend: be, attrs }: KernelArgs): TensorInfo {
   const { fx, x, V, U } = inputs;
+  const relu = attrs?.relu === true;
   const dm = dims(x, V);
   const { m, d, r } = dm;
   const [xv, vv, uv] = [f32(be, x), f32(be, V), f32(be, U)];
@@ -93,11 +103,12 @@ function lowRankCombine({ inputs, backend: be, attrs }: KernelArgs): TensorInfo 
   const out = be.alloc(m * d);
   if (folded(dm)) {
     const { B } = foldLowRank(vv, uv, d, r, b);
-    if (rowKernels(d)) addon().lowRankCombineRows!(f32(be, fx), xv, B, a, out, d);
-    else {
-      mm(false, false, m, d, d, xv, B, out);
-      addon().combine(f32(be, fx), out, null, Float32Array.of(a), null, out, d); // out = α·fx + out, in place
+    if (rowKernels(d)) {
+      addon().lowRankCombineRows!(f32(be, fx), xv, B, a, out, d, relu);
+      return output(be, x.shape.slice(), out);
     }
+    mm(false, false, m, d, d, xv, B, out);
+    addon().combine(f32(be, fx), out, null, Float32Array.of(a), null, out, d); // out = α·fx + out, in place
   } else {
     addon().combine(f32(be, fx), xv, null, Float32Array.of(a), Float32Array.of(b), out, d);
     const T = be.alloc(m * r);
@@ -105,14 +116,22 @@ function lowRankCombine({ inputs, backend: be, attrs }: KernelArgs): TensorInfo 
     addon().gemm(false, false, m, d, r, b, T, uv, 1, out);
     be.free?.(T);
   }
+  if (relu) reluInPlace(out);
   return output(be, x.shape.slice(), out);
 }
 
 function lowRankCombineGrad({ inputs, backend: be, attrs }: KernelArgs): TensorInfo[] {
-  const { dy, fx, x, V, U, alpha, beta, w } = inputs;
+  const { dy, fx, x, V, U, alpha, beta, w, y } = inputs;
   const dm = dims(x, V);
   const { m, d, r } = dm;
-  const [g, xv, vv, uv] = [f32(be, dy), f32(be, x), f32(be, V), f32(be, U)];
+  const [xv, vv, uv] = [f32(be, x), f32(be, V), f32(be, U)];
+  const rows = y !== undefined && folded(dm) && rowKernels(d);
+  let g = f32(be, dy);
+  if (y && !rows) {
+    const masked = be.alloc(m * d);
+    addon().binary(BINARY.reluGrad, g, f32(be, y), masked, Int32Array.of(m * d), ONE, ONE);
+    g = masked;
+  }
   const { a, b, gradA, gradB } = weights(be, inputs, attrs?.rwNorm);
   const dfx = be.alloc(m * d);
   const dx = be.alloc(m * d);
@@ -125,7 +144,7 @@ function lowRankCombineGrad({ inputs, backend: be, attrs }: KernelArgs): TensorI
     const { W, B } = foldLowRank(vv, uv, d, r, b);
     const G = new Float32Array(d * d); // ∂L/∂B = xᵀ·dy
     if (rowKernels(d)) {
-      addon().lowRankCombineGradRows!(g, f32(be, fx), xv, B, a, dfx, dx, G, dAlpha, d);
+      addon().lowRankCombineGradRows!(g, f32(be, fx), xv, B, a, dfx, dx, G, dAlpha, d, y ? f32(be, y) : null);
     } else {
       addon().combineGrad(g, f32(be, fx), xv, null, Float32Array.of(a), null, dfx, null, dAlpha, null, d);
       mm(false, true, m, d, d, g, B, dx);
@@ -168,6 +187,7 @@ function lowRankCombineGrad({ inputs, backend: be, attrs }: KernelArgs): TensorI
     be.free?.(S);
     be.free?.(T);
   }
+  if (y && !rows) be.free?.(g);
   const weightGrads = w
     ? [output(be, [2], rwAlphaBetaGrad(attrs?.rwNorm, f32(be, w), dAlpha[0], dBeta[0]))]
     : optionalGrads(be, [

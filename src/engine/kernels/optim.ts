@@ -67,7 +67,8 @@ export function registerOptim(k: Kernels): void {
 }
 
 // The combine kernels take α and β as tensors (scalar or [D]), or RW's raw pair w [2] with attrs.rwNorm, from
-// which they derive the scalars and to which they return the gradient (see fused.ts fusedRw).
+// which they derive the scalars and to which they return the gradient (see fused.ts fusedRw). With attrs.relu
+// the forward applies ReLU, and the gradient takes the forward's output as input y to mask dy.
 function alphaBeta(backend: Backend, inputs: KernelArgs['inputs'], norm: unknown) {
   const { alpha, beta, w } = inputs;
   if (!w) return { a: alpha ? f32(backend, alpha) : null, b: beta ? f32(backend, beta) : null };
@@ -80,12 +81,21 @@ function combine({ inputs, backend, attrs }: KernelArgs): TensorInfo {
   const out = backend.alloc(f32(backend, fx).length);
   const d = fx.shape[fx.shape.length - 1];
   const { a, b } = alphaBeta(backend, inputs, attrs?.rwNorm);
-  addon().combine(f32(backend, fx), f32(backend, x), extra ? f32(backend, extra) : null, a, b, out, d);
+  addon().combine(
+    f32(backend, fx),
+    f32(backend, x),
+    extra ? f32(backend, extra) : null,
+    a,
+    b,
+    out,
+    d,
+    attrs?.relu === true,
+  );
   return backend.makeTensorInfo(fx.shape.slice(), 'float32', out);
 }
 
 function combineGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
-  const { dy, fx, x, extra, alpha, beta, w } = inputs;
+  const { dy, fx, x, extra, alpha, beta, w, y } = inputs;
   const n = f32(backend, dy).length;
   const d = dy.shape[dy.shape.length - 1];
   const { a, b } = alphaBeta(backend, inputs, attrs?.rwNorm);
@@ -105,6 +115,7 @@ function combineGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
     da,
     db,
     d,
+    y ? f32(backend, y) : null,
   );
   const grads = w
     ? [output(backend, [2], rwAlphaBetaGrad(attrs?.rwNorm, f32(backend, w), da![0], db![0]))]
