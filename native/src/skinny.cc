@@ -147,6 +147,36 @@ void deep_rows(int64_t M, int64_t N, int64_t L, const float* A, int64_t lda, con
   }
 }
 
+// o[i] = α·f[i] + o[i] for i < n, then ReLU (NaN passing, as tf.relu) where relu.
+LAUREL_AVX512 void axpy_relu(int64_t n, float a, const float* f, float* o, bool relu) {
+  const __m512 va = _mm512_set1_ps(a), zero = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = mask_of(n - i);
+    __m512 v = _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, f + i), _mm512_maskz_loadu_ps(m, o + i));
+    if (relu) v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v, zero);
+    _mm512_mask_storeu_ps(o + i, m, v);
+  }
+}
+
+// The gradient's elementwise part over n values: g = dy·(y > 0) (y given: the ReLU form; g is written to gm)
+// or dy, df = α·g; returns Σ g·f.
+LAUREL_AVX512 float scale_mask_dot(int64_t n, const float* dy, const float* y, const float* f, float a, float* gm,
+                                   float* df) {
+  const __m512 va = _mm512_set1_ps(a), zero = _mm512_setzero_ps();
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = mask_of(n - i);
+    __m512 g = _mm512_maskz_loadu_ps(m, dy + i);
+    if (y) {
+      g = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(m, y + i), zero, _CMP_GT_OQ), g);
+      _mm512_mask_storeu_ps(gm + i, m, g);
+    }
+    _mm512_mask_storeu_ps(df + i, m, _mm512_mul_ps(va, g));
+    acc = _mm512_fmadd_ps(g, _mm512_maskz_loadu_ps(m, f + i), acc);
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
 // ---- RW+LR with D ≤ 2r as one pass over the rows: out = α·fx + x·B, B = β·(I + V·U) [D, D] ----------------
 // Rows go in chunks of kChunk (they stay in L2 between the steps of a chunk), chunks split over our threads.
 
@@ -169,13 +199,7 @@ Napi::Value LowRankCombineRows(const Napi::CallbackInfo& info) {
       float* o = out + r0 * D;
       const float* f = fx + r0 * D;
       skinny_tall(rows, D, D, x + r0 * D, D, bp.data(), o);
-      if (relu)
-        for (int64_t i = 0; i < rows * D; i++) {
-          const float v = o[i] + a * f[i];
-          o[i] = v < 0.0f ? 0.0f : v;
-        }
-      else
-        for (int64_t i = 0; i < rows * D; i++) o[i] += a * f[i];
+      axpy_relu(rows * D, a, f, o, relu);
     }
   });
   return info.Env().Undefined();
@@ -201,30 +225,16 @@ Napi::Value LowRankCombineGradRows(const Napi::CallbackInfo& info) {
   skinny_pack_b(true, D, D, B, D, bpT.data());
   const int nt = pool_threads();
   const int64_t DD = D * D;
-  std::vector<float> gPart(static_cast<size_t>(nt) * DD, 0.0f), aPart(static_cast<size_t>(nt) * D, 0.0f);
+  std::vector<float> gPart(static_cast<size_t>(nt) * DD, 0.0f), aPart(static_cast<size_t>(nt), 0.0f);
   const int64_t chunks = (M + kChunk - 1) / kChunk;
   for_threads(nt, [&](int tid) {
     float* g = gPart.data() + tid * DD;
-    float* acc = aPart.data() + tid * D;
     std::vector<float> masked(y ? static_cast<size_t>(kChunk * D) : 0);
     for (int64_t c = chunks * tid / nt; c < chunks * (tid + 1) / nt; c++) {
       const int64_t r0 = c * kChunk, rows = M - r0 < kChunk ? M - r0 : kChunk;
       const float* d = dy + r0 * D;
-      if (y) {
-        const float* yc = y + r0 * D;
-        for (int64_t i = 0; i < rows * D; i++) {
-          const float v = d[i];  // loaded unconditionally: a conditional load compiles to a branch
-          masked[i] = yc[i] > 0.0f ? v : 0.0f;
-        }
-        d = masked.data();
-      }
-      const float* f = fx + r0 * D;
-      float* df = dfx + r0 * D;
-      for (int64_t r = 0; r < rows; r++)
-        for (int64_t j = 0; j < D; j++) {
-          df[r * D + j] = a * d[r * D + j];
-          acc[j] += d[r * D + j] * f[r * D + j];
-        }
+      aPart[tid] += scale_mask_dot(rows * D, d, y ? y + r0 * D : nullptr, fx + r0 * D, a, masked.data(), dfx + r0 * D);
+      if (y) d = masked.data();  // the masked gradient, for the two products below
       skinny_tall(rows, D, D, d, D, bpT.data(), dx + r0 * D);
       deep_rows(D, D, rows, x + r0 * D, D, d, D, g);
     }
@@ -235,7 +245,7 @@ Napi::Value LowRankCombineGradRows(const Napi::CallbackInfo& info) {
     G[i] = s;
   }
   float s = 0.0f;
-  for (int64_t i = 0; i < static_cast<int64_t>(aPart.size()); i++) s += aPart[i];
+  for (const float v : aPart) s += v;
   dAlpha[0] = s;
   return info.Env().Undefined();
 }
