@@ -22,66 +22,113 @@ inline __mmask16 mask_of(int64_t width) {
   return width >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << width) - 1u);
 }
 
-// R rows × 16 columns: c[i, 0:w] = Σ_k a[i, k] · bp[k, 0:16] for i < R (bp zero-padded past N).
-template <int R>
+// R rows × NB 16-column blocks (all of N ≤ 64): c[i, :] = Σ_k a[i, k] · bp[k, :] for i < R (bp zero-padded past
+// N, the last block's stores masked by mlast). One broadcast of a[i, k] feeds NB FMAs, so for NB ≥ 2 the loads
+// (NB + R per k) stay under the FMAs (R·NB): a tile per block, as before, re-broadcast A for every block and ran
+// load-bound at ~¼ of the FMA peak on [25088, 32]·[32, 32].
+template <int R, int NB>
 LAUREL_AVX512 void tall_micro(const float* a, int64_t lda, const float* bp, int64_t K, float* c, int64_t ldc,
-                              __mmask16 m) {
-  __m512 acc[R];
-  for (int i = 0; i < R; i++) acc[i] = _mm512_setzero_ps();
+                              __mmask16 mlast) {
+  __m512 acc[R][NB];
+#pragma GCC unroll 8
+  for (int i = 0; i < R; i++)
+#pragma GCC unroll 4
+    for (int nb = 0; nb < NB; nb++) acc[i][nb] = _mm512_setzero_ps();
   for (int64_t k = 0; k < K; k++) {
-    const __m512 b = _mm512_loadu_ps(bp + k * 16);
-    for (int i = 0; i < R; i++) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(a[i * lda + k]), b, acc[i]);
-  }
-  for (int i = 0; i < R; i++) _mm512_mask_storeu_ps(c + i * ldc, m, acc[i]);
-}
-
-// I values of the short dimension × 16·NB columns (NB zmm, NB ≤ 2), summed over l in [0, L):
-// c[i, 0:16NB] += Σ_l a[l, i] · b[l, 0:16NB] (columns past N masked).
-template <int I, int NB>
-LAUREL_AVX512 void deep_micro(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t L, float* c,
-                              int64_t ldc, __mmask16 m0, __mmask16 m1) {
-  __m512 acc0[I], acc1[I];
-  for (int i = 0; i < I; i++) {
-    acc0[i] = _mm512_maskz_loadu_ps(m0, c + i * ldc);
-    if constexpr (NB == 2) acc1[i] = _mm512_maskz_loadu_ps(m1, c + i * ldc + 16);
-  }
-  for (int64_t l = 0; l < L; l++) {
-    const __m512 b0 = _mm512_maskz_loadu_ps(m0, b + l * ldb);
-    __m512 b1;
-    if constexpr (NB == 2) b1 = _mm512_maskz_loadu_ps(m1, b + l * ldb + 16);
-    for (int i = 0; i < I; i++) {
-      const __m512 ai = _mm512_set1_ps(a[l * lda + i]);
-      acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
-      if constexpr (NB == 2) acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
+    __m512 b[NB];
+#pragma GCC unroll 4
+    for (int nb = 0; nb < NB; nb++) b[nb] = _mm512_loadu_ps(bp + (nb * K + k) * 16);
+#pragma GCC unroll 8
+    for (int i = 0; i < R; i++) {
+      const __m512 v = _mm512_set1_ps(a[i * lda + k]);
+#pragma GCC unroll 4
+      for (int nb = 0; nb < NB; nb++) acc[i][nb] = _mm512_fmadd_ps(v, b[nb], acc[i][nb]);
     }
   }
-  for (int i = 0; i < I; i++) {
-    _mm512_mask_storeu_ps(c + i * ldc, m0, acc0[i]);
-    if constexpr (NB == 2) _mm512_mask_storeu_ps(c + i * ldc + 16, m1, acc1[i]);
+#pragma GCC unroll 8
+  for (int i = 0; i < R; i++)
+#pragma GCC unroll 4
+    for (int nb = 0; nb < NB; nb++)
+      _mm512_mask_storeu_ps(c + i * ldc + nb * 16, nb == NB - 1 ? mlast : __mmask16(0xFFFF), acc[i][nb]);
+}
+
+// I values of the short dimension × NB 16-column blocks (all of N ≤ 64), summed over l in [0, L):
+// c[i, :] += Σ_l a[l, i] · b[l, :] (the last block masked by mlast). Per l: NB loads of b and I broadcasts of a
+// feed I·NB FMAs.
+template <int I, int NB>
+LAUREL_AVX512 void deep_micro(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t L, float* c,
+                              int64_t ldc, __mmask16 mlast) {
+  auto mask = [&](int nb) { return nb == NB - 1 ? mlast : __mmask16(0xFFFF); };
+  __m512 acc[I][NB];
+#pragma GCC unroll 16
+  for (int i = 0; i < I; i++)
+#pragma GCC unroll 4
+    for (int nb = 0; nb < NB; nb++) acc[i][nb] = _mm512_maskz_loadu_ps(mask(nb), c + i * ldc + nb * 16);
+  for (int64_t l = 0; l < L; l++) {
+    __m512 bl[NB];
+#pragma GCC unroll 4
+    for (int nb = 0; nb < NB; nb++) bl[nb] = _mm512_maskz_loadu_ps(mask(nb), b + l * ldb + nb * 16);
+#pragma GCC unroll 16
+    for (int i = 0; i < I; i++) {
+      const __m512 ai = _mm512_set1_ps(a[l * lda + i]);
+#pragma GCC unroll 4
+      for (int nb = 0; nb < NB; nb++) acc[i][nb] = _mm512_fmadd_ps(ai, bl[nb], acc[i][nb]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < I; i++)
+#pragma GCC unroll 4
+    for (int nb = 0; nb < NB; nb++) _mm512_mask_storeu_ps(c + i * ldc + nb * 16, mask(nb), acc[i][nb]);
+}
+
+// Rows of C in tiles of R (R·NB ≤ 24 accumulators: 8 rows for one or two blocks, 6 for three or four), then
+// the remainder rows one tile.
+template <int NB>
+void tall_blocks(int64_t rows, int64_t K, const float* A, int64_t lda, const float* bp, float* C, int64_t N) {
+  constexpr int R = NB <= 2 ? 8 : 6;
+  const __mmask16 mlast = mask_of(N - (NB - 1) * 16);
+  int64_t r = 0;
+  for (; r + R <= rows; r += R) tall_micro<R, NB>(A + r * lda, lda, bp, K, C + r * N, N, mlast);
+  const float* a = A + r * lda;
+  float* c = C + r * N;
+  switch (rows - r) {
+    case 7: tall_micro<7, NB>(a, lda, bp, K, c, N, mlast); break;
+    case 6: tall_micro<6, NB>(a, lda, bp, K, c, N, mlast); break;
+    case 5: tall_micro<5, NB>(a, lda, bp, K, c, N, mlast); break;
+    case 4: tall_micro<4, NB>(a, lda, bp, K, c, N, mlast); break;
+    case 3: tall_micro<3, NB>(a, lda, bp, K, c, N, mlast); break;
+    case 2: tall_micro<2, NB>(a, lda, bp, K, c, N, mlast); break;
+    case 1: tall_micro<1, NB>(a, lda, bp, K, c, N, mlast); break;
+    default: break;
   }
 }
 
-template <int R>
-void tall_rows(const float* a, int64_t lda, const float* bp, int64_t K, int64_t N, float* c) {
-  for (int64_t nb = 0; nb * 16 < N; nb++)
-    tall_micro<R>(a, lda, bp + nb * K * 16, K, c + nb * 16, N, mask_of(N - nb * 16));
-}
-
-template <int I>
-void deep_cols(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t L, int64_t N, float* c) {
-  for (int64_t n0 = 0; n0 < N; n0 += 32) {
-    if (N - n0 > 16)
-      deep_micro<I, 2>(a, lda, b + n0, ldb, L, c + n0, N, mask_of(N - n0), mask_of(N - n0 - 16));
-    else
-      deep_micro<I, 1>(a, lda, b + n0, ldb, L, c + n0, N, mask_of(N - n0), 0);
+// All M short-dimension values in tiles of I (I·NB ≤ 24 accumulators), then the remainder one tile.
+template <int NB>
+void deep_blocks(int64_t M, int64_t N, int64_t L, const float* a, int64_t lda, const float* b, int64_t ldb, float* c) {
+  constexpr int I = NB == 1 ? 8 : NB == 2 ? 12 : 6;
+  const __mmask16 mlast = mask_of(N - (NB - 1) * 16);
+  int64_t i = 0;
+  for (; i + I <= M; i += I) deep_micro<I, NB>(a + i, lda, b, ldb, L, c + i * N, N, mlast);
+  switch (M - i) {
+    case 11: deep_micro<11, NB>(a + i, lda, b, ldb, L, c + i * N, N, mlast); break;
+    case 10: deep_micro<10, NB>(a + i, lda, b, ldb, L, c + i * N, N, mlast); break;
+    case 9: deep_micro<9, NB>(a + i, lda, b, ldb, L, c + i * N, N, mlast); break;
+    case 8: deep_micro<8, NB>(a + i, lda, b, ldb, L, c + i * N, N, mlast); break;
+    case 7: deep_micro<7, NB>(a + i, lda, b, ldb, L, c + i * N, N, mlast); break;
+    case 6: deep_micro<6, NB>(a + i, lda, b, ldb, L, c + i * N, N, mlast); break;
+    case 5: deep_micro<5, NB>(a + i, lda, b, ldb, L, c + i * N, N, mlast); break;
+    case 4: deep_micro<4, NB>(a + i, lda, b, ldb, L, c + i * N, N, mlast); break;
+    case 3: deep_micro<3, NB>(a + i, lda, b, ldb, L, c + i * N, N, mlast); break;
+    case 2: deep_micro<2, NB>(a + i, lda, b, ldb, L, c + i * N, N, mlast); break;
+    case 1: deep_micro<1, NB>(a + i, lda, b, ldb, L, c + i * N, N, mlast); break;
+    default: break;
   }
 }
 
 // C[M, N] += A[L, M]ᵀ · B[L, N] (defined below, with the row kernels that use it).
 void deep_rows(int64_t M, int64_t N, int64_t L, const float* A, int64_t lda, const float* B, int64_t ldb, float* C);
 
-constexpr int kRows = 8;      // rows per tall micro-tile (8 accumulators: FMA latency × throughput)
-constexpr int kDeepI = 8;     // short-dimension values per deep micro-tile (16 accumulators)
 constexpr int64_t kChunk = 256;  // long-dimension rows per deep pass (a chunk of A and B stays in L1/L2)
 
 }  // namespace
@@ -102,19 +149,12 @@ void skinny_pack_b(bool tb, int64_t K, int64_t N, const float* B, int64_t ldb, f
 }
 
 void skinny_tall(int64_t rows, int64_t N, int64_t K, const float* A, int64_t lda, const float* bp, float* C) {
-  int64_t r = 0;
-  for (; r + kRows <= rows; r += kRows) tall_rows<kRows>(A + r * lda, lda, bp, K, N, C + r * N);
-  const float* a = A + r * lda;
-  float* c = C + r * N;
-  switch (rows - r) {
-    case 7: tall_rows<7>(a, lda, bp, K, N, c); break;
-    case 6: tall_rows<6>(a, lda, bp, K, N, c); break;
-    case 5: tall_rows<5>(a, lda, bp, K, N, c); break;
-    case 4: tall_rows<4>(a, lda, bp, K, N, c); break;
-    case 3: tall_rows<3>(a, lda, bp, K, N, c); break;
-    case 2: tall_rows<2>(a, lda, bp, K, N, c); break;
-    case 1: tall_rows<1>(a, lda, bp, K, N, c); break;
-    default: break;
+  switch ((N + 15) / 16) {
+    case 1: tall_blocks<1>(rows, K, A, lda, bp, C, N); break;
+    case 2: tall_blocks<2>(rows, K, A, lda, bp, C, N); break;
+    case 3: tall_blocks<3>(rows, K, A, lda, bp, C, N); break;
+    case 4: tall_blocks<4>(rows, K, A, lda, bp, C, N); break;
+    default: break;  // callers keep N ≤ 64
   }
 }
 
@@ -132,17 +172,12 @@ void deep_rows(int64_t M, int64_t N, int64_t L, const float* A, int64_t lda, con
     const int64_t len = L - l0 < kChunk ? L - l0 : kChunk;
     const float* a = A + l0 * lda;
     const float* b = B + l0 * ldb;
-    int64_t i = 0;
-    for (; i + kDeepI <= M; i += kDeepI) deep_cols<kDeepI>(a + i, lda, b, ldb, len, N, C + i * N);
-    switch (M - i) {
-      case 7: deep_cols<7>(a + i, lda, b, ldb, len, N, C + i * N); break;
-      case 6: deep_cols<6>(a + i, lda, b, ldb, len, N, C + i * N); break;
-      case 5: deep_cols<5>(a + i, lda, b, ldb, len, N, C + i * N); break;
-      case 4: deep_cols<4>(a + i, lda, b, ldb, len, N, C + i * N); break;
-      case 3: deep_cols<3>(a + i, lda, b, ldb, len, N, C + i * N); break;
-      case 2: deep_cols<2>(a + i, lda, b, ldb, len, N, C + i * N); break;
-      case 1: deep_cols<1>(a + i, lda, b, ldb, len, N, C + i * N); break;
-      default: break;
+    switch ((N + 15) / 16) {
+      case 1: deep_blocks<1>(M, N, len, a, lda, b, ldb, C); break;
+      case 2: deep_blocks<2>(M, N, len, a, lda, b, ldb, C); break;
+      case 3: deep_blocks<3>(M, N, len, a, lda, b, ldb, C); break;
+      case 4: deep_blocks<4>(M, N, len, a, lda, b, ldb, C); break;
+      default: break;  // callers keep N ≤ 64
     }
   }
 }

@@ -216,6 +216,9 @@ test('skinny matMul (own AVX-512 kernels, rows or K split over our threads) matc
     [[10005, 13], [10005, 40], true, false],
     [[4099, 64], [4099, 63], true, false],
     [[2053, 3], [3, 64], false, false],
+    // All column blocks in one tile: 3 blocks (6-row tiles), and a deep 32 × 32 in tiles of 12 rows (12 + 12 + 8).
+    [[10005, 24], [24, 40], false, false],
+    [[10005, 32], [10005, 32], true, false],
   ];
   try {
     for (const threads of [1, 2, 3]) {
