@@ -26,9 +26,16 @@ inline __mmask16 mask_of(int64_t width) {
 // N, the last block's stores masked by mlast). One broadcast of a[i, k] feeds NB FMAs, so for NB ≥ 2 the loads
 // (NB + R per k) stay under the FMAs (R·NB): a tile per block, as before, re-broadcast A for every block and ran
 // load-bound at ~¼ of the FMA peak on [25088, 32]·[32, 32].
+// Epilogue (the LAUREL combine's forward): c = α·f + (the product), then ReLU where e.relu.
+struct TallEpilogue {
+  const float* f = nullptr;  // [rows, N] like c; null: plain product
+  float alpha = 1.0f;
+  bool relu = false;
+};
+
 template <int R, int NB>
 LAUREL_AVX512 void tall_micro(const float* a, int64_t lda, const float* bp, int64_t K, float* c, int64_t ldc,
-                              __mmask16 mlast) {
+                              __mmask16 mlast, const TallEpilogue& e) {
   __m512 acc[R][NB];
 #pragma GCC unroll 8
   for (int i = 0; i < R; i++)
@@ -44,6 +51,17 @@ LAUREL_AVX512 void tall_micro(const float* a, int64_t lda, const float* bp, int6
 #pragma GCC unroll 4
       for (int nb = 0; nb < NB; nb++) acc[i][nb] = _mm512_fmadd_ps(v, b[nb], acc[i][nb]);
     }
+  }
+  if (e.f) {  // α·f + acc, in registers before the one store (no second pass over c)
+    const __m512 va = _mm512_set1_ps(e.alpha), zero = _mm512_setzero_ps();
+#pragma GCC unroll 8
+    for (int i = 0; i < R; i++)
+#pragma GCC unroll 4
+      for (int nb = 0; nb < NB; nb++) {
+        const __mmask16 m = nb == NB - 1 ? mlast : __mmask16(0xFFFF);
+        acc[i][nb] = _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, e.f + i * ldc + nb * 16), acc[i][nb]);
+        if (e.relu) acc[i][nb] = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(acc[i][nb], zero, _CMP_LT_OQ), acc[i][nb], zero);
+      }
   }
 #pragma GCC unroll 8
   for (int i = 0; i < R; i++)
@@ -84,22 +102,41 @@ LAUREL_AVX512 void deep_micro(const float* a, int64_t lda, const float* b, int64
 // Rows of C in tiles of R (R·NB ≤ 24 accumulators: 8 rows for one or two blocks, 6 for three or four), then
 // the remainder rows one tile.
 template <int NB>
-void tall_blocks(int64_t rows, int64_t K, const float* A, int64_t lda, const float* bp, float* C, int64_t N) {
+void tall_blocks(int64_t rows, int64_t K, const float* A, int64_t lda, const float* bp, float* C, int64_t N,
+                 const TallEpilogue& e) {
   constexpr int R = NB <= 2 ? 8 : 6;
   const __mmask16 mlast = mask_of(N - (NB - 1) * 16);
+  auto at = [&](int64_t r) {  // the epilogue's f, moved to row r
+    TallEpilogue er = e;
+    if (er.f) er.f += r * N;
+    return er;
+  };
   int64_t r = 0;
-  for (; r + R <= rows; r += R) tall_micro<R, NB>(A + r * lda, lda, bp, K, C + r * N, N, mlast);
+  for (; r + R <= rows; r += R) tall_micro<R, NB>(A + r * lda, lda, bp, K, C + r * N, N, mlast, at(r));
   const float* a = A + r * lda;
   float* c = C + r * N;
+  const TallEpilogue er = at(r);
   switch (rows - r) {
-    case 7: tall_micro<7, NB>(a, lda, bp, K, c, N, mlast); break;
-    case 6: tall_micro<6, NB>(a, lda, bp, K, c, N, mlast); break;
-    case 5: tall_micro<5, NB>(a, lda, bp, K, c, N, mlast); break;
-    case 4: tall_micro<4, NB>(a, lda, bp, K, c, N, mlast); break;
-    case 3: tall_micro<3, NB>(a, lda, bp, K, c, N, mlast); break;
-    case 2: tall_micro<2, NB>(a, lda, bp, K, c, N, mlast); break;
-    case 1: tall_micro<1, NB>(a, lda, bp, K, c, N, mlast); break;
+    case 7: tall_micro<7, NB>(a, lda, bp, K, c, N, mlast, er); break;
+    case 6: tall_micro<6, NB>(a, lda, bp, K, c, N, mlast, er); break;
+    case 5: tall_micro<5, NB>(a, lda, bp, K, c, N, mlast, er); break;
+    case 4: tall_micro<4, NB>(a, lda, bp, K, c, N, mlast, er); break;
+    case 3: tall_micro<3, NB>(a, lda, bp, K, c, N, mlast, er); break;
+    case 2: tall_micro<2, NB>(a, lda, bp, K, c, N, mlast, er); break;
+    case 1: tall_micro<1, NB>(a, lda, bp, K, c, N, mlast, er); break;
     default: break;
+  }
+}
+
+// C[rows, N] = A[rows, K] · op(B) (bp from skinny_pack_b), with the epilogue e applied before the store.
+void tall_product(int64_t rows, int64_t N, int64_t K, const float* A, int64_t lda, const float* bp, float* C,
+                  const TallEpilogue& e) {
+  switch ((N + 15) / 16) {
+    case 1: tall_blocks<1>(rows, K, A, lda, bp, C, N, e); break;
+    case 2: tall_blocks<2>(rows, K, A, lda, bp, C, N, e); break;
+    case 3: tall_blocks<3>(rows, K, A, lda, bp, C, N, e); break;
+    case 4: tall_blocks<4>(rows, K, A, lda, bp, C, N, e); break;
+    default: break;  // callers keep N ≤ 64
   }
 }
 
@@ -149,13 +186,7 @@ void skinny_pack_b(bool tb, int64_t K, int64_t N, const float* B, int64_t ldb, f
 }
 
 void skinny_tall(int64_t rows, int64_t N, int64_t K, const float* A, int64_t lda, const float* bp, float* C) {
-  switch ((N + 15) / 16) {
-    case 1: tall_blocks<1>(rows, K, A, lda, bp, C, N); break;
-    case 2: tall_blocks<2>(rows, K, A, lda, bp, C, N); break;
-    case 3: tall_blocks<3>(rows, K, A, lda, bp, C, N); break;
-    case 4: tall_blocks<4>(rows, K, A, lda, bp, C, N); break;
-    default: break;  // callers keep N ≤ 64
-  }
+  tall_product(rows, N, K, A, lda, bp, C, TallEpilogue{});
 }
 
 void skinny_deep(int64_t M, int64_t N, int64_t L, const float* A, int64_t lda, const float* B, int64_t ldb,
@@ -179,17 +210,6 @@ void deep_rows(int64_t M, int64_t N, int64_t L, const float* A, int64_t lda, con
       case 4: deep_blocks<4>(M, N, len, a, lda, b, ldb, C); break;
       default: break;  // callers keep N ≤ 64
     }
-  }
-}
-
-// o[i] = α·f[i] + o[i] for i < n, then ReLU (NaN passing, as tf.relu) where relu.
-LAUREL_AVX512 void axpy_relu(int64_t n, float a, const float* f, float* o, bool relu) {
-  const __m512 va = _mm512_set1_ps(a), zero = _mm512_setzero_ps();
-  for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = mask_of(n - i);
-    __m512 v = _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, f + i), _mm512_maskz_loadu_ps(m, o + i));
-    if (relu) v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v, zero);
-    _mm512_mask_storeu_ps(o + i, m, v);
   }
 }
 
@@ -233,8 +253,7 @@ Napi::Value LowRankCombineRows(const Napi::CallbackInfo& info) {
       const int64_t r0 = c * kChunk, rows = M - r0 < kChunk ? M - r0 : kChunk;
       float* o = out + r0 * D;
       const float* f = fx + r0 * D;
-      skinny_tall(rows, D, D, x + r0 * D, D, bp.data(), o);
-      axpy_relu(rows * D, a, f, o, relu);
+      tall_product(rows, D, D, x + r0 * D, D, bp.data(), o, TallEpilogue{f, a, relu});
     }
   });
   return info.Env().Undefined();
