@@ -167,6 +167,9 @@ void deep_blocks(int64_t M, int64_t N, int64_t L, const float* a, int64_t lda, c
 void deep_rows(int64_t M, int64_t N, int64_t L, const float* A, int64_t lda, const float* B, int64_t ldb, float* C);
 
 constexpr int64_t kChunk = 256;  // long-dimension rows per deep pass (a chunk of A and B stays in L1/L2)
+// Rows per chunk of the combine's gradient: its three passes (elementwise, then the two products) alternate
+// between memory and L1 work at this grain; 128 measured 5–10 % faster than 256 on ResNet-20's shapes.
+constexpr int64_t kGradChunk = 128;
 
 }  // namespace
 
@@ -280,12 +283,12 @@ Napi::Value LowRankCombineGradRows(const Napi::CallbackInfo& info) {
   const int nt = pool_threads();
   const int64_t DD = D * D;
   std::vector<float> gPart(static_cast<size_t>(nt) * DD, 0.0f), aPart(static_cast<size_t>(nt), 0.0f);
-  const int64_t chunks = (M + kChunk - 1) / kChunk;
+  const int64_t chunks = (M + kGradChunk - 1) / kGradChunk;
   for_threads(nt, [&](int tid) {
     float* g = gPart.data() + tid * DD;
-    std::vector<float> masked(y ? static_cast<size_t>(kChunk * D) : 0);
+    std::vector<float> masked(y ? static_cast<size_t>(kGradChunk * D) : 0);
     for (int64_t c = chunks * tid / nt; c < chunks * (tid + 1) / nt; c++) {
-      const int64_t r0 = c * kChunk, rows = M - r0 < kChunk ? M - r0 : kChunk;
+      const int64_t r0 = c * kGradChunk, rows = M - r0 < kGradChunk ? M - r0 : kGradChunk;
       const float* d = dy + r0 * D;
       aPart[tid] += scale_mask_dot(rows * D, d, y ? y + r0 * D : nullptr, fx + r0 * D, a, masked.data(), dfx + r0 * D);
       if (y) d = masked.data();  // the masked gradient, for the two products below
