@@ -167,8 +167,9 @@ function lowRankShapes(x: tf.Tensor, V: tf.Tensor, U: tf.Tensor): boolean {
 /**
  * RW+LR's combine with its low-rank term, x_{i+1} = α·f + β·(x + (x·V)·U) (missing α/β mean 1; V [D, r],
  * U [r, D] on the last dimension), as one native kernel forward and one backward: no [.., D] temporaries for
- * the low-rank term or its gradient, and x's gradient comes out whole. Returns null where it does not apply
- * (another backend, non-float32, per-dimension α/β), so the caller keeps the formula with tf ops.
+ * the low-rank term or its gradient, and x's gradient comes out whole; `relu` applies ReLU to the result in the
+ * same kernels (as fusedRw). Returns null where it does not apply (another backend, non-float32, per-dimension
+ * α/β), so the caller keeps the formula with tf ops.
  */
 export function fusedLowRankCombine(
   fx: tf.Tensor,
@@ -177,12 +178,13 @@ export function fusedLowRankCombine(
   U: tf.Tensor,
   alpha?: tf.Tensor,
   beta?: tf.Tensor,
+  relu = false,
 ): tf.Tensor | null {
   const scalarParam = (t?: tf.Tensor) => t === undefined || (t.dtype === 'float32' && t.size === 1);
   const ok =
     x.rank >= 1 && usable(fx, x) && lowRankShapes(x, V, U) && scalarParam(alpha) && scalarParam(beta);
   if (!ok) return null;
-  return kernelWithGrad('LaurelLowRankCombine', present({ fx, x, V, U, alpha, beta }));
+  return kernelWithGrad('LaurelLowRankCombine', present({ fx, x, V, U, alpha, beta }), { relu });
 }
 
 /** RW's raw scalar pair: (α, β) = 2·softmax(w) for 'softmax', (w[0], w[1]) for 'none' (w: [2]). */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { NATIVE_BACKEND, fusedAddRelu, fusedRw } from '../engine/index.ts';
+import { NATIVE_BACKEND, fusedAddRelu, fusedLowRankCombine, fusedRw } from '../engine/index.ts';
 import { Module } from '../nn/module.ts';
 import { Rng } from '../util/rng.ts';
 import {
@@ -135,7 +135,8 @@ export function residualForward(
 
 /**
  * ReLU(residualForward(…)). On the native backend the ReLU rides in the combine kernels, forward and backward,
- * for the plain residual and scalar RW / RW+LR (engine fusedAddRelu, fusedRw); a separate tf.relu otherwise.
+ * for the plain residual, LR and scalar RW / RW+LR (engine fusedAddRelu, fusedLowRankCombine, fusedRw); a
+ * separate tf.relu otherwise.
  */
 export function residualForwardRelu(
   config: ResidualConfig,
@@ -147,9 +148,14 @@ export function residualForwardRelu(
 ): tf.Tensor {
   const v = config.variant;
   if (v === 'baseline') return fusedAddRelu(fx, x);
+  const native = tf.getBackend() === NATIVE_BACKEND;
+  if (native && v === 'lr') {
+    const fused = fusedLowRankCombine(fx, x, P.V!, P.U!, undefined, undefined, true);
+    if (fused) return fused;
+  }
   const norm = config.rwNorm ?? 'softmax';
   const w = P.w ?? P.alphaBeta;
-  if (tf.getBackend() === NATIVE_BACKEND && (v === 'rw' || v === 'rw+lr') && w && norm !== 'sigmoid') {
+  if (native && (v === 'rw' || v === 'rw+lr') && w && norm !== 'sigmoid') {
     const fused = fusedRw(fx, x, { w, norm }, P.V, P.U, true);
     if (fused) return fused;
   }
