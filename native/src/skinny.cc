@@ -262,6 +262,53 @@ Napi::Value LowRankCombineRows(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// The whole gradient for D = 16 (one zmm per row: ResNets' first stage), 8 rows at a time and every step in
+// registers: G (16 zmm) stays in registers across all the rows, and each row's masked gradient g goes through
+// an L1 buffer only (for its broadcasts). The chunked passes below reread each chunk three times, with memory
+// work and arithmetic in separate phases; here they interleave. rows must be a multiple of 8. Adds Σ g·f to
+// *sumA and xᵀ·g to G.
+LAUREL_AVX512 void grad_rows16(int64_t rows, const float* dy, const float* y, const float* fx, const float* x,
+                               const float* bpT, float a, float* dfx, float* dx, float* G, float* sumA) {
+  __m512 g16[16];
+#pragma GCC unroll 16
+  for (int j = 0; j < 16; j++) g16[j] = _mm512_loadu_ps(G + j * 16);
+  const __m512 va = _mm512_set1_ps(a), zero = _mm512_setzero_ps();
+  __m512 accA = _mm512_setzero_ps();
+  alignas(64) float gbuf[8 * 16];
+  for (int64_t r = 0; r < rows; r += 8) {
+    const int64_t o = r * 16;
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {  // g = dy·(y > 0), α·g, Σ g·f
+      __m512 g = _mm512_loadu_ps(dy + o + i * 16);
+      if (y) g = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_loadu_ps(y + o + i * 16), zero, _CMP_GT_OQ), g);
+      _mm512_store_ps(gbuf + i * 16, g);
+      _mm512_storeu_ps(dfx + o + i * 16, _mm512_mul_ps(va, g));
+      accA = _mm512_fmadd_ps(g, _mm512_loadu_ps(fx + o + i * 16), accA);
+    }
+    __m512 acc[8];  // dx rows = g · Bᵀ
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) acc[i] = _mm512_setzero_ps();
+#pragma GCC unroll 16
+    for (int k = 0; k < 16; k++) {
+      const __m512 bt = _mm512_loadu_ps(bpT + k * 16);
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; i++) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(gbuf[i * 16 + k]), bt, acc[i]);
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) _mm512_storeu_ps(dx + o + i * 16, acc[i]);
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {  // G += x_rowᵀ · g
+      const __m512 g = _mm512_load_ps(gbuf + i * 16);
+      const float* xr = x + o + i * 16;
+#pragma GCC unroll 16
+      for (int j = 0; j < 16; j++) g16[j] = _mm512_fmadd_ps(_mm512_set1_ps(xr[j]), g, g16[j]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int j = 0; j < 16; j++) _mm512_storeu_ps(G + j * 16, g16[j]);
+  *sumA += _mm512_reduce_add_ps(accA);
+}
+
 // lowRankCombineGradRows(dy, fx, x, B, alpha, dfx, dx, G, dAlpha, D[, y]): dfx = α·dy, dx = dy·Bᵀ,
 // G = xᵀ·dy [D, D] (∂L/∂B), dAlpha[0] = Σ dy·fx. With y (the forward's ReLU output) dy·(y > 0) stands for dy:
 // each chunk is masked once into a scratch that stays in L2 for the three uses.
@@ -283,12 +330,19 @@ Napi::Value LowRankCombineGradRows(const Napi::CallbackInfo& info) {
   const int nt = pool_threads();
   const int64_t DD = D * D;
   std::vector<float> gPart(static_cast<size_t>(nt) * DD, 0.0f), aPart(static_cast<size_t>(nt), 0.0f);
-  const int64_t chunks = (M + kGradChunk - 1) / kGradChunk;
   for_threads(nt, [&](int tid) {
     float* g = gPart.data() + tid * DD;
     std::vector<float> masked(y ? static_cast<size_t>(kGradChunk * D) : 0);
-    for (int64_t c = chunks * tid / nt; c < chunks * (tid + 1) / nt; c++) {
-      const int64_t r0 = c * kGradChunk, rows = M - r0 < kGradChunk ? M - r0 : kGradChunk;
+    int64_t r0 = M * tid / nt;
+    const int64_t rEnd = M * (tid + 1) / nt;
+    if (D == 16) {  // the rows in whole 8-row blocks in one pass, the rest (< 8) by the chunked passes
+      const int64_t n8 = (rEnd - r0) / 8 * 8;
+      const int64_t o = r0 * D;
+      grad_rows16(n8, dy + o, y ? y + o : nullptr, fx + o, x + o, bpT.data(), a, dfx + o, dx + o, g, &aPart[tid]);
+      r0 += n8;
+    }
+    for (; r0 < rEnd; r0 += kGradChunk) {
+      const int64_t rows = rEnd - r0 < kGradChunk ? rEnd - r0 : kGradChunk;
       const float* d = dy + r0 * D;
       aPart[tid] += scale_mask_dot(rows * D, d, y ? y + r0 * D : nullptr, fx + r0 * D, a, masked.data(), dfx + r0 * D);
       if (y) d = masked.data();  // the masked gradient, for the two products below

@@ -139,8 +139,10 @@ test('fusedLowRankCombine (RW+LR and LR in one kernel) and all its gradients mat
     [[4, 16, 16, 16], 4, [1], [1]],
     [[2, 16, 16, 32], 8, null, [1]],
     [[8, 160, 64], 16, [1], null],
-    // The one-pass row kernels (D ≤ 64): a partial last chunk of rows and D not a multiple of 16.
+    // The one-pass row kernels (D ≤ 64): a partial last chunk of rows and D not a multiple of 16; D = 16
+    // (8-row blocks in registers) with 273 rows, a tail of rows outside the blocks for 1, 2 and 3 threads.
     [[3, 17, 19, 24], 12, [1], [1]],
+    [[3, 7, 13, 16], 8, [1], [1]],
     [[2, 40, 40, 64], 32, [], []],
     // D ≤ 2r but D > 64: the GEMM + in-place combine path instead of the row kernels.
     [[2, 9, 9, 96], 48, [1], [1]],
