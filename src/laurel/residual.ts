@@ -134,32 +134,24 @@ export function residualForward(
 }
 
 /**
- * ReLU(residualForward(…)). On the native backend the ReLU rides in the combine kernels, forward and backward,
- * for the plain residual, LR and scalar RW / RW+LR (engine fusedAddRelu, fusedLowRankCombine, fusedRw); a
- * separate tf.relu otherwise.
+ * ReLU(x_{i+1}) as one native kernel each way, where one exists: the plain residual, LR and scalar RW / RW+LR
+ * (engine fusedAddRelu, fusedLowRankCombine, fusedRw); null otherwise (the caller applies tf.relu).
  */
-export function residualForwardRelu(
+function fusedWithRelu(
   config: ResidualConfig,
   P: LaurelParams,
   fx: tf.Tensor,
   x: tf.Tensor,
-  prev: readonly tf.Tensor[] = [],
-  xHat: tf.Tensor = x,
-): tf.Tensor {
+): tf.Tensor | null {
+  if (tf.getBackend() !== NATIVE_BACKEND) return null;
   const v = config.variant;
   if (v === 'baseline') return fusedAddRelu(fx, x);
-  const native = tf.getBackend() === NATIVE_BACKEND;
-  if (native && v === 'lr') {
-    const fused = fusedLowRankCombine(fx, x, P.V!, P.U!, undefined, undefined, true);
-    if (fused) return fused;
-  }
+  if (v === 'lr') return fusedLowRankCombine(fx, x, P.V!, P.U!, undefined, undefined, true);
   const norm = config.rwNorm ?? 'softmax';
   const w = P.w ?? P.alphaBeta;
-  if (native && (v === 'rw' || v === 'rw+lr') && w && norm !== 'sigmoid') {
-    const fused = fusedRw(fx, x, { w, norm }, P.V, P.U, true);
-    if (fused) return fused;
-  }
-  return tf.relu(residualForward(config, P, fx, x, prev, xHat));
+  if ((v === 'rw' || v === 'rw+lr') && w && norm !== 'sigmoid')
+    return fusedRw(fx, x, { w, norm }, P.V, P.U, true);
+  return null;
 }
 
 /**
@@ -223,8 +215,12 @@ export class Residual extends Module {
         }
       }
     }
-    const step = ctx.relu ? residualForwardRelu : residualForward;
-    const out = tf.tidy(() => step(this.config, this.P, fx, x, prev, ctx.xNormed ?? x));
+    const out = tf.tidy(() => {
+      const fused = ctx.relu ? fusedWithRelu(this.config, this.P, fx, x) : null;
+      if (fused) return fused;
+      const y = residualForward(this.config, this.P, fx, x, prev, ctx.xNormed ?? x);
+      return ctx.relu ? tf.relu(y) : y;
+    });
     history?.push(x);
     return out;
   }
