@@ -62,6 +62,26 @@ test('unary kernels match cpu (incl. NaN, large and tiny values)', async () => {
     assert.ok(nativeKernelNames().includes(k));
 });
 
+test('exp near its lower limit: normal results stay accurate, underflow gives 0, and a causal softmax row too', async () => {
+  await setup();
+  await tf.setBackend('native');
+  // fexp clamps its input just above −126·ln 2 (so that no lane computes a denormal product); results there
+  // are still the true exp to float precision, and below exp(x) < 2⁻¹²⁶ flushes to 0.
+  const xs = [-87.3365, -87.3, -87, -86, -50, -87.34, -88, -1e9];
+  const got = tf.exp(tf.tensor1d(xs)).dataSync();
+  xs.forEach((x, i) => {
+    const want = Math.exp(x);
+    if (want >= 2 ** -126)
+      assert.ok(Math.abs(got[i] - want) <= 1e-5 * want, `exp(${x}) = ${got[i]}, want ${want}`);
+    else assert.ok(got[i] >= 0 && got[i] <= 2 ** -126, `exp(${x}) = ${got[i]} (underflow)`);
+  });
+  const row = tf.softmax(tf.tensor2d([[1, 2, -1e9, -1e9]])).dataSync();
+  const z = Math.exp(1) + Math.exp(2);
+  [Math.exp(1) / z, Math.exp(2) / z, 0, 0].forEach((want, i) =>
+    assert.ok(Math.abs(row[i] - want) <= 1e-6, `masked softmax [${i}]: ${row[i]} vs ${want}`),
+  );
+});
+
 test('binary kernels broadcast like cpu', async () => {
   const shapes: [number[], number[]][] = [
     [
