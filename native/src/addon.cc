@@ -24,6 +24,11 @@ Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), pool_threads());
 }
 
+extern "C" char* openblas_get_corename(void);
+
+// blasCore(): the kernel set OpenBLAS chose when it loaded (see src/engine/blas-core.ts).
+Napi::Value BlasCore(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), openblas_get_corename()); }
+
 // poolProbe(n): how many distinct threads run the chunks of parallel_for(n, 1, …) (the tests check that n
 // per-thread items, as the partial-sum kernels use, really go to n threads).
 Napi::Value PoolProbe(const Napi::CallbackInfo& info) {
@@ -179,6 +184,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
   exports.Set("poolProbe", Napi::Function::New(env, PoolProbe));
+  exports.Set("blasCore", Napi::Function::New(env, BlasCore));
   exports.Set("gemm", Napi::Function::New(env, Gemm));
   exports.Set("batchGemm", Napi::Function::New(env, BatchGemm));
   register_elementwise(env, exports);

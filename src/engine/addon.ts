@@ -3,12 +3,15 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureOpenblasCoreType } from './blas-core.ts';
 
 export interface NativeAddon {
   setNumThreads(n: number): void;
   getNumThreads(): number;
   /** Distinct threads that run the chunks of a parallel_for over n items (a test of the thread pool). */
   poolProbe(n: number): number;
+  /** The kernel set OpenBLAS chose at load (openblas_get_corename, e.g. "SkylakeX"). */
+  blasCore(): string;
   /** C[M,N] = alpha·op(A)·op(B) + beta·C, row-major, straight to cblas_sgemm. */
   gemm(
     transA: boolean,
@@ -239,6 +242,7 @@ export function loadAddon(): { addon: NativeAddon | null; error: string | null }
     return cached;
   }
   try {
+    ensureOpenblasCoreType(); // before OpenBLAS loads with the addon
     const require = createRequire(import.meta.url);
     const addon = require(ADDON_PATH) as NativeAddon;
     cached = { addon, error: null };
