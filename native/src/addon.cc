@@ -137,6 +137,26 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// smallGemm(transA, transB, M, N, K, alpha, A, B, beta, C): as gemm, with each dot product summed in double.
+// For the LAUREL kernels' D×r×D products (V·U, ∂L/∂V, ∂L/∂U): microseconds at these sizes, and the result no
+// longer depends on which BLAS kernels the machine's OpenBLAS picked (their summation orders differed by
+// ~3e-5 relative on the PyTorch fixtures).
+Napi::Value SmallGemm(const Napi::CallbackInfo& info) {
+  const bool ta = info[0].As<Napi::Boolean>().Value(), tb = info[1].As<Napi::Boolean>().Value();
+  const int64_t M = num(info, 2), N = num(info, 3), K = num(info, 4);
+  const double alpha = dbl(info, 5), beta = dbl(info, 8);
+  const float* A = f32(info, 6);
+  const float* B = f32(info, 7);
+  float* C = f32(info, 9);
+  for (int64_t i = 0; i < M; i++)
+    for (int64_t j = 0; j < N; j++) {
+      double s = 0.0;
+      for (int64_t k = 0; k < K; k++) s += static_cast<double>(ta ? A[k * M + i] : A[i * K + k]) * (tb ? B[j * K + k] : B[k * N + j]);
+      C[i * N + j] = static_cast<float>(alpha * s + (beta == 0.0 ? 0.0 : beta * C[i * N + j]));
+    }
+  return info.Env().Undefined();
+}
+
 // batchGemm(transA, transB, M, N, K, A, B, C, aOffsets, bOffsets): for each batch i,
 // C[i] = op(A + aOffsets[i]) op(B + bOffsets[i]); C is contiguous [batch, M, N].
 Napi::Value BatchGemm(const Napi::CallbackInfo& info) {
@@ -187,6 +207,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("blasCore", Napi::Function::New(env, BlasCore));
   exports.Set("gemm", Napi::Function::New(env, Gemm));
   exports.Set("batchGemm", Napi::Function::New(env, BatchGemm));
+  exports.Set("smallGemm", Napi::Function::New(env, SmallGemm));
   register_elementwise(env, exports);
   register_conv(env, exports);
   register_skinny(env, exports);

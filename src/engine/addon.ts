@@ -8,6 +8,19 @@ import { ensureOpenblasCoreType } from './blas-core.ts';
 export interface NativeAddon {
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  /** As gemm, each dot product summed in double (the LAUREL kernels' small D×r×D products). */
+  smallGemm(
+    ta: boolean,
+    tb: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    b: Float32Array,
+    beta: number,
+    c: Float32Array,
+  ): void;
   /** Distinct threads that run the chunks of a parallel_for over n items (a test of the thread pool). */
   poolProbe(n: number): number;
   /** The kernel set OpenBLAS chose at load (openblas_get_corename, e.g. "SkylakeX"). */

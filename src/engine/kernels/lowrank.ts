@@ -60,7 +60,7 @@ function weights(be: Backend, inputs: KernelArgs['inputs'], norm: unknown) {
 /** W = I + V·U and the folded matrix B = β·W ([D, D], row-major), for the D ≤ 2r association. */
 function foldLowRank(V: Float32Array, U: Float32Array, d: number, r: number, beta: number) {
   const W = new Float32Array(d * d);
-  mm(false, false, d, d, r, V, U, W);
+  addon().smallGemm(false, false, d, d, r, 1, V, U, 0, W);
   for (let i = 0; i < d; i++) W[i * d + i] += 1;
   return { W, B: W.map((w) => beta * w) };
 }
@@ -153,8 +153,8 @@ function lowRankCombineGrad({ inputs, backend: be, attrs }: KernelArgs): TensorI
     let s = 0;
     for (let i = 0; i < G.length; i++) s += G[i] * W[i];
     dBeta[0] = s;
-    addon().gemm(false, true, d, r, d, b, G, uv, 0, dV); // ∂L/∂V = β·G·Uᵀ
-    addon().gemm(true, false, r, d, d, b, vv, G, 0, dU); // ∂L/∂U = β·Vᵀ·G
+    addon().smallGemm(false, true, d, r, d, b, G, uv, 0, dV); // ∂L/∂V = β·G·Uᵀ
+    addon().smallGemm(true, false, r, d, d, b, vv, G, 0, dU); // ∂L/∂U = β·Vᵀ·G
   } else {
     // dfx, dx = β·dy, dα, and Σ dy·x (the x part of dβ) in one pass; then the low-rank path's terms.
     addon().combineGrad(
