@@ -53,3 +53,22 @@ test('slice, pad and concat (copies, any rank) match cpu, with gradients', async
     )([t(x, shape), t(y, [3, 2, 5, 6])]),
   );
 });
+
+test('unstack and stack (Unpack, Pack: one strided copy per slice) match cpu on every axis, with gradients', async () => {
+  await setup();
+  for (const k of ['Unpack', 'Pack']) assert.ok(nativeKernelNames().includes(k), k);
+  const shape = [3, 4, 5, 2];
+  const x = rand(120, 7);
+  for (let axis = -1; axis < shape.length; axis++) {
+    await compare(() => tf.unstack(t(x, shape), axis), 0, 0, `unstack axis ${axis}`);
+    await compare(() => tf.stack(tf.unstack(t(x, shape)), axis), 0, 0, `stack axis ${axis}`);
+  }
+  // The attention split: unstack a [3, B, H, T, d] map, use the parts unevenly, and back through Pack.
+  const w = rand(120, 8);
+  await compare(() =>
+    tf.grads((a: tf.Tensor) => {
+      const [q, k, v] = tf.unstack(a.reshape([3, 2, 4, 5]));
+      return tf.sum(tf.mul(tf.add(tf.mul(q, 2), tf.mul(k, v)), t(w.subarray(0, 40), [2, 4, 5])));
+    })([t(x, [120])]),
+  );
+});

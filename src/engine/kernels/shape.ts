@@ -187,7 +187,60 @@ function concat({ inputs, backend, attrs }: KernelArgs): TensorInfo {
   return backend.makeTensorInfo(outShape, 'float32', out);
 }
 
+/** tf.unstack: the `num` slices along `axis`, each without that axis (one strided copy each). */
+function unpack({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
+  const { value } = inputs;
+  const axis = tf.util.parseAxisParam((attrs as { axis: number }).axis, value.shape)[0];
+  const st = stridesOf(value.shape);
+  const outShape = value.shape.filter((_, i) => i !== axis);
+  const ost = stridesOf(outShape);
+  const srcStrides = st.filter((_, i) => i !== axis);
+  return Array.from({ length: value.shape[axis] }, (_, j) => {
+    const out = backend.alloc(sizeOf(outShape));
+    copyRegion(f32(backend, value), out, outShape, srcStrides, ost, j * st[axis], 0);
+    return backend.makeTensorInfo(outShape.slice(), 'float32', out);
+  });
+}
+
+/** tf.stack: the inputs (one shape) side by side along a new `axis` (one strided copy each). */
+function pack({ inputs, backend, attrs }: KernelArgs): TensorInfo {
+  const ts = inputs as unknown as TensorInfo[];
+  const inShape = ts[0].shape;
+  const axis = tf.util.parseAxisParam((attrs as { axis: number }).axis, [...inShape, ts.length])[0];
+  const outShape = [...inShape.slice(0, axis), ts.length, ...inShape.slice(axis)];
+  const out = backend.alloc(sizeOf(outShape));
+  const ost = stridesOf(outShape);
+  const dstStrides = ost.filter((_, i) => i !== axis);
+  ts.forEach((t, j) =>
+    copyRegion(f32(backend, t), out, inShape, stridesOf(inShape), dstStrides, 0, j * ost[axis]),
+  );
+  return backend.makeTensorInfo(outShape, 'float32', out);
+}
+
 export function registerCopies(k: Kernels): void {
+  k.set(
+    'Unpack',
+    withFallback(
+      'Unpack',
+      ({ inputs }) => inputs.value.dtype === 'float32' && inputs.value.shape.length <= 8,
+      unpack,
+    ),
+  );
+  k.set(
+    'Pack',
+    withFallback(
+      'Pack',
+      ({ inputs }) => {
+        const ts = inputs as unknown as TensorInfo[];
+        const shape = ts[0]?.shape.join(',');
+        return (
+          ts.length > 0 &&
+          ts.every((t) => t.dtype === 'float32' && t.shape.length < 8 && t.shape.join(',') === shape)
+        );
+      },
+      pack,
+    ),
+  );
   k.set(
     'Slice',
     withFallback('Slice', ({ inputs }) => inputs.x.dtype === 'float32' && inputs.x.shape.length <= 8, slice),
