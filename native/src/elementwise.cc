@@ -395,6 +395,54 @@ Napi::Value SoftmaxOp(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// causalSoftmax(x, y, T, scale): each T×T matrix of x, row i: y[i, j] = softmax_j(scale·x[i, j]) over j ≤ i, and
+// 0 past the diagonal (attention's causal mask, without an additive mask tensor). scale > 0.
+Napi::Value CausalSoftmaxOp(const Napi::CallbackInfo& info) {
+  const float* x = f32(info, 0);
+  float* y = f32(info, 1);
+  const int64_t T = num(info, 2), rows = static_cast<int64_t>(tlen(info, 0)) / T;
+  const float scale = static_cast<float>(dbl(info, 3));
+  parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, T)), [&](int64_t s, int64_t e) {
+    for (int64_t r = s; r < e; r++) {
+      const int64_t n = r % T + 1;  // columns 0..i
+      const float* xr = x + r * T;
+      float* yr = y + r * T;
+      const float m = scale * reduce_row(R_MAX, xr, n);
+      for (int64_t j = 0; j < n; j++) yr[j] = fexp(scale * xr[j] - m);
+      const float inv = 1.0f / reduce_row(R_SUM, yr, n);
+      for (int64_t j = 0; j < n; j++) yr[j] *= inv;
+      std::fill(yr + n, yr + T, 0.0f);
+    }
+  });
+  return info.Env().Undefined();
+}
+
+// causalSoftmaxGrad(dy, y, dx, T, scale): dx = scale·y·(dy − Σ_j dy_j·y_j) row by row (0 where y is).
+Napi::Value CausalSoftmaxGradOp(const Napi::CallbackInfo& info) {
+  const float* dy = f32(info, 0);
+  const float* y = f32(info, 1);
+  float* dx = f32(info, 2);
+  const int64_t T = num(info, 3), rows = static_cast<int64_t>(tlen(info, 0)) / T;
+  const float scale = static_cast<float>(dbl(info, 4));
+  parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, T)), [&](int64_t s, int64_t e) {
+    for (int64_t r = s; r < e; r++) {
+      const int64_t n = r % T + 1;
+      const float* g = dy + r * T;
+      const float* yr = y + r * T;
+      float* o = dx + r * T;
+      float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // Σ dy·y in 8 lanes (vectorised)
+      int64_t j = 0;
+      for (; j + 8 <= n; j += 8)
+        for (int k = 0; k < 8; k++) acc[k] += g[j + k] * yr[j + k];
+      float dot = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+      for (; j < n; j++) dot += g[j] * yr[j];
+      for (j = 0; j < n; j++) o[j] = scale * yr[j] * (g[j] - dot);
+      std::fill(o + n, o + T, 0.0f);
+    }
+  });
+  return info.Env().Undefined();
+}
+
 // gather(x, indices, out, outer, axisSize, inner): out[o, i, :] = x[o, idx[i], :]. Returns the first bad index
 // position or -1.
 Napi::Value GatherOp(const Napi::CallbackInfo& info) {
@@ -1111,6 +1159,8 @@ void register_elementwise(Napi::Env env, Napi::Object exports) {
   exports.Set("reduce", Napi::Function::New(env, ReduceOp));
   exports.Set("transpose", Napi::Function::New(env, TransposeOp));
   exports.Set("softmax", Napi::Function::New(env, SoftmaxOp));
+  exports.Set("causalSoftmax", Napi::Function::New(env, CausalSoftmaxOp));
+  exports.Set("causalSoftmaxGrad", Napi::Function::New(env, CausalSoftmaxGradOp));
   exports.Set("gather", Napi::Function::New(env, GatherOp));
   exports.Set("segmentSum", Napi::Function::New(env, SegmentSumOp));
   exports.Set("batchNorm", Napi::Function::New(env, BatchNormOp));

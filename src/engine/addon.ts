@@ -64,6 +64,10 @@ export interface NativeAddon {
   reduce(op: number, x: Float32Array, out: Float32Array, a: number, r: number, b: number): void;
   transpose(x: Float32Array, out: Float32Array, shape: Int32Array, perm: Int32Array): void;
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number, log: boolean): void;
+  /** Row i of each T×T matrix: softmax of scale·x over columns ≤ i, 0 past the diagonal. */
+  causalSoftmax(x: Float32Array, y: Float32Array, t: number, scale: number): void;
+  /** dx = scale·y·(dy − Σ dy·y) per row. */
+  causalSoftmaxGrad(dy: Float32Array, y: Float32Array, dx: Float32Array, t: number, scale: number): void;
   gather(
     x: Float32Array,
     indices: Int32Array,

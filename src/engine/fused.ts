@@ -245,6 +245,28 @@ export function fusedAddRelu(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   return f(a, b);
 }
 
+/**
+ * Attention's weights softmax(scale·S + M) over the last axis of S [..., T, T], M the causal mask (0 for
+ * column ≤ row, −∞ past it), scale > 0. On the native backend one kernel each way that skips the masked
+ * columns (no mask tensor, no separate scaling or addition, and the softmax gradient in one pass instead of
+ * four tfjs ops); null elsewhere, where the caller keeps its tf ops.
+ */
+export function fusedCausalSoftmax(scores: tf.Tensor, scale: number): tf.Tensor | null {
+  const t = scores.shape[scores.rank - 1];
+  if (!usable(scores) || scores.rank < 2 || scores.shape[scores.rank - 2] !== t || !(scale > 0)) return null;
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const y = tf.engine().runKernel('LaurelCausalSoftmax', { x }, { scale }) as tf.Tensor;
+    save([y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.engine().runKernel('LaurelCausalSoftmaxGrad', { dy, y: saved[0] }, { scale }) as tf.Tensor,
+    };
+  });
+  return f(scores);
+}
+
 const GELU_A = 2 * Math.sqrt(2 / Math.PI);
 
 /**

@@ -13,6 +13,7 @@ export {
   fusedLowRankCombine,
   fusedRw,
   fusedAddRelu,
+  fusedCausalSoftmax,
   type RwPair,
   fusedGelu,
   fusedBatchNormTrain,

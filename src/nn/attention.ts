@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { fusedCausalSoftmax } from '../engine/index.ts';
 import type { InitOptions, KernelInit } from './init.ts';
 import { rngOf } from './init.ts';
 import { Linear } from './linear.ts';
@@ -137,9 +138,13 @@ export class CausalSelfAttention extends Module {
       } else {
         [q, k, v] = tf.unstack(qkv);
       }
-      // 1/√d is applied to q ([B, H, T, d]) rather than to the scores ([B, H, T, T]): fewer elements when T > d.
-      const scores = tf.add(tf.matMul(tf.mul(q, 1 / Math.sqrt(d)), k, false, true), this.mask(t));
-      const y = tf.matMul(tf.softmax(scores), v); // [B, H, T, d]
+      // softmax(q·kᵀ/√d + M): one native kernel each way (engine fusedCausalSoftmax); elsewhere 1/√d goes on q
+      // ([B, H, T, d]) rather than on the scores ([B, H, T, T]), fewer elements when T > d.
+      const scale = 1 / Math.sqrt(d);
+      const weights =
+        fusedCausalSoftmax(tf.matMul(q, k, false, true), scale) ??
+        tf.softmax(tf.add(tf.matMul(tf.mul(q, scale), k, false, true), this.mask(t)));
+      const y = tf.matMul(weights, v); // [B, H, T, d]
       return this.proj.forward(tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [b, t, dim])) as tf.Tensor3D;
     });
   }

@@ -390,3 +390,38 @@ test('fusedBatchNormTrain (batch statistics, values and gradients, with and with
       );
     }
 });
+
+test('fusedCausalSoftmax and its gradient match softmax(scale·S + causal mask) with tf ops', async () => {
+  const { fusedCausalSoftmax } = await import('../../src/engine/index.ts');
+  const { compare } = await import('./helpers.ts');
+  for (const [shape, scale] of [
+    [[2, 3, 9, 9], 0.125],
+    [[1, 17, 17], 1],
+    [[4, 2, 1, 1], 0.5],
+  ] as const) {
+    const n = shape.reduce((a, b) => a * b);
+    const t0 = shape[shape.length - 1];
+    const mask = tf.tensor2d(
+      Array.from({ length: t0 * t0 }, (_, i) => (i % t0 > Math.floor(i / t0) ? -1e9 : 0)),
+      [t0, t0],
+    );
+    await compare(
+      () => {
+        const s = t(
+          rand(n, 1).map((v) => 4 * v),
+          [...shape],
+        );
+        const w = t(rand(n, 2), [...shape]);
+        const f = (x: tf.Tensor) =>
+          (fusedCausalSoftmax(x, scale) ?? tf.softmax(tf.add(tf.mul(x, scale), mask))).mul(w).sum();
+        return [f(s), tf.grad(f)(s)];
+      },
+      1e-5,
+      1e-6,
+      `[${shape}] scale ${scale}`,
+    );
+  }
+  await tf.setBackend('native');
+  assert.equal(fusedCausalSoftmax(tf.ones([2, 3, 4]), 1), null, 'not square');
+  assert.equal(fusedCausalSoftmax(tf.ones([3, 3]), 0), null, 'scale 0');
+});

@@ -139,7 +139,11 @@ test(
     const x = rand(2 * 6 * 16, 3);
     const labels = Int32Array.from({ length: 12 }, (_, i) => (i * 7) % 16);
     const vars = attn.namedParameters().map((p) => p.variable);
-    tf.tidy(() => attn.forward(t(x, shape) as tf.Tensor3D)); // caches the mask (kept, not a leak)
+    // The tf-ops path (cpu) caches its mask tensor (kept, not a leak); native's fused softmax needs none.
+    for (const b of ['cpu', 'native']) {
+      await tf.setBackend(b);
+      tf.tidy(() => attn.forward(t(x, shape) as tf.Tensor3D));
+    }
     await compare(() => {
       const f = (a: tf.Tensor) =>
         crossEntropy(attn.forward(a as tf.Tensor3D), tf.tensor(labels, [2, 6], 'int32'));

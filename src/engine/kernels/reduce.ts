@@ -1,8 +1,9 @@
-// Reductions (Sum, Mean, Max, Min over any axes), Transpose and Softmax.
+// Reductions (Sum, Mean, Max, Min over any axes), Transpose, Softmax and attention's causal softmax.
 import * as tf from '@tensorflow/tfjs';
 import {
   type Backend,
   type KernelArgs,
+  type KernelFunc,
   type Kernels,
   type TensorInfo,
   addon,
@@ -134,7 +135,30 @@ function softmax({ inputs, backend }: KernelArgs): TensorInfo {
   return backend.makeTensorInfo(logits.shape.slice(), 'float32', out);
 }
 
+// Attention's scaled, causally masked softmax over the last axis of [..., T, T] (see fused.ts fusedCausalSoftmax).
+function causalSoftmax({ inputs, backend, attrs }: KernelArgs): TensorInfo {
+  const { x } = inputs;
+  const out = backend.alloc(sizeOf(x.shape));
+  addon().causalSoftmax(
+    f32(backend, x),
+    out,
+    x.shape[x.shape.length - 1],
+    (attrs as { scale: number }).scale,
+  );
+  return backend.makeTensorInfo(x.shape.slice(), 'float32', out);
+}
+
+function causalSoftmaxGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo {
+  const { dy, y } = inputs;
+  const out = backend.alloc(sizeOf(y.shape));
+  const t = y.shape[y.shape.length - 1];
+  addon().causalSoftmaxGrad(f32(backend, dy), f32(backend, y), out, t, (attrs as { scale: number }).scale);
+  return backend.makeTensorInfo(y.shape.slice(), 'float32', out);
+}
+
 export function registerReduce(k: Kernels): void {
+  k.set('LaurelCausalSoftmax', causalSoftmax as unknown as KernelFunc);
+  k.set('LaurelCausalSoftmaxGrad', causalSoftmaxGrad as unknown as KernelFunc);
   const fx = ({ inputs }: KernelArgs) => allFloat(inputs.x);
   k.set('Sum', withFallback('Sum', fx, reduceKernel('sum', 'axis')));
   k.set('Mean', withFallback('Mean', fx, reduceKernel('mean', 'axis')));
