@@ -148,12 +148,20 @@ Napi::Value SmallGemm(const Napi::CallbackInfo& info) {
   const float* A = f32(info, 6);
   const float* B = f32(info, 7);
   float* C = f32(info, 9);
-  for (int64_t i = 0; i < M; i++)
-    for (int64_t j = 0; j < N; j++) {
-      double s = 0.0;
-      for (int64_t k = 0; k < K; k++) s += static_cast<double>(ta ? A[k * M + i] : A[i * K + k]) * (tb ? B[j * K + k] : B[k * N + j]);
-      C[i * N + j] = static_cast<float>(alpha * s + (beta == 0.0 ? 0.0 : beta * C[i * N + j]));
+  // op(B) row-major in double once, then each row of C as Σ_k A(i, k)·op(B)[k, :] (contiguous inner loops).
+  std::vector<double> b(static_cast<size_t>(K * N)), row(static_cast<size_t>(N));
+  for (int64_t k = 0; k < K; k++)
+    for (int64_t j = 0; j < N; j++) b[k * N + j] = tb ? B[j * K + k] : B[k * N + j];
+  for (int64_t i = 0; i < M; i++) {
+    std::fill(row.begin(), row.end(), 0.0);
+    for (int64_t k = 0; k < K; k++) {
+      const double a = ta ? A[k * M + i] : A[i * K + k];
+      const double* bk = b.data() + k * N;
+      for (int64_t j = 0; j < N; j++) row[j] += a * bk[j];
     }
+    for (int64_t j = 0; j < N; j++)
+      C[i * N + j] = static_cast<float>(alpha * row[j] + (beta == 0.0 ? 0.0 : beta * C[i * N + j]));
+  }
   return info.Env().Undefined();
 }
 
