@@ -394,11 +394,12 @@ test('fusedBatchNormTrain (batch statistics, values and gradients, with and with
 test('fusedCausalSoftmax and its gradient match softmax(scale·S + causal mask) with tf ops', async () => {
   const { fusedCausalSoftmax } = await import('../../src/engine/index.ts');
   const { compare } = await import('./helpers.ts');
-  for (const [shape, scale] of [
+  const cases: [number[], number][] = [
     [[2, 3, 9, 9], 0.125],
     [[1, 17, 17], 1],
     [[4, 2, 1, 1], 0.5],
-  ] as const) {
+  ];
+  for (const [shape, scale] of cases) {
     const n = shape.reduce((a, b) => a * b);
     const t0 = shape[shape.length - 1];
     const mask = tf.tensor2d(
@@ -411,7 +412,7 @@ test('fusedCausalSoftmax and its gradient match softmax(scale·S + causal mask) 
           rand(n, 1).map((v) => 4 * v),
           [...shape],
         );
-        const w = t(rand(n, 2), [...shape]);
+        const w = t(rand(n, 2), shape);
         const f = (x: tf.Tensor) =>
           (fusedCausalSoftmax(x, scale) ?? tf.softmax(tf.add(tf.mul(x, scale), mask))).mul(w).sum();
         return [f(s), tf.grad(f)(s)];
