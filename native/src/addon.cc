@@ -78,7 +78,7 @@ bool skinny_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float*
       skinny_pack_b(tb, K, N, B, ldb, bp.data());
     }
     // Rows [r0, r1) of op(A): A + r0 * lda when A is [M, K]; columns of A (A + r0) when A is [K, M].
-    for_threads(nt, [&](int tid) {
+    auto share = [&](int tid) {
       int64_t r0 = M * tid / nt, r1 = M * (tid + 1) / nt;
       if (r1 <= r0) return;
       if (own)
@@ -86,14 +86,18 @@ bool skinny_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float*
       else
         cblas_sgemm(CblasRowMajor, TA, TB, r1 - r0, N, K, 1.0f, A + (ta ? r0 : r0 * lda), lda, B, ldb, 0.0f,
                     C + r0 * N, N);
-    });
+    };
+    if (own)
+      on_threads(nt, share);
+    else
+      for_threads(nt, share);
     return true;
   }
   // deep: op(A)[:, k0:k1] is A + k0 ([M, K]) or A + k0 * lda ([K, M]); op(B)[k0:k1, :] is B + k0 * ldb ([K, N])
   // or B + k0 ([N, K]).
   const int64_t MN = M * N;
   std::vector<float> partial(static_cast<size_t>(nt - 1) * MN);
-  for_threads(nt, [&](int tid) {
+  auto share = [&](int tid) {
     float* acc = tid == 0 ? C : partial.data() + (tid - 1) * MN;
     int64_t k0 = K * tid / nt, k1 = K * (tid + 1) / nt;
     if (k1 <= k0) {
@@ -105,7 +109,11 @@ bool skinny_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float*
     else
       cblas_sgemm(CblasRowMajor, TA, TB, M, N, k1 - k0, 1.0f, A + (ta ? k0 * lda : k0), lda,
                   B + (tb ? k0 : k0 * ldb), ldb, 0.0f, acc, N);
-  });
+  };
+  if (own)
+    on_threads(nt, share);
+  else
+    for_threads(nt, share);
   for (int t = 1; t < nt; t++) {
     const float* s = partial.data() + (t - 1) * MN;
     for (int64_t i = 0; i < MN; i++) C[i] += s[i];

@@ -16,8 +16,21 @@ int pool_threads();
 // longer than 16); serial when n < 2 * grain or one thread.
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
-// Runs fn(tid) for tid in [0, nt) on our threads (one each), with OpenBLAS single-threaded meanwhile, so that
-// each tid can call a single-threaded sgemm on its own share (no OpenBLAS threads competing with ours).
+// Runs fn(tid) for tid in [0, nt) on our threads (one each), for kernels of our own (no OpenBLAS inside).
+template <class F>
+void on_threads(int nt, F&& fn) {
+  if (nt <= 1) {
+    fn(0);
+    return;
+  }
+  parallel_for(nt, 1, [&](int64_t s, int64_t e) {
+    for (int64_t t = s; t < e; t++) fn(static_cast<int>(t));
+  });
+}
+
+// As on_threads, with OpenBLAS single-threaded meanwhile, so that each tid can call a single-threaded sgemm on
+// its own share (no OpenBLAS threads competing with ours). Only for shares that call OpenBLAS: resetting its
+// thread count wakes its threads, which then spin and slow the next kernel of ours.
 template <class F>
 void for_threads(int nt, F&& fn) {
   if (nt <= 1) {

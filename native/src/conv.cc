@@ -54,14 +54,6 @@ int threads_for(const ConvP& p, int64_t rows) {
   return nt;
 }
 
-// Runs body(tid) for tid in [0, nt) on our pool (nt from threads_for).
-void on_threads(int nt, const std::function<void(int)>& body) {
-  if (nt <= 1) return body(0);
-  parallel_for(nt, 1, [&](int64_t s, int64_t e) {
-    for (int64_t t = s; t < e; t++) body(static_cast<int>(t));
-  });
-}
-
 // col[(r - r0), :] = patch of output pixel r, for r in [r0, r1).
 void im2col_rows(const ConvP& p, const float* x, int64_t r0, int64_t r1, float* col) {
   const int64_t K = p.K(), C = p.C, OHW = p.OH * p.OW;

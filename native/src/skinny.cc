@@ -330,7 +330,7 @@ Napi::Value LowRankCombineGradRows(const Napi::CallbackInfo& info) {
   const int nt = pool_threads();
   const int64_t DD = D * D;
   std::vector<float> gPart(static_cast<size_t>(nt) * DD, 0.0f), aPart(static_cast<size_t>(nt), 0.0f);
-  for_threads(nt, [&](int tid) {
+  on_threads(nt, [&](int tid) {
     float* g = gPart.data() + tid * DD;
     std::vector<float> masked(y ? static_cast<size_t>(kGradChunk * D) : 0);
     int64_t r0 = M * tid / nt;
