@@ -5,39 +5,31 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureOpenblasCoreType } from './blas-core.ts';
 
+/** C[M,N] = alpha·op(A)·op(B) + beta·C, row-major. */
+type Gemm = (
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  b: Float32Array,
+  beta: number,
+  c: Float32Array,
+) => void;
+
 export interface NativeAddon {
   setNumThreads(n: number): void;
   getNumThreads(): number;
   /** As gemm, each dot product summed in double (the LAUREL kernels' small D×r×D products). */
-  smallGemm(
-    ta: boolean,
-    tb: boolean,
-    m: number,
-    n: number,
-    k: number,
-    alpha: number,
-    a: Float32Array,
-    b: Float32Array,
-    beta: number,
-    c: Float32Array,
-  ): void;
+  smallGemm: Gemm;
   /** Distinct threads that run the chunks of a parallel_for over n items (a test of the thread pool). */
   poolProbe(n: number): number;
   /** The kernel set OpenBLAS chose at load (openblas_get_corename, e.g. "SkylakeX"). */
   blasCore(): string;
   /** C[M,N] = alpha·op(A)·op(B) + beta·C, row-major, straight to cblas_sgemm. */
-  gemm(
-    transA: boolean,
-    transB: boolean,
-    m: number,
-    n: number,
-    k: number,
-    alpha: number,
-    a: Float32Array,
-    b: Float32Array,
-    beta: number,
-    c: Float32Array,
-  ): void;
+  gemm: Gemm;
   batchGemm(
     transA: boolean,
     transB: boolean,
