@@ -16,11 +16,10 @@ import {
   type Kernels,
   type TensorInfo,
   addon,
+  combineWeightGrads,
+  combineWeights,
   f32,
-  optionalGrads,
   output,
-  rwAlphaBeta,
-  rwAlphaBetaGrad,
 } from './util.ts';
 
 const ZERO = Int32Array.of(0);
@@ -42,19 +41,10 @@ function mm(
   addon().batchGemm(ta, tb, m, n, k, a, b, c, ZERO, ZERO);
 }
 
-/**
- * The scalars α and β (1 when absent), from the alpha and beta inputs or from RW's raw pair w (attrs.rwNorm),
- * and whether the caller wants their gradients.
- */
+/** The scalars α and β (1 when absent): combineWeights, which these kernels take only as scalars. */
 function weights(be: Backend, inputs: KernelArgs['inputs'], norm: unknown) {
-  const { alpha, beta, w } = inputs;
-  if (w) {
-    const [a, b] = rwAlphaBeta(norm, f32(be, w));
-    return { a, b, gradA: true, gradB: true };
-  }
-  const a = alpha ? f32(be, alpha)[0] : 1;
-  const b = beta ? f32(be, beta)[0] : 1;
-  return { a, b, gradA: alpha !== undefined, gradB: beta !== undefined };
+  const { a, b } = combineWeights(be, inputs, norm);
+  return { a: a ? a[0] : 1, b: b ? b[0] : 1 };
 }
 
 /** W = I + V·U and the folded matrix B = β·W ([D, D], row-major), for the D ≤ 2r association. */
@@ -121,7 +111,7 @@ function lowRankCombine({ inputs, backend: be, attrs }: KernelArgs): TensorInfo 
 }
 
 function lowRankCombineGrad({ inputs, backend: be, attrs }: KernelArgs): TensorInfo[] {
-  const { dy, fx, x, V, U, alpha, beta, w, y } = inputs;
+  const { dy, fx, x, V, U, y } = inputs;
   const dm = dims(x, V);
   const { m, d, r } = dm;
   const [xv, vv, uv] = [f32(be, x), f32(be, V), f32(be, U)];
@@ -132,7 +122,7 @@ function lowRankCombineGrad({ inputs, backend: be, attrs }: KernelArgs): TensorI
     addon().binary(BINARY.reluGrad, g, f32(be, y), masked, Int32Array.of(m * d), ONE, ONE);
     g = masked;
   }
-  const { a, b, gradA, gradB } = weights(be, inputs, attrs?.rwNorm);
+  const { a, b } = weights(be, inputs, attrs?.rwNorm);
   const dfx = be.alloc(m * d);
   const dx = be.alloc(m * d);
   const dV = be.alloc(d * r);
@@ -188,18 +178,12 @@ function lowRankCombineGrad({ inputs, backend: be, attrs }: KernelArgs): TensorI
     be.free?.(T);
   }
   if (y && !rows) be.free?.(g);
-  const weightGrads = w
-    ? [output(be, [2], rwAlphaBetaGrad(attrs?.rwNorm, f32(be, w), dAlpha[0], dBeta[0]))]
-    : optionalGrads(be, [
-        [alpha, gradA ? dAlpha : null],
-        [beta, gradB ? dBeta : null],
-      ]);
   return [
     output(be, x.shape.slice(), dfx),
     output(be, x.shape.slice(), dx),
     output(be, V.shape.slice(), dV),
     output(be, U.shape.slice(), dU),
-    ...weightGrads,
+    ...combineWeightGrads(be, inputs, attrs?.rwNorm, dAlpha, dBeta),
   ];
 }
 

@@ -7,11 +7,10 @@ import {
   type Kernels,
   type TensorInfo,
   addon,
+  combineWeightGrads,
+  combineWeights,
   f32,
-  optionalGrads,
   output,
-  rwAlphaBeta,
-  rwAlphaBetaGrad,
 } from './util.ts';
 
 function adamw({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
@@ -69,18 +68,11 @@ export function registerOptim(k: Kernels): void {
 // The combine kernels take α and β as tensors (scalar or [D]), or RW's raw pair w [2] with attrs.rwNorm, from
 // which they derive the scalars and to which they return the gradient (see fused.ts fusedRw). With attrs.relu
 // the forward applies ReLU, and the gradient takes the forward's output as input y to mask dy.
-function alphaBeta(backend: Backend, inputs: KernelArgs['inputs'], norm: unknown) {
-  const { alpha, beta, w } = inputs;
-  if (!w) return { a: alpha ? f32(backend, alpha) : null, b: beta ? f32(backend, beta) : null };
-  const [a, b] = rwAlphaBeta(norm, f32(backend, w));
-  return { a: Float32Array.of(a), b: Float32Array.of(b) };
-}
-
 function combine({ inputs, backend, attrs }: KernelArgs): TensorInfo {
   const { fx, x, extra } = inputs;
   const out = backend.alloc(f32(backend, fx).length);
   const d = fx.shape[fx.shape.length - 1];
-  const { a, b } = alphaBeta(backend, inputs, attrs?.rwNorm);
+  const { a, b } = combineWeights(backend, inputs, attrs?.rwNorm);
   addon().combine(
     f32(backend, fx),
     f32(backend, x),
@@ -95,10 +87,10 @@ function combine({ inputs, backend, attrs }: KernelArgs): TensorInfo {
 }
 
 function combineGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
-  const { dy, fx, x, extra, alpha, beta, w, y } = inputs;
+  const { dy, fx, x, extra, y } = inputs;
   const n = f32(backend, dy).length;
   const d = dy.shape[dy.shape.length - 1];
-  const { a, b } = alphaBeta(backend, inputs, attrs?.rwNorm);
+  const { a, b } = combineWeights(backend, inputs, attrs?.rwNorm);
   const dfx = backend.alloc(n);
   const dx = backend.alloc(n);
   const da = a ? new Float32Array(a.length) : null;
@@ -117,13 +109,11 @@ function combineGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
     d,
     y ? f32(backend, y) : null,
   );
-  const grads = w
-    ? [output(backend, [2], rwAlphaBetaGrad(attrs?.rwNorm, f32(backend, w), da![0], db![0]))]
-    : optionalGrads(backend, [
-        [alpha, da],
-        [beta, db],
-      ]);
-  return [output(backend, dy.shape.slice(), dfx), output(backend, dy.shape.slice(), dx), ...grads];
+  return [
+    output(backend, dy.shape.slice(), dfx),
+    output(backend, dy.shape.slice(), dx),
+    ...combineWeightGrads(backend, inputs, attrs?.rwNorm, da, db),
+  ];
 }
 
 export function registerCombine(k: Kernels): void {

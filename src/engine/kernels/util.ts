@@ -68,6 +68,37 @@ export function rwAlphaBetaGrad(norm: unknown, w: Float32Array, dAlpha: number, 
   return Float32Array.of(g, -g);
 }
 
+/**
+ * The combine kernels' α and β: the alpha and beta inputs (length 1 or D), or the scalars rwAlphaBeta derives
+ * from RW's raw pair w [2] (attrs.rwNorm); null where absent (the kernels read that as 1).
+ */
+export function combineWeights(
+  be: Backend,
+  inputs: KernelArgs['inputs'],
+  norm: unknown,
+): { a: Float32Array | null; b: Float32Array | null } {
+  const { alpha, beta, w } = inputs;
+  if (!w) return { a: alpha ? f32(be, alpha) : null, b: beta ? f32(be, beta) : null };
+  const [a, b] = rwAlphaBeta(norm, f32(be, w));
+  return { a: Float32Array.of(a), b: Float32Array.of(b) };
+}
+
+/** The gradients of those inputs from ∂L/∂α and ∂L/∂β: ∂L/∂w [2] when w was given, else α's and β's if present. */
+export function combineWeightGrads(
+  be: Backend,
+  inputs: KernelArgs['inputs'],
+  norm: unknown,
+  dAlpha: Float32Array | null,
+  dBeta: Float32Array | null,
+): TensorInfo[] {
+  const { alpha, beta, w } = inputs;
+  if (w) return [output(be, [2], rwAlphaBetaGrad(norm, f32(be, w), dAlpha![0], dBeta![0]))];
+  return optionalGrads(be, [
+    [alpha, dAlpha],
+    [beta, dBeta],
+  ]);
+}
+
 /** The cpu backend's own kernel, for dtypes and attributes we do not handle natively. */
 export function cpuKernel(name: string): KernelFunc {
   const k = tf.getKernel(name, 'cpu');
