@@ -237,13 +237,15 @@ export class Gpt extends Module {
     this.config = config;
     const rng = new Rng(config.seed);
     const laurelRng = new Rng((config.seed ^ 0x5a5a5a5a) >>> 0);
+    // Naive-scaling layers draw from a third stream, so that adding them shifts no other weight (paired trials).
+    const extraRng = new Rng((config.seed ^ 0x3c3c3c3c) >>> 0);
     const D = config.dim;
     this.wte = this.child('wte', new Embedding(config.vocab, D, { std: 0.02, rng }));
     this.wpe =
       config.positions === 'learned'
         ? this.child('wpe', new Embedding(config.context, D, { std: 0.02, rng }))
         : null;
-    const stack = new LayerStack(config, rng, laurelRng);
+    const stack = new LayerStack(config, rng, laurelRng, extraRng);
     this.layers = this.child('layers', stack).layers;
     this.lnF = this.child('lnF', new LayerNorm(D, { bias: config.bias }));
     this.head = config.tieEmbeddings
@@ -291,10 +293,13 @@ export class Gpt extends Module {
 class LayerStack extends Module {
   readonly layers: GptLayer[];
 
-  constructor(config: GptConfig, rng: Rng, laurelRng: Rng) {
+  constructor(config: GptConfig, rng: Rng, laurelRng: Rng, extraRng: Rng) {
     super();
     this.layers = Array.from({ length: totalLayers(config) }, (_, i) =>
-      this.child(String(i), new GptLayer(config, rng, laurelRng)),
+      this.child(
+        String(i),
+        i < config.layers ? new GptLayer(config, rng, laurelRng) : new GptLayer(config, extraRng, extraRng),
+      ),
     );
   }
 }

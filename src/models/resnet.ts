@@ -44,7 +44,7 @@ import { Rng } from '../util/rng.ts';
  * Naive scaling: `extraBlocks` more blocks (of the stage's own kind, stride 1) appended to stage
  * `extraStage` (1-based, default 3: torchvision's `layer3`, the 1024-channel stage of ResNet-50, which is the
  * paper's "+1 layer": one Bottleneck = 1,117,184 parameters = 4.37 %; for the CIFAR nets stage 3 is the last).
- * Extra blocks get the same residual config as the others.
+ * Extra blocks get the same residual config as the others; their weights come from a stream of their own.
  */
 
 /** The architectures this file builds. */
@@ -367,10 +367,20 @@ export class Stage extends Module {
     residual: ResidualConfig,
     rng: Rng,
     laurelRng: Rng,
+    /** Blocks from this index on are naive-scaling extras: they draw from `extra`, not from rng/laurelRng. */
+    firstExtra = plans.length,
+    extra?: Rng,
   ) {
     super();
     const Ctor = kind === 'basic' ? BasicBlock : Bottleneck;
-    this.blocks = plans.map((p, i) => this.child(String(i), new Ctor(p, residual, rng, laurelRng)));
+    this.blocks = plans.map((p, i) =>
+      this.child(
+        String(i),
+        i < firstExtra || !extra
+          ? new Ctor(p, residual, rng, laurelRng)
+          : new Ctor(p, residual, extra, extra),
+      ),
+    );
     this.residualConfig = residual;
   }
 
@@ -405,6 +415,8 @@ export class ResNet extends Module {
     const arch = ARCHS[config.arch];
     const rng = new Rng(config.seed);
     const laurelRng = new Rng((config.seed ^ 0x5a5a5a5a) >>> 0);
+    // Naive-scaling blocks draw from a third stream, so that adding them shifts no other weight (paired trials).
+    const extraRng = new Rng((config.seed ^ 0x3c3c3c3c) >>> 0);
     const plan = resnetPlan(config);
     const imagenet = arch.style === 'imagenet';
     this.conv1 = this.child(
@@ -419,7 +431,10 @@ export class ResNet extends Module {
     );
     this.bn1 = this.child('bn1', new BatchNorm(plan.stem));
     this.stages = plan.stages.map((blocks, s) =>
-      this.child(`layer${s + 1}`, new Stage(blocks, arch.block, config.residual, rng, laurelRng)),
+      this.child(
+        `layer${s + 1}`,
+        new Stage(blocks, arch.block, config.residual, rng, laurelRng, arch.layers[s], extraRng),
+      ),
     );
     this.fc = this.child('fc', new Linear(plan.features, config.numClasses, { rng }));
   }
