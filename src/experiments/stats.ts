@@ -1,9 +1,19 @@
 /**
- * Small statistics for experiment reports: mean, sample standard deviation and Welch's unequal-variance
- * t-test. The Student-t CDF is computed through the regularized incomplete beta function
- * (`P(|T| > t) = I_{ν/(ν+t²)}(ν/2, 1/2)`), evaluated with Lentz's continued fraction (Numerical Recipes §6.4)
- * and a Lanczos log-gamma. Accurate to ~1e-12 relative for the ν and t the reports use.
+ * Statistics for experiment reports: mean, sample std, the paired t-test with its 95 % confidence interval (rows
+ * of one experiment share seeds, weights and batches: common random numbers), Welch's unequal-variance t-test
+ * beside it, and the minimum detectable effect. The t distribution comes from stdlib (`@stdlib/stats-ttest`,
+ * `@stdlib/stats-ttest2`, `@stdlib/stats-base-dists-t-cdf` / `-t-quantile`); test/experiments/stats.test.ts
+ * checks them against mpmath and R's published output (test/fixtures/make_stats_reference.py).
  */
+import tCdf from '@stdlib/stats-base-dists-t-cdf';
+import tQuantileStdlib from '@stdlib/stats-base-dists-t-quantile';
+import ttest from '@stdlib/stats-ttest';
+import ttest2 from '@stdlib/stats-ttest2';
+
+/** Significance level of the tests and the confidence intervals (95 %). */
+export const ALPHA = 0.05;
+/** Power the minimum detectable effect is stated at. */
+export const POWER = 0.8;
 
 export function mean(xs: readonly number[]): number {
   if (xs.length === 0) return Number.NaN;
@@ -21,81 +31,14 @@ export function sampleStd(xs: readonly number[]): number {
   return Math.sqrt(s / (xs.length - 1));
 }
 
-const LANCZOS = [
-  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-  12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
-];
-
-/** ln Γ(x) for x > 0 (Lanczos, g = 7, n = 9; reflection below 0.5). */
-export function logGamma(x: number): number {
-  if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - logGamma(1 - x);
-  const z = x - 1;
-  let a = LANCZOS[0]!;
-  const t = z + 7.5;
-  for (let i = 1; i < 9; i++) a += LANCZOS[i]! / (z + i);
-  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(a);
-}
-
-/** Continued fraction for I_x(a, b) (modified Lentz). */
-function betaContinuedFraction(x: number, a: number, b: number): number {
-  const tiny = 1e-300;
-  const qab = a + b;
-  const qap = a + 1;
-  const qam = a - 1;
-  let c = 1;
-  let d = 1 - (qab * x) / qap;
-  if (Math.abs(d) < tiny) d = tiny;
-  d = 1 / d;
-  let h = d;
-  for (let m = 1; m <= 1000; m++) {
-    const m2 = 2 * m;
-    let aa = (m * (b - m) * x) / ((qam + m2) * (a + m2));
-    d = 1 + aa * d;
-    if (Math.abs(d) < tiny) d = tiny;
-    c = 1 + aa / c;
-    if (Math.abs(c) < tiny) c = tiny;
-    d = 1 / d;
-    h *= d * c;
-    aa = (-(a + m) * (qab + m) * x) / ((a + m2) * (qap + m2));
-    d = 1 + aa * d;
-    if (Math.abs(d) < tiny) d = tiny;
-    c = 1 + aa / c;
-    if (Math.abs(c) < tiny) c = tiny;
-    d = 1 / d;
-    const del = d * c;
-    h *= del;
-    if (Math.abs(del - 1) < 1e-15) break;
-  }
-  return h;
-}
-
-/** Regularized incomplete beta function I_x(a, b) for a, b > 0 and 0 ≤ x ≤ 1. */
-export function regularizedIncompleteBeta(x: number, a: number, b: number): number {
-  if (!(a > 0) || !(b > 0)) throw new Error(`regularizedIncompleteBeta: a and b must be > 0, got ${a}, ${b}`);
-  if (Number.isNaN(x)) return Number.NaN;
-  if (x <= 0) return 0;
-  if (x >= 1) return 1;
-  const lnFront = logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log1p(-x);
-  const front = Math.exp(lnFront);
-  // The continued fraction converges fast for x < (a+1)/(a+b+2); otherwise use the symmetry I_x(a,b) = 1 − I_{1−x}(b,a).
-  if (x < (a + 1) / (a + b + 2)) return (front * betaContinuedFraction(x, a, b)) / a;
-  return 1 - (front * betaContinuedFraction(1 - x, b, a)) / b;
-}
-
-/** CDF of Student's t distribution with `df` (> 0, not necessarily integer) degrees of freedom. */
+/** CDF of Student's t with `df` (> 0, not necessarily integer) degrees of freedom; NaN for df ≤ 0. */
 export function studentTCdf(t: number, df: number): number {
-  if (Number.isNaN(t) || !(df > 0)) return Number.NaN;
-  if (t === Number.POSITIVE_INFINITY) return 1;
-  if (t === Number.NEGATIVE_INFINITY) return 0;
-  const tail = 0.5 * regularizedIncompleteBeta(df / (df + t * t), df / 2, 0.5);
-  return t > 0 ? 1 - tail : tail;
+  return df > 0 ? tCdf(t, df) : Number.NaN;
 }
 
-/** Two-sided p-value P(|T| ≥ |t|) for Student's t with `df` degrees of freedom. */
-export function studentTTwoSidedP(t: number, df: number): number {
-  if (Number.isNaN(t) || !(df > 0)) return Number.NaN;
-  if (!Number.isFinite(t)) return 0;
-  return regularizedIncompleteBeta(df / (df + t * t), df / 2, 0.5);
+/** The p-quantile of Student's t with `df` degrees of freedom; NaN for df ≤ 0. */
+export function studentTQuantile(p: number, df: number): number {
+  return df > 0 ? tQuantileStdlib(p, df) : Number.NaN;
 }
 
 export interface WelchResult {
@@ -107,16 +50,94 @@ export interface WelchResult {
   p: number;
 }
 
+const NO_WELCH: WelchResult = { t: Number.NaN, df: Number.NaN, p: Number.NaN };
+
 /** Welch's two-sample t-test (unequal variances), two-sided. */
 export function welchTTest(a: readonly number[], b: readonly number[]): WelchResult {
-  const na = a.length;
-  const nb = b.length;
-  if (na < 2 || nb < 2) return { t: Number.NaN, df: Number.NaN, p: Number.NaN };
-  const va = sampleStd(a) ** 2 / na;
-  const vb = sampleStd(b) ** 2 / nb;
-  const se2 = va + vb;
-  if (!(se2 > 0)) return { t: Number.NaN, df: Number.NaN, p: Number.NaN };
-  const t = (mean(a) - mean(b)) / Math.sqrt(se2);
-  const df = (se2 * se2) / ((va * va) / (na - 1) + (vb * vb) / (nb - 1));
-  return { t, df, p: studentTTwoSidedP(t, df) };
+  if (a.length < 2 || b.length < 2) return NO_WELCH;
+  // stdlib divides by the pooled standard error: both groups constant would give 0/0
+  if (!(sampleStd(a) ** 2 / a.length + sampleStd(b) ** 2 / b.length > 0)) return NO_WELCH;
+  const r = ttest2([...a], [...b], { variance: 'unequal', alpha: ALPHA });
+  return { t: r.statistic, df: r.df, p: r.pValue };
+}
+
+export interface PairedResult {
+  /** Pairs (trials of both rows with the same seed). */
+  n: number;
+  /** Mean of the paired differences a − b. */
+  mean: number;
+  /** Sample std of the differences; NaN for n < 2. */
+  sd: number;
+  /** 95 % confidence interval of the mean difference; NaN ends for n < 2. */
+  ci: [number, number];
+  /** Half-width of the interval (t₀.₉₇₅,ₙ₋₁ · sd/√n). */
+  halfWidth: number;
+  t: number;
+  df: number;
+  /** Two-sided p-value of the paired t-test. */
+  p: number;
+  /** Minimum detectable effect at 80 % power and α = 0.05 for these n and sd (see `minimumDetectableEffect`). */
+  mde: number;
+}
+
+/**
+ * The paired t-test of a[i] − b[i] (two-sided) with its 95 % CI and MDE. All differences equal (sd = 0) gives a
+ * zero-width interval and p = NaN (no noise estimate), not a division by zero.
+ */
+export function pairedTTest(a: readonly number[], b: readonly number[]): PairedResult {
+  if (a.length !== b.length) throw new Error(`pairedTTest: ${a.length} values against ${b.length}`);
+  const d = a.map((x, i) => x - b[i]!);
+  const n = d.length;
+  const m = mean(d);
+  const sd = sampleStd(d);
+  if (n < 2 || !(sd > 0)) {
+    const ci: [number, number] = n >= 2 ? [m, m] : [Number.NaN, Number.NaN];
+    return {
+      n,
+      mean: m,
+      sd,
+      ci,
+      halfWidth: n >= 2 ? 0 : Number.NaN,
+      t: Number.NaN,
+      df: n - 1,
+      p: Number.NaN,
+      mde: Number.NaN,
+    };
+  }
+  const r = ttest(d, { alpha: ALPHA });
+  const ci: [number, number] = [r.ci[0], r.ci[1]];
+  return {
+    n,
+    mean: m,
+    sd,
+    ci,
+    halfWidth: (ci[1] - ci[0]) / 2,
+    t: r.statistic,
+    df: r.df,
+    p: r.pValue,
+    mde: minimumDetectableEffect(sd, n),
+  };
+}
+
+/**
+ * Smallest true mean difference a two-sided paired t-test at level α detects with probability `power`, given
+ * the differences' std `sd` and n pairs: (t₁₋α/₂,ₙ₋₁ + t_power,ₙ₋₁) · sd/√n. This is the usual central-t
+ * approximation of the noncentral-t power equation; it is slightly optimistic for very small n.
+ */
+export function minimumDetectableEffect(sd: number, n: number, alpha = ALPHA, power = POWER): number {
+  if (!(n >= 2) || !(sd >= 0)) return Number.NaN;
+  return ((studentTQuantile(1 - alpha / 2, n - 1) + studentTQuantile(power, n - 1)) * sd) / Math.sqrt(n);
+}
+
+/** Half-width of the 95 % CI of a mean difference from n pairs with std `sd`: t₀.₉₇₅,ₙ₋₁ · sd/√n. */
+export function ciHalfWidth(sd: number, n: number, alpha = ALPHA): number {
+  if (!(n >= 2) || !(sd >= 0)) return Number.NaN;
+  return (studentTQuantile(1 - alpha / 2, n - 1) * sd) / Math.sqrt(n);
+}
+
+/** Fewest pairs (≥ 2, at most `max`) whose 95 % CI half-width with std `sd` is ≤ `halfWidth`; null past `max`. */
+export function pairsForHalfWidth(sd: number, halfWidth: number, max = 1000): number | null {
+  if (!(sd >= 0) || !(halfWidth > 0)) return null;
+  for (let n = 2; n <= max; n++) if (ciHalfWidth(sd, n) <= halfWidth) return n;
+  return null;
 }

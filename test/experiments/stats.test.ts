@@ -1,14 +1,20 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import {
-  logGamma,
+  ciHalfWidth,
   mean,
-  regularizedIncompleteBeta,
+  minimumDetectableEffect,
+  pairedTTest,
+  pairsForHalfWidth,
   sampleStd,
   studentTCdf,
-  studentTTwoSidedP,
+  studentTQuantile,
   welchTTest,
 } from '../../src/experiments/stats.ts';
+
+/** mpmath at 40 digits from the textbook formulas: test/fixtures/make_stats_reference.py. */
+const REF = JSON.parse(readFileSync(new URL('../fixtures/stats_reference.json', import.meta.url), 'utf8'));
 
 function close(actual: number, expected: number, tol: number, what: string): void {
   assert.ok(Math.abs(actual - expected) <= tol, `${what}: got ${actual}, expected ${expected} (±${tol})`);
@@ -21,68 +27,78 @@ test('mean and sample std', () => {
   assert.ok(Number.isNaN(mean([])));
 });
 
-test('logGamma matches factorials and Γ(1/2) = √π', () => {
-  close(logGamma(1), 0, 1e-13, 'lnΓ(1)');
-  close(logGamma(10), Math.log(362880), 1e-11, 'lnΓ(10)');
-  close(logGamma(0.5), 0.5 * Math.log(Math.PI), 1e-13, 'lnΓ(1/2)');
-  close(logGamma(0.1), Math.log(9.513507698668732), 1e-12, 'lnΓ(0.1)');
+test('Student-t CDF and quantiles against mpmath, including non-integer ν', () => {
+  for (const c of REF.cdf)
+    close(studentTCdf(Number(c.t), Number(c.df)), c.p, 1e-12, `cdf(${c.t}, ν=${c.df})`);
+  for (const c of REF.quantile)
+    close(studentTQuantile(Number(c.p), Number(c.df)), c.t, 1e-9 * Math.max(1, c.t), `q(${c.p}, ν=${c.df})`);
+  assert.ok(Number.isNaN(studentTCdf(1, 0)) && Number.isNaN(studentTQuantile(0.5, -1)));
 });
 
-test('regularized incomplete beta: closed forms', () => {
-  // I_x(1, b) = 1 − (1−x)^b ; I_x(a, 1) = x^a ; I_x(a, a) at x = 1/2 is 1/2.
-  close(regularizedIncompleteBeta(0.3, 1, 4), 1 - 0.7 ** 4, 1e-14, 'I(1,4)');
-  close(regularizedIncompleteBeta(0.8, 2.5, 1), 0.8 ** 2.5, 1e-14, 'I(2.5,1)');
-  close(regularizedIncompleteBeta(0.5, 7.3, 7.3), 0.5, 1e-13, 'I(a,a)');
-  assert.equal(regularizedIncompleteBeta(0, 2, 3), 0);
-  assert.equal(regularizedIncompleteBeta(1, 2, 3), 1);
+test('Student-t quantiles match a published t table (3 decimals)', () => {
+  // t_{0.975, ν} for ν = 1, 2, 3, 4, 5, 9, 19, 29 as printed in standard tables
+  const table = [12.706, 4.303, 3.182, 2.776, 2.571, 2.262, 2.093, 2.045];
+  [1, 2, 3, 4, 5, 9, 19, 29].forEach((df, i) =>
+    close(studentTQuantile(0.975, df), table[i]!, 5e-4, `ν=${df}`),
+  );
 });
 
-test('Student-t CDF: closed forms for ν = 1, 2 and 4', () => {
-  for (const t of [-5, -1.3, 0, 0.2, 1, 2.7, 40]) {
-    close(studentTCdf(t, 1), 0.5 + Math.atan(t) / Math.PI, 1e-13, `ν=1 t=${t}`);
-    close(studentTCdf(t, 2), 0.5 + t / (2 * Math.sqrt(2 + t * t)), 1e-13, `ν=2 t=${t}`);
-    const th = Math.atan(t / 2);
-    const cdf4 = 0.5 + (3 / 4) * Math.sin(th) * (1 - Math.sin(th) ** 2 / 3);
-    close(studentTCdf(t, 4), cdf4, 1e-13, `ν=4 t=${t}`);
-  }
+test("paired t-test reproduces R's t.test(sleep$extra[1:10], sleep$extra[11:20], paired = TRUE)", () => {
+  // R prints: t = -4.0621, df = 9, p-value = 0.002833, 95 % CI -2.4598858 -0.7001142, mean difference -1.58
+  const { sleep1, sleep2 } = REF.data;
+  const r = pairedTTest(sleep1, sleep2);
+  const e = REF.sleep_paired;
+  close(r.mean, e.mean, 1e-12, 'mean');
+  close(r.t, e.t, 1e-10, 't');
+  assert.equal(r.df, 9);
+  close(r.p, e.p, 1e-10, 'p');
+  close(r.ci[0], e.ci[0], 1e-9, 'ci lo');
+  close(r.ci[1], e.ci[1], 1e-9, 'ci hi');
+  close(r.p, 0.002833, 5e-7, "R's p");
+  close(r.ci[0], -2.4598858, 5e-8, "R's CI");
+  close(r.halfWidth, ciHalfWidth(r.sd, r.n), 1e-12, 'half-width');
 });
 
-test('Student-t two-sided p at textbook critical values and non-integer ν', () => {
-  // Critical values from standard t tables (t_{0.975,10}, t_{0.995,5}, t_{0.975,30}, t_{0.95,3}), and
-  // p-values from numerical integration of the t density (100-point Gauss–Legendre on 200 panels, python).
-  const cases: [number, number, number][] = [
-    [2.2281388519649385, 10, 0.05],
-    [4.032142983557536, 5, 0.01],
-    [2.0422724563012373, 30, 0.05],
-    [2.3533634348018264, 3, 0.1],
-    [0.5, 2.5, 0.6576979198697148],
-    [1.3, 7.3, 0.23314155006616666],
-    [3.0, 1.5, 0.13354775425491183],
-    [10.0, 4, 0.0005620036227151903],
-  ];
-  for (const [t, df, p] of cases) {
-    close(studentTTwoSidedP(t, df), p, 1e-10, `p(t=${t}, ν=${df})`);
-    close(studentTTwoSidedP(-t, df), p, 1e-10, `p(t=${-t}, ν=${df})`);
-  }
-  assert.equal(studentTTwoSidedP(0, 5), 1);
-  assert.equal(studentTTwoSidedP(Number.POSITIVE_INFINITY, 5), 0);
+test('paired t-test on correlated rows, and its degenerate cases', () => {
+  const { rowA, rowB } = REF.data;
+  const r = pairedTTest(rowB, rowA);
+  close(r.mean, REF.rows_paired.mean, 1e-14, 'mean');
+  close(r.p, REF.rows_paired.p, 1e-10, 'p');
+  close(r.ci[0], REF.rows_paired.ci[0], 1e-12, 'ci lo');
+  // the same numbers unpaired: Welch's test cannot tell, the paired one can
+  const w = welchTTest(rowB, rowA);
+  close(w.p, REF.rows_welch.p, 1e-10, 'Welch p');
+  close(w.df, REF.rows_welch.df, 1e-8, 'Welch df');
+  assert.ok(r.p < 0.01 && w.p > 0.05, `paired ${r.p}, Welch ${w.p}`);
+  const flat = pairedTTest([1, 2, 3], [0, 1, 2]);
+  assert.deepEqual([flat.mean, flat.halfWidth, flat.ci], [1, 0, [1, 1]]);
+  assert.ok(Number.isNaN(flat.p));
+  const one = pairedTTest([1], [0]);
+  assert.ok(Number.isNaN(one.halfWidth) && Number.isNaN(one.ci[0]) && Number.isNaN(one.mde));
+  assert.throws(() => pairedTTest([1, 2], [1]), /2 values against 1/);
 });
 
-test("Welch's t-test reproduces R's t.test(extra ~ group, data = sleep)", () => {
-  // R: t = -1.8608, df = 17.776, p-value = 0.07939
-  const g1 = [0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0];
-  const g2 = [1.9, 0.8, 1.1, 0.1, -0.1, 4.4, 5.5, 1.6, 4.6, 3.4];
-  const r = welchTTest(g1, g2);
-  close(r.t, -1.8608134674868526, 1e-12, 't');
-  close(r.df, 17.776473516178495, 1e-9, 'df');
-  close(r.p, 0.07939414018735791, 1e-9, 'p');
-});
-
-test("Welch's t-test on unequal sizes, and undefined cases", () => {
-  const r = welchTTest([0.901, 0.897, 0.905, 0.899, 0.903], [0.895, 0.893, 0.899, 0.89, 0.894, 0.896]);
-  close(r.t, 3.466153200520613, 1e-9, 't');
-  close(r.df, 8.470187587991322, 1e-8, 'df');
-  close(r.p, 0.00777676755746759, 1e-9, 'p');
+test("Welch's t-test reproduces R's t.test(extra ~ group, data = sleep); undefined cases are NaN", () => {
+  // R: t = -1.8608, df = 17.776, p-value = 0.07939, 95 % CI -3.3654832 0.2054832
+  const r = welchTTest(REF.data.sleep1, REF.data.sleep2);
+  close(r.t, REF.sleep_welch.t, 1e-12, 't');
+  close(r.df, REF.sleep_welch.df, 1e-9, 'df');
+  close(r.p, REF.sleep_welch.p, 1e-10, 'p');
+  close(r.p, 0.07939, 5e-6, "R's p");
   assert.ok(Number.isNaN(welchTTest([1], [1, 2]).p));
   assert.ok(Number.isNaN(welchTTest([1, 1], [2, 2]).p));
+});
+
+test('minimum detectable effect and the pairs a CI target needs', () => {
+  // (t_{0.975,4} + t_{0.8,4}) · sd/√5 with the quantiles from mpmath
+  const q975 = REF.quantile.find((q: { p: string; df: number }) => q.p === '0.975' && q.df === 4).t;
+  const q80 = REF.quantile.find((q: { p: string; df: number }) => q.p === '0.8' && q.df === 4).t;
+  close(minimumDetectableEffect(0.02, 5), ((q975 + q80) * 0.02) / Math.sqrt(5), 1e-12, 'MDE');
+  assert.ok(minimumDetectableEffect(0.02, 20) < minimumDetectableEffect(0.02, 5));
+  close(ciHalfWidth(0.02, 5), (q975 * 0.02) / Math.sqrt(5), 1e-12, 'half-width');
+  // the fewest pairs that reach ±0.01 with sd 0.02: one pair fewer misses it
+  const n = pairsForHalfWidth(0.02, 0.01)!;
+  assert.ok(ciHalfWidth(0.02, n) <= 0.01 && ciHalfWidth(0.02, n - 1) > 0.01, `n = ${n}`);
+  assert.equal(pairsForHalfWidth(1, 1e-6, 50), null);
+  assert.ok(Number.isNaN(minimumDetectableEffect(0.1, 1)));
 });
