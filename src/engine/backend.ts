@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './addon.ts';
+import { registerCast } from './kernels/cast.ts';
 import { registerConv } from './kernels/conv.ts';
 import { registerElementwise, registerReluGrad } from './kernels/elementwise.ts';
 import { registerLowRank } from './kernels/lowrank.ts';
@@ -163,6 +164,7 @@ let kernelMap: Kernels | null = null;
 function overrides(): Kernels {
   if (!kernelMap) {
     kernelMap = new Map<string, KernelFunc>();
+    registerCast(kernelMap);
     registerMatmul(kernelMap);
     registerElementwise(kernelMap);
     registerReduce(kernelMap);

@@ -23,13 +23,29 @@ export function addon(): NativeAddon {
   return addonRef;
 }
 
-/** The Float32Array behind a tensor (zero-copy). */
+/**
+ * The one way a native kernel reads an input: the Float32Array behind a tensor (zero-copy). Storage of another
+ * type (the cpu kernels share an int32 or bool tensor's array with a float32 view of it; cast.ts stops that on
+ * this backend, but a tensor may come from elsewhere, e.g. the real part of a complex64) is converted by value,
+ * never reinterpreted: reading an Int32Array's bytes as floats gives garbage, a Uint8Array's reads past its end.
+ * Kernels never write into inputs, so a converted copy is safe.
+ */
 export function f32(b: Backend, t: TensorInfo): Float32Array {
-  return b.data.get(t.dataId).values as Float32Array;
+  return asArray(b.data.get(t.dataId).values, Float32Array);
 }
 
+/** As f32, for int32 inputs (indices, segment ids). */
 export function i32(b: Backend, t: TensorInfo): Int32Array {
-  return b.data.get(t.dataId).values as Int32Array;
+  return asArray(b.data.get(t.dataId).values, Int32Array);
+}
+
+function asArray<T extends Float32Array | Int32Array>(
+  values: unknown,
+  Ctor: { new (n: number): T; from(a: ArrayLike<number>): T },
+): T {
+  if (values instanceof Ctor) return values;
+  if (ArrayBuffer.isView(values) || Array.isArray(values)) return Ctor.from(values as ArrayLike<number>);
+  throw new Error(`laurel native: a kernel input has no numeric storage (${typeof values})`);
 }
 
 export function sizeOf(shape: readonly number[]): number {
