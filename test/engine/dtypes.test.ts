@@ -11,7 +11,12 @@ test('issue 10 repros: float ops on int32 and bool data cast to float32 give the
   await tf.setBackend(NATIVE_BACKEND);
   const [six, shifted] = tf.tidy(() => [
     tf.mul(tf.scalar(1.5), tf.cast(tf.scalar(4, 'int32'), 'float32')).dataSync()[0],
-    Array.from(tf.cast(tf.greater(tf.tensor1d([1, 2, 3]), 1.5), 'float32').add(0.5).dataSync()),
+    Array.from(
+      tf
+        .cast(tf.greater(tf.tensor1d([1, 2, 3]), 1.5), 'float32')
+        .add(0.5)
+        .dataSync(),
+    ),
   ]) as unknown as [number, number[]];
   assert.equal(six, 6);
   assert.deepEqual(shifted, [0.5, 1.5, 1.5]);
