@@ -1,10 +1,13 @@
 /**
  * The `laurel` command: `laurel <command> [flags]`. Each command lives in src/cli/<command>.ts with its flag
  * table (the single source of truth for parsing, validation and help).
- * Exit status: 0 ok, 1 runtime error, 2 usage error (unknown flag, bad value, missing dataset),
- * 3 training diverged (NaN/Inf loss), 130 interrupted (a checkpoint was written).
+ * Exit status: 0 ok, 1 internal error, 2 bad input (unknown flag, bad value, missing or bad data, run folder or
+ * checkpoint, a full disk), 3 training diverged (NaN/Inf loss), 130 interrupted (a checkpoint was written).
+ * Errors print one line; LAUREL_DEBUG=1 adds the stack trace (src/cli/errors.ts).
  */
-import { CliError, UsageError } from './cli/flags.ts';
+import { reportError } from './cli/errors.ts';
+import { UsageError } from './cli/flags.ts';
+import { requestedBackend } from './engine/backends.ts';
 
 interface Command {
   summary: string;
@@ -27,6 +30,16 @@ const COMMANDS: Record<string, Command> = {
     summary: "Re-evaluate a run's checkpoint",
     help: async () => (await import('./cli/eval.ts')).EVAL_HELP,
     run: async (argv) => (await import('./cli/eval.ts')).evalCommand(argv),
+  },
+  generate: {
+    summary: 'Sample text from a trained GPT (key/value cache)',
+    help: async () => (await import('./cli/generate.ts')).GENERATE_HELP,
+    run: async (argv) => (await import('./cli/generate.ts')).generateCommand(argv),
+  },
+  predict: {
+    summary: 'Classify a PNG or IDX image with a trained ResNet (top-5 classes)',
+    help: async () => (await import('./cli/predict.ts')).PREDICT_HELP,
+    run: async (argv) => (await import('./cli/predict.ts')).predictCommand(argv),
   },
   demo: {
     summary: 'Short training of plain ResNet-20 vs LAUREL RW+LR on Fashion-MNIST, with a comparison table',
@@ -71,6 +84,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(mainHelp());
     return name === undefined ? 2 : 0;
   }
+  requestedBackend(); // $LAUREL_BACKEND is checked for every command, also those that start no backend
   const cmd = COMMANDS[name];
   if (!cmd) throw new UsageError(`unknown command '${name}'; commands: ${Object.keys(COMMANDS).join(', ')}`);
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -83,11 +97,5 @@ async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (e) {
-  if (e instanceof CliError) {
-    process.stderr.write(`laurel: ${e.message.replace(/^laurel /, '')}\n`);
-    process.exitCode = e.exitCode;
-  } else {
-    process.stderr.write(`laurel: error: ${(e as Error)?.stack ?? e}\n`);
-    process.exitCode = 1;
-  }
+  process.exitCode = reportError(e);
 }

@@ -8,7 +8,7 @@ import {
   hasPa,
   residualConfig,
 } from '../laurel/index.ts';
-import { CausalSelfAttention } from '../nn/attention.ts';
+import { CausalSelfAttention, KvCache } from '../nn/attention.ts';
 import { Embedding } from '../nn/embedding.ts';
 import { LayerNorm } from '../nn/layernorm.ts';
 import { Linear } from '../nn/linear.ts';
@@ -198,10 +198,11 @@ export class GptLayer extends Module {
     this.residualMlp = sites.mlp ? make('residualMlp') : null;
   }
 
-  forward(x: tf.Tensor3D, history?: ActivationHistory): tf.Tensor3D {
+  /** `cache`: the attention's keys and values of earlier positions (incremental decoding, see Gpt.forward). */
+  forward(x: tf.Tensor3D, history?: ActivationHistory, cache?: KvCache): tf.Tensor3D {
     const body = (): [tf.Tensor3D, tf.Tensor3D] => {
       const xn = this.ln1.forward(x);
-      const a = this.attn.forward(xn);
+      const a = this.attn.forward(xn, cache);
       const h = this.residualAttn ? this.residualAttn.forward(a, x, { history, xNormed: xn }) : tf.add(x, a);
       const hn = this.ln2.forward(h);
       const m = this.mlp.forward(hn);
@@ -219,7 +220,31 @@ export class GptLayer extends Module {
 }
 
 /**
+ * The keys and values of every layer for incremental decoding (one KvCache per layer); `length` positions are
+ * cached. Owned by the caller: `dispose()` frees them.
+ */
+export class GptCache {
+  readonly layers: KvCache[];
+
+  constructor(layers: number) {
+    this.layers = Array.from({ length: layers }, () => new KvCache());
+  }
+
+  get length(): number {
+    return this.layers[0].length;
+  }
+
+  dispose(): void {
+    for (const c of this.layers) c.dispose();
+  }
+}
+
+/**
  * The language model. `forward(tokens)`: int32 [B, T] (T ≤ context) → logits [B, T, vocab].
+ * `forward(tokens, cache)`: tokens are the positions cache.length … cache.length + T − 1 (≤ context in all), and
+ * the cache grows by T. The same logits as a forward pass over the whole sequence: every part of a layer but
+ * attention acts on each position alone, and so does LAUREL (its matrices act on D; PA's history holds the
+ * earlier layers' inputs at the same positions, so one fresh history per call is exact).
  * Module names: wte, wpe (learned positions), layers.0 … layers.{L−1} (ln1, attn.qkv, attn.proj, ln2, mlp.fc,
  * mlp.proj, residual | residualAttn | residualMlp), lnF, head (untied only).
  */
@@ -253,25 +278,38 @@ export class Gpt extends Module {
       : this.child('head', new Linear(D, config.vocab, { bias: false, init: { std: 0.02 }, rng }));
   }
 
-  forward(tokens: tf.Tensor2D): tf.Tensor3D {
+  forward(tokens: tf.Tensor2D, cache?: GptCache): tf.Tensor3D {
     if (tokens.rank !== 2) throw new Error(`Gpt: tokens must be int32 [B, T], got shape [${tokens.shape}]`);
     const [b, t] = tokens.shape;
-    if (t > this.config.context)
-      throw new Error(`Gpt: sequence length ${t} > context ${this.config.context}`);
+    const start = cache?.length ?? 0;
+    if (start + t > this.config.context) {
+      throw new Error(
+        `Gpt: sequence length ${start + t}${start ? ` (${start} cached)` : ''} > context ${this.config.context}`,
+      );
+    }
+    if (cache && cache.layers.length !== this.layers.length)
+      throw new Error(`Gpt: cache has ${cache.layers.length} layers, the model ${this.layers.length}`);
     const D = this.config.dim;
     const v = this.config.residual.variant;
     const history =
       hasPa(v) || v === 'general' ? new ActivationHistory(this.config.residual.k ?? DEFAULT_K) : undefined;
     return tf.tidy(() => {
       let x = this.wte.forward(tf.cast(tokens, 'int32')) as tf.Tensor3D;
-      if (this.wpe) x = tf.add(x, tf.slice(this.wpe.table, [0, 0], [t, D]));
-      for (const layer of this.layers) x = layer.forward(x, history);
+      if (this.wpe) x = tf.add(x, tf.slice(this.wpe.table, [start, 0], [t, D]));
+      this.layers.forEach((layer, i) => {
+        x = layer.forward(x, history, cache?.layers[i]);
+      });
       const h = tf.reshape(this.lnF.forward(x), [b * t, D]) as tf.Tensor2D;
       const logits = this.head
         ? this.head.forward(h)
         : tf.matMul(h, this.wte.table as tf.Tensor2D, false, true);
       return tf.reshape(logits, [b, t, this.config.vocab]);
     });
+  }
+
+  /** An empty key/value cache for `forward(tokens, cache)`. */
+  newCache(): GptCache {
+    return new GptCache(this.layers.length);
   }
 
   /** Mean next-token cross-entropy of `forward(tokens)` against int32 `targets` [B, T]. */

@@ -5,6 +5,36 @@ import { rngOf } from './init.ts';
 import { Linear } from './linear.ts';
 import { Module } from './module.ts';
 
+/**
+ * Keys and values of the positions a layer has already seen, for incremental decoding: k, v [B, H, length, d]
+ * (kept tensors, owned by the cache; null before the first call). `forward(x, cache)` treats x as the positions
+ * length, length + 1, … and appends their keys and values; each new token then costs O(length) instead of a
+ * recompute of the whole window.
+ */
+export class KvCache {
+  k: tf.Tensor4D | null = null;
+  v: tf.Tensor4D | null = null;
+
+  /** Positions cached so far. */
+  get length(): number {
+    return this.k ? this.k.shape[2] : 0;
+  }
+
+  /** Replaces the cached keys and values (keeping the new ones, freeing the old ones). */
+  set(k: tf.Tensor4D, v: tf.Tensor4D): void {
+    const old = [this.k, this.v];
+    this.k = tf.keep(k);
+    this.v = tf.keep(v);
+    for (const t of old) t?.dispose();
+  }
+
+  dispose(): void {
+    this.k?.dispose();
+    this.v?.dispose();
+    this.k = this.v = null;
+  }
+}
+
 export interface CausalSelfAttentionOptions extends InitOptions {
   /** Longest sequence T the layer accepts (sizes the rotary tables). */
   context: number;
@@ -37,7 +67,8 @@ export interface CausalSelfAttentionOptions extends InitOptions {
  *
  * Parameters: `qkv` (Linear D→3D), `proj` (Linear D→D).
  *
- * Shapes: input [B, T, D] with T ≤ context → output [B, T, D].
+ * Shapes: input [B, T, D] with T ≤ context → output [B, T, D]. With a KvCache holding P positions, x holds
+ * positions P … P + T − 1 (P + T ≤ context): queries attend to the cached keys and to their own causal prefix.
  */
 export class CausalSelfAttention extends Module {
   readonly qkv: Linear;
@@ -109,20 +140,27 @@ export class CausalSelfAttention extends Module {
     return this.rope;
   }
 
-  /** RoPE on x [..., T, d]: x·cos + rotate_half(x)·sin. */
-  private applyRope(x: tf.Tensor, t: number): tf.Tensor {
+  /** RoPE on x [..., T, d] at positions start … start + T − 1: x·cos + rotate_half(x)·sin. */
+  private applyRope(x: tf.Tensor, t: number, start: number): tf.Tensor {
     const { cos, sin, rot } = this.ropeTables();
     const d = this.headDim;
-    const c = t === this.context ? cos : tf.slice(cos, [0, 0], [t, d]);
-    const s = t === this.context ? sin : tf.slice(sin, [0, 0], [t, d]);
+    const whole = t === this.context;
+    const c = whole ? cos : tf.slice(cos, [start, 0], [t, d]);
+    const s = whole ? sin : tf.slice(sin, [start, 0], [t, d]);
     const rotated = tf.reshape(tf.matMul(tf.reshape(x, [-1, d]), rot), x.shape);
     return tf.add(tf.mul(x, c), tf.mul(rotated, s));
   }
 
-  forward(x: tf.Tensor3D): tf.Tensor3D {
+  forward(x: tf.Tensor3D, cache?: KvCache): tf.Tensor3D {
     const [b, t, dim] = x.shape;
-    if (t > this.context)
-      throw new Error(`CausalSelfAttention: sequence length ${t} > context ${this.context}`);
+    const start = cache?.length ?? 0;
+    if (start + t > this.context) {
+      throw new Error(
+        `CausalSelfAttention: sequence length ${start + t}${start ? ` (${start} cached)` : ''} > context ${this.context}`,
+      );
+    }
+    if (cache?.k && cache.k.shape[0] !== b)
+      throw new Error(`CausalSelfAttention: batch ${b} differs from the cache's ${cache.k.shape[0]}`);
     const h = this.heads;
     const d = this.headDim;
     return tf.tidy(() => {
@@ -133,20 +171,42 @@ export class CausalSelfAttention extends Module {
       let v: tf.Tensor;
       if (this.rotary) {
         const [qk, vv] = tf.split(qkv, [2, 1], 0);
-        [q, k] = tf.unstack(this.applyRope(qk, t));
+        [q, k] = tf.unstack(this.applyRope(qk, t, start));
         v = tf.squeeze(vv, [0]);
       } else {
         [q, k, v] = tf.unstack(qkv);
+      }
+      if (cache) {
+        if (cache.k && cache.v) {
+          k = tf.concat([cache.k, k], 2);
+          v = tf.concat([cache.v, v], 2);
+        }
+        cache.set(k as tf.Tensor4D, v as tf.Tensor4D);
       }
       // softmax(q·kᵀ/√d + M): one native kernel each way (engine fusedCausalSoftmax); elsewhere 1/√d goes on q
       // ([B, H, T, d]) rather than on the scores ([B, H, T, T]), fewer elements when T > d.
       const scale = 1 / Math.sqrt(d);
       const weights =
-        fusedCausalSoftmax(tf.matMul(q, k, false, true), scale) ??
-        tf.softmax(tf.add(tf.matMul(tf.mul(q, scale), k, false, true), this.mask(t)));
+        start === 0
+          ? (fusedCausalSoftmax(tf.matMul(q, k, false, true), scale) ??
+            tf.softmax(tf.add(tf.matMul(tf.mul(q, scale), k, false, true), this.mask(t))))
+          : this.cachedWeights(q, k, start, t, scale);
       const y = tf.matMul(weights, v); // [B, H, T, d]
       return this.proj.forward(tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [b, t, dim])) as tf.Tensor3D;
     });
+  }
+
+  /**
+   * softmax(q·kᵀ/√d + M) for queries at positions start … start + T − 1 against keys 0 … start + T − 1: the mask
+   * hides only keys past each query's own position (none when T = 1, the usual decoding step).
+   */
+  private cachedWeights(q: tf.Tensor, k: tf.Tensor, start: number, t: number, scale: number): tf.Tensor {
+    const scores = tf.matMul(tf.mul(q, scale), k, false, true);
+    if (t === 1) return tf.softmax(scores);
+    const n = start + t;
+    const data = new Float32Array(t * n);
+    for (let i = 0; i < t; i++) for (let j = start + i + 1; j < n; j++) data[i * n + j] = -1e9;
+    return tf.softmax(tf.add(scores, tf.tensor2d(data, [t, n])));
   }
 
   override dispose(): void {
