@@ -150,10 +150,10 @@ export function exportLayout(
   layout: WeightLayout,
 ): { name: string; shape: number[]; dtype: 'F32' | 'I64' }[] {
   const list = entries(model, layout);
-  const out = list.map((e) => ({ name: e.fileName, shape: e.fileShape, dtype: 'F32' as const }));
+  const out = list.map((e) => ({ name: e.fileName, shape: e.fileShape, dtype: 'F32' as 'F32' | 'I64' }));
   if (layout === 'torch') {
     for (const owner of batchNormOwners(list))
-      out.push({ name: `${owner}.num_batches_tracked`, shape: [], dtype: 'I64' as const });
+      out.push({ name: `${owner}.num_batches_tracked`, shape: [], dtype: 'I64' });
   }
   return out;
 }
