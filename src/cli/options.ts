@@ -272,6 +272,12 @@ export const TRAIN_FLAGS: FlagDef[] = [
     group: T,
     defaultText: 'the Debian Fashion-MNIST / SOTU corpus',
   },
+  {
+    name: 'init-from',
+    type: 'path',
+    help: 'Start from the weights in a .safetensors file (laurel export, torch or tfjs layout)',
+    group: T,
+  },
 ];
 
 const R = 'Run';

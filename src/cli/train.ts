@@ -19,6 +19,7 @@ import {
   setupRun,
   writeJsonAtomic,
 } from './setup.ts';
+import { loadInitialWeights } from './weights.ts';
 
 export const TRAIN_CMD_FLAGS: FlagDef[] = [...TRAIN_FLAGS, ...MODEL_FLAGS, ...RUNTIME_FLAGS];
 const RUNTIME = new Set(RUNTIME_FLAGS.map((f) => f.name));
@@ -148,6 +149,9 @@ export async function runTraining(
 ): Promise<TrainSession> {
   const t0 = performance.now();
   const run = setupRun(flags);
+  // --init-from: the starting weights (when resuming from a checkpoint, the checkpoint's replace them anyway)
+  if (flags['init-from'] !== undefined && !(rt.resume && hasCheckpoint(out)))
+    loadInitialWeights(run.model, flags['init-from'] as string);
   mkdirSync(out, { recursive: true });
   if (!existsSync(configPath(out))) {
     const config: RunConfig = {

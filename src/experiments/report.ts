@@ -13,6 +13,8 @@ import { join, relative } from 'node:path';
 import { type Budget, PRESETS } from './budget.ts';
 import type { ExperimentDef, RowDef } from './definitions/index.ts';
 import { gitCommit } from './git.ts';
+import { pairedSection } from './paired-table.ts';
+import { pairedComparisons } from './paired.ts';
 import { experimentId, experimentResultsDir, experimentRunsDir } from './plan.ts';
 import { type BarDatum, type PointDatum, barChartSpec, renderSvg, sweepPlotSpec } from './plot.ts';
 import { type WelchResult, mean, sampleStd, welchTTest } from './stats.ts';
@@ -370,7 +372,7 @@ export async function buildReport(
     `- Generated: ${meta.date} from \`${meta.source}\` (no retraining).`,
     `- Code: commit \`${meta.commit ?? 'unknown'}\`; trials ran at ${commits.length ? commits.map((c) => `\`${c.slice(0, 12)}\``).join(', ') : 'unknown commits'}.`,
     `- Backend: ${backends.length ? backends.join(', ') : 'not reported by the trainer'}; threads per trial: ${threads.length ? threads.join(', ') : dash}.`,
-    `- Wall time: ${fmtMinutes(span)} from the first trial's start to the last one's end (including any pause between resumed runs); ${fmtMinutes(trialMs)} of trial time in total.`,
+    `- Wall time: ${fmtMinutes(span)} from the first trial's start to the last one's end (including any pause between resumed runs); ${fmtMinutes(trialMs)} of trial time in total; the preset's estimate was ${fmtMinutes(def.estimateMinutes(budget) * 60000)} with ${def.defaultWorkers(budget)} workers.`,
     `- Trials: ${ok} ok, ${failed} failed, ${missing} not run yet${interrupted ? `, ${interrupted} interrupted (re-run to resume)` : ''}${stale ? `, ${stale} stale (older config, ignored)` : ''}.`,
     '',
   );
@@ -391,6 +393,13 @@ export async function buildReport(
     ].join(' '),
     '',
   );
+  lines.push(...pairedSection(def, pairedComparisons(def, rows)));
+  if (used.some((r) => r.crn === undefined)) {
+    lines.push(
+      'Some trials predate the recorded seeding scheme (`crn` in results.jsonl); they were paired by construction all the same, except where marked above.',
+      '',
+    );
+  }
   for (const name of Object.keys(svgs)) lines.push(`![${def.name}](${name})`, '');
   lines.push('## The paper, for context', '', def.paperContext, '');
   lines.push('## Configuration', '', '```json', JSON.stringify(presetOf(def, budget), null, 2), '```', '');

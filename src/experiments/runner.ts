@@ -14,6 +14,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, wri
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { gitCommit } from './git.ts';
+import { CRN_VERSION } from './paired.ts';
 import type { ResultStore, TrialRecord } from './store.ts';
 import {
   REPO_ROOT,
@@ -258,6 +259,7 @@ export async function runTrials(
         finished_at: finishedAt.toISOString(),
         commit,
         budget: opts.budget,
+        crn: CRN_VERSION,
       };
       store.append(record);
       result.records.push(record);

@@ -32,6 +32,24 @@ export interface TrialRecord {
   /** `git rev-parse HEAD` when the trial ran. */
   commit: string | null;
   budget: string;
+  /** Seeding scheme the trial ran under (paired.ts CRN_VERSION); absent in records that predate it. */
+  crn?: number;
+}
+
+const STATUSES: readonly string[] = ['ok', 'failed', 'interrupted'];
+
+/** The fields the report and the runner rely on. */
+function isTrialRecord(r: unknown): r is TrialRecord {
+  const x = r as Partial<TrialRecord> | null;
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof x.key === 'string' &&
+    typeof x.row === 'string' &&
+    typeof x.seed === 'number' &&
+    typeof x.fingerprint === 'string' &&
+    STATUSES.includes(x.status as string)
+  );
 }
 
 export class ResultStore {
@@ -41,20 +59,31 @@ export class ResultStore {
     this.path = join(experimentDir, 'results.jsonl');
   }
 
-  /** All records in file order. A torn last line (killed while writing) is skipped. */
-  readAll(): TrialRecord[] {
-    if (!existsSync(this.path)) return [];
-    const out: TrialRecord[] = [];
+  /**
+   * All records in file order, and how many non-empty lines were skipped: a torn last line (killed while
+   * writing), or lines that are not JSON or not trial records.
+   */
+  read(): { records: TrialRecord[]; skipped: number } {
+    if (!existsSync(this.path)) return { records: [], skipped: 0 };
+    const records: TrialRecord[] = [];
+    let skipped = 0;
     for (const line of readFileSync(this.path, 'utf8').split('\n')) {
       if (line.trim() === '') continue;
+      let r: unknown;
       try {
-        const r = JSON.parse(line) as TrialRecord;
-        if (r && typeof r.key === 'string') out.push(r);
+        r = JSON.parse(line);
       } catch {
-        // a partial line from an interrupted write
+        r = null;
       }
+      if (isTrialRecord(r)) records.push(r);
+      else skipped++;
     }
-    return out;
+    return { records, skipped };
+  }
+
+  /** All records in file order (skipped lines: see `read`). */
+  readAll(): TrialRecord[] {
+    return this.read().records;
   }
 
   /** The latest record per trial key. */

@@ -150,6 +150,8 @@ export interface TrialSummary {
   cloze_accuracy: number | null;
   /** Loss of the unigram model on the SOTU test split (text): the floor a trained LM must beat. */
   unigram_loss: number | null;
+  /** Test accuracy in [0, 1] of a linear probe on the frozen LM's features (spam vs ham; text). */
+  probe_accuracy: number | null;
   params: number | null;
   added_params: number | null;
   steps: number | null;
@@ -168,6 +170,7 @@ export const SUMMARY_NUMBER_FIELDS = [
   'ood_loss',
   'cloze_accuracy',
   'unigram_loss',
+  'probe_accuracy',
   'params',
   'added_params',
   'steps',
@@ -183,7 +186,7 @@ export function normalizeSummary(raw: Record<string, unknown>): TrialSummary {
   };
   const out = { raw } as TrialSummary;
   for (const k of SUMMARY_NUMBER_FIELDS) out[k] = num(k);
-  for (const k of ['best_accuracy', 'cloze_accuracy'] as const) {
+  for (const k of ['best_accuracy', 'cloze_accuracy', 'probe_accuracy'] as const) {
     const v = out[k];
     if (v !== null && v > 1) out[k] = v / 100;
   }

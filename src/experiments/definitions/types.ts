@@ -21,11 +21,13 @@ export interface RowDef {
 
 export interface MetricDef {
   /** Summary field compared between rows. */
-  field: 'best_accuracy' | 'test_loss';
+  field: 'best_accuracy' | 'test_loss' | 'ood_loss' | 'probe_accuracy';
   label: string;
   higherIsBetter: boolean;
   /** Show as percent (accuracy). */
   percent: boolean;
+  /** Half-width the 95 % CI of a paired difference aims at, in the field's units (0.0015 = 0.15 points). */
+  ciTarget?: number;
 }
 
 export interface ExperimentDef {
@@ -34,7 +36,9 @@ export interface ExperimentDef {
   /** What in the paper this reproduces. */
   paperRef: string;
   metric: MetricDef;
-  /** Row every other row is tested against (Welch's t-test). */
+  /** Further metrics compared pair by pair in the report (e.g. the LM's OOD loss and probe accuracy). */
+  pairedMetrics?: readonly MetricDef[];
+  /** Row every other row is tested against (paired and Welch's t-tests). */
   referenceRow: string;
   rows(budget: Budget): RowDef[];
   trials(budget: Budget): number;
