@@ -5,6 +5,7 @@ import { EXPERIMENT_NAMES, getExperiment } from '../../src/experiments/definitio
 import { RESNET20_WIDTHS, effectiveRanks, sweepRanks } from '../../src/experiments/definitions/rank.ts';
 import { experimentsHelp } from '../../src/experiments/index.ts';
 import { planTrials } from '../../src/experiments/plan.ts';
+import { gptConfig, gptParamCount } from '../../src/models/gpt.ts';
 
 test('parseBudget and getExperiment name the allowed values', () => {
   assert.equal(parseBudget('smoke'), 'smoke');
@@ -25,12 +26,30 @@ test('presets are well-formed', () => {
     assert.ok(l.extraLayers >= 1 && l.k === 3 && l.maxSteps >= 1);
   }
   assert.deepEqual([...PRESETS.rank.standard.ranks], [4, 8, 16, 32, 64]);
-  // trials grow (or stay) with the budget; standard has ≥ 2 trials so Welch's test is defined
+  // standard and full have ≥ 2 trials so that the t-tests are defined; steps grow with the budget
   for (const name of EXPERIMENT_NAMES) {
     const d = getExperiment(name);
-    assert.ok(d.trials('standard') >= 2 && d.trials('full') >= d.trials('standard'));
+    assert.ok(d.trials('standard') >= 2 && d.trials('full') >= 4);
     assert.ok(d.steps('smoke') < d.steps('standard') && d.steps('standard') <= d.steps('full'));
   }
+});
+
+test('full: sized to tell rows apart within ~3 h (vision, rank) and ~6 h (lm) on 2 workers', () => {
+  for (const p of [PRESETS.vision.full, PRESETS.rank.full]) {
+    assert.equal(p.trainLimit, undefined, 'the whole 60k training set');
+    assert.ok(p.epochs >= 2 && p.evalLimit === undefined);
+  }
+  assert.ok(getExperiment('vision').estimateMinutes('full') <= 3 * 60);
+  assert.ok(getExperiment('rank').estimateMinutes('full') <= 3.25 * 60);
+  const lm = PRESETS.lm.full;
+  const base = getExperiment('lm').rows('full')[0]!.train;
+  const params = gptParamCount(
+    gptConfig({ layers: base.layers, dim: base.dim, heads: base.heads, context: base.context }),
+  );
+  assert.ok(params >= 3e6, `lm params ${params}`);
+  assert.ok(lm.maxSteps * lm.batchSize * lm.context >= 3e6, 'training tokens per trial');
+  assert.ok(getExperiment('lm').estimateMinutes('full') <= 6 * 60);
+  assert.ok(lm.trials >= 5, 'seeds for a ±0.01-nat CI at a paired sd of ~0.008');
 });
 
 test('estimated wall time: smoke < 5 min for all three, standard ≈ 90 min each', () => {
