@@ -185,6 +185,77 @@ function spawnTrial(
 /** The default executor: `node bin/laurel.mjs train … --json` as a subprocess, output logged to `logPath`. */
 export const spawnExecutor: TrialExecutor = makeSpawnExecutor();
 
+/** Prepares the trial's run directory and runs it; an executor's exception becomes a failed outcome. */
+export async function executeTrial(
+  trial: TrialSpec,
+  executor: TrialExecutor,
+  ctx: Omit<ExecContext, 'logPath'>,
+): Promise<TrialOutcome> {
+  try {
+    prepareRunDir(trial, trialFingerprint(trial));
+    return await executor(trial, { ...ctx, logPath: join(trial.out, 'runner.log') });
+  } catch (e) {
+    return { summary: null, error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** How and where a trial ran, besides its spec and outcome. */
+export interface RunFacts {
+  /** Stopped by an abort: recorded as `interrupted` (it resumes from its checkpoint). */
+  interrupted: boolean;
+  threads: number;
+  startedAt: Date;
+  finishedAt: Date;
+  commit: string | null;
+  budget: string;
+  /** The queue job that ran it (`<id>@<finishedOn>`), for queued trials. */
+  job?: string;
+}
+
+/** The results.jsonl record of one run of a trial (local runner and queue coordinator alike). */
+export function makeRecord(trial: TrialSpec, outcome: TrialOutcome, f: RunFacts): TrialRecord {
+  return {
+    experiment: trial.experiment,
+    row: trial.row,
+    seed: trial.seed,
+    key: trialKey(trial),
+    fingerprint: trialFingerprint(trial),
+    status: f.interrupted
+      ? 'interrupted'
+      : outcome.error === null && outcome.summary !== null
+        ? 'ok'
+        : 'failed',
+    train: trial.train,
+    args: buildTrialArgs(trial, { threads: f.threads }),
+    threads: f.threads,
+    out: trial.out,
+    summary: outcome.summary,
+    error: outcome.error ?? (outcome.summary === null ? 'no summary' : null),
+    wall_ms: f.finishedAt.getTime() - f.startedAt.getTime(),
+    started_at: f.startedAt.toISOString(),
+    finished_at: f.finishedAt.toISOString(),
+    commit: f.commit,
+    budget: f.budget,
+    crn: CRN_VERSION,
+    ...(f.job ? { job: f.job } : {}),
+  };
+}
+
+/** The progress line of a finished trial: its metric and wall time, or why it failed. */
+export function describeOutcome(record: TrialRecord): string {
+  const secs = (record.wall_ms / 1000).toFixed(1);
+  if (record.status !== 'ok')
+    return `FAILED ${record.key} after ${secs} s: ${record.error?.split('\n').slice(-3).join(' | ')}`;
+  const s = record.summary!;
+  const metric =
+    s.best_accuracy !== null
+      ? `acc ${(s.best_accuracy * 100).toFixed(2)} %`
+      : s.test_loss !== null
+        ? `test loss ${s.test_loss.toFixed(4)}`
+        : 'no metric';
+  return `done ${record.key}: ${metric} in ${secs} s`;
+}
+
 /** Runs `trials` (skipping those already done), `workers` at a time. */
 export async function runTrials(
   trials: readonly TrialSpec[],
@@ -220,47 +291,23 @@ export async function runTrials(
       const trial = todo[next++]!;
       const n = ++started;
       const key = trialKey(trial);
-      const fingerprint = trialFingerprint(trial);
       const startedAt = new Date();
       log(`[${n}/${todo.length}] start ${trial.experiment} ${key}`);
-      let outcome: TrialOutcome;
-      try {
-        prepareRunDir(trial, fingerprint);
-        outcome = await executor(trial, {
-          threads,
-          signal,
-          logPath: join(trial.out, 'runner.log'),
-          timeoutMs: opts.trialTimeoutMs ?? 0,
-        });
-      } catch (e) {
-        outcome = { summary: null, error: e instanceof Error ? e.message : String(e) };
-      }
+      const outcome = await executeTrial(trial, executor, {
+        threads,
+        signal,
+        timeoutMs: opts.trialTimeoutMs ?? 0,
+      });
       const finishedAt = new Date();
       const interrupted = signal.aborted;
-      const record: TrialRecord = {
-        experiment: trial.experiment,
-        row: trial.row,
-        seed: trial.seed,
-        key,
-        fingerprint,
-        status: interrupted
-          ? 'interrupted'
-          : outcome.error === null && outcome.summary !== null
-            ? 'ok'
-            : 'failed',
-        train: trial.train,
-        args: buildTrialArgs(trial, { threads }),
+      const record = makeRecord(trial, outcome, {
+        interrupted,
         threads,
-        out: trial.out,
-        summary: outcome.summary,
-        error: outcome.error ?? (outcome.summary === null ? 'no summary' : null),
-        wall_ms: finishedAt.getTime() - startedAt.getTime(),
-        started_at: startedAt.toISOString(),
-        finished_at: finishedAt.toISOString(),
+        startedAt,
+        finishedAt,
         commit,
         budget: opts.budget,
-        crn: CRN_VERSION,
-      };
+      });
       store.append(record);
       result.records.push(record);
       if (interrupted) {
@@ -269,22 +316,8 @@ export async function runTrials(
         continue;
       }
       result.ran++;
-      const secs = (record.wall_ms / 1000).toFixed(1);
-      if (record.status === 'ok') {
-        const s = record.summary!;
-        const metric =
-          s.best_accuracy !== null
-            ? `acc ${(s.best_accuracy * 100).toFixed(2)} %`
-            : s.test_loss !== null
-              ? `test loss ${s.test_loss.toFixed(4)}`
-              : 'no metric';
-        log(`[${n}/${todo.length}] done ${key}: ${metric} in ${secs} s`);
-      } else {
-        result.failed++;
-        log(
-          `[${n}/${todo.length}] FAILED ${key} after ${secs} s: ${record.error?.split('\n').slice(-3).join(' | ')}`,
-        );
-      }
+      if (record.status !== 'ok') result.failed++;
+      log(`[${n}/${todo.length}] ${describeOutcome(record)}`);
     }
   };
   await Promise.all(Array.from({ length: workers }, worker));

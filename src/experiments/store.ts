@@ -34,6 +34,8 @@ export interface TrialRecord {
   budget: string;
   /** Seeding scheme the trial ran under (paired.ts CRN_VERSION); absent in records that predate it. */
   crn?: number;
+  /** The queue job that ran the trial (`<job id>@<finishedOn>`); absent for local runs. */
+  job?: string;
 }
 
 const STATUSES: readonly string[] = ['ok', 'failed', 'interrupted'];
