@@ -7,13 +7,8 @@
  */
 import { reportError } from './cli/errors.ts';
 import { UsageError } from './cli/flags.ts';
+import { type Command, registeredCommands } from './cli/registry.ts';
 import { requestedBackend } from './engine/backends.ts';
-
-interface Command {
-  summary: string;
-  help: () => Promise<string>;
-  run: (argv: string[]) => Promise<number>;
-}
 
 const COMMANDS: Record<string, Command> = {
   params: {
@@ -31,6 +26,11 @@ const COMMANDS: Record<string, Command> = {
     help: async () => (await import('./cli/eval.ts')).EVAL_HELP,
     run: async (argv) => (await import('./cli/eval.ts')).evalCommand(argv),
   },
+  export: {
+    summary: "Write a run's weights as safetensors (PyTorch layout by default)",
+    help: async () => (await import('./cli/export.ts')).EXPORT_HELP,
+    run: async (argv) => (await import('./cli/export.ts')).exportCommand(argv),
+  },
   generate: {
     summary: 'Sample text from a trained GPT (key/value cache)',
     help: async () => (await import('./cli/generate.ts')).GENERATE_HELP,
@@ -40,6 +40,11 @@ const COMMANDS: Record<string, Command> = {
     summary: 'Classify a PNG or IDX image with a trained ResNet (top-5 classes)',
     help: async () => (await import('./cli/predict.ts')).PREDICT_HELP,
     run: async (argv) => (await import('./cli/predict.ts')).predictCommand(argv),
+  },
+  fold: {
+    summary: 'Fold a trained model for serving (batch norms, RW α, merged shortcuts; same outputs)',
+    help: async () => (await import('./cli/fold.ts')).FOLD_HELP,
+    run: async (argv) => (await import('./cli/fold.ts')).foldCommand(argv),
   },
   demo: {
     summary: 'Short training of plain ResNet-20 vs LAUREL RW+LR on Fashion-MNIST, with a comparison table',
@@ -56,11 +61,7 @@ const COMMANDS: Record<string, Command> = {
     help: async () => (await import('./cli/experiment.ts')).REPORT_HELP,
     run: async (argv) => (await import('./cli/experiment.ts')).reportCommand(argv),
   },
-  bench: {
-    summary: 'Benchmarks: GEMM and training steps against PyTorch (bench/)',
-    help: async () => (await import('./cli/bench.ts')).BENCH_HELP,
-    run: async (argv) => (await import('./cli/bench.ts')).benchCommand(argv),
-  },
+  ...Object.fromEntries(registeredCommands()),
 };
 
 function mainHelp(): string {

@@ -178,7 +178,8 @@ export function saveSafetensors(model: Module, file: string, opts: ExportOptions
     renameSync(tmp, file);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw e;
+    const err = e as NodeJS.ErrnoException;
+    throw new Error(`safetensors: cannot write ${file}: ${err.code ?? err.message}`);
   }
 }
 
