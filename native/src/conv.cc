@@ -1020,7 +1020,7 @@ Napi::Value Pool(const Napi::CallbackInfo& info) {
             const float* src = img + (iy * p.W + ix) * p.C;
             count++;
             if (op == 0)
-              for (int64_t c = 0; c < p.C; c++) acc[c] = (src[c] > acc[c] || src[c] != src[c]) ? src[c] : acc[c];
+              for (int64_t c = 0; c < p.C; c++) acc[c] = src[c] > acc[c] ? src[c] : acc[c];  // NaN never wins (tfjs)
             else
               for (int64_t c = 0; c < p.C; c++) acc[c] += src[c];
           }
@@ -1039,7 +1039,7 @@ Napi::Value Pool(const Napi::CallbackInfo& info) {
 }
 
 // poolGrad(op, dy, x, dx, params): max routes dy to the first maximum of each window (as tfjs does);
-// avg spreads dy / (valid count) over the window.
+// avg spreads dy / (window size) over the window's valid positions (as tfjs does).
 Napi::Value PoolGrad(const Napi::CallbackInfo& info) {
   int op = num(info, 0);
   const float* dy = f32(info, 1);
@@ -1068,11 +1068,9 @@ Napi::Value PoolGrad(const Napi::CallbackInfo& info) {
                 int64_t base = (iy * p.W + ix) * p.C;
                 for (int64_t c = 0; c < p.C; c++) {
                   float v = img[base + c];
-                  if (v > best[c] || where[c] < 0) {
-                    if (where[c] < 0 || v > best[c]) {
-                      best[c] = v;
-                      where[c] = base + c;
-                    }
+                  if (v > best[c]) {  // the forward's maximum: NaN skipped, a window of only -inf/NaN gets none
+                    best[c] = v;
+                    where[c] = base + c;
                   }
                 }
               }
@@ -1080,16 +1078,9 @@ Napi::Value PoolGrad(const Napi::CallbackInfo& info) {
             for (int64_t c = 0; c < p.C; c++)
               if (where[c] >= 0) dimg[where[c]] += g[c];
           } else {
-            int64_t count = 0;
-            for (int64_t ky = 0; ky < p.KH; ky++) {
-              int64_t iy = oy * p.SH - p.PT + ky * p.DH;
-              if (iy < 0 || iy >= p.H) continue;
-              for (int64_t kx = 0; kx < p.KW; kx++) {
-                int64_t ix = ox * p.SW - p.PL + kx * p.DW;
-                if (ix >= 0 && ix < p.W) count++;
-              }
-            }
-            float inv = 1.0f / static_cast<float>(std::max<int64_t>(count, 1));
+            // tfjs's AvgPoolGrad divides by the whole window even where the forward averaged fewer (padding);
+            // its conformance suite pins that, so the native gradient does the same.
+            const float inv = 1.0f / static_cast<float>(p.KH * p.KW);
             for (int64_t ky = 0; ky < p.KH; ky++) {
               int64_t iy = oy * p.SH - p.PT + ky * p.DH;
               if (iy < 0 || iy >= p.H) continue;

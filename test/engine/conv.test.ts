@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { nativeKernelNames } from '../../src/engine/index.ts';
-import { compare, rand, runOn, setup, t } from './helpers.ts';
+import { compare, rand, setup, t } from './helpers.ts';
 
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -138,48 +138,15 @@ test('max/avg pooling and their gradients match cpu', async () => {
           .sum(),
       )(t(x, s)),
     );
-    if (pad === 'valid') {
-      await compare(() =>
-        tf.grad((a: tf.Tensor) =>
-          tf
-            .avgPool(a as tf.Tensor4D, fs, st, pad)
-            .square()
-            .sum(),
-        )(t(x, s)),
-      );
-    }
-  }
-  // 'same' avg-pool gradient: tfjs's cpu divides by the full window even where the forward pass averaged fewer
-  // (padded) positions; ours is the true gradient of the forward pass: check it against finite differences.
-  const s = [1, 5, 5, 1];
-  const x = rand(25, 77);
-  const f = (v: Float32Array) =>
-    tf.tidy(
-      () =>
+    // With 'same' padding too: tfjs's AvgPoolGrad divides by the whole window even where the forward averaged
+    // fewer (padded) positions, and its conformance suite pins that, so native does the same (issue 10).
+    await compare(() =>
+      tf.grad((a: tf.Tensor) =>
         tf
-          .avgPool(t(v, s) as tf.Tensor4D, 3, 2, 'same')
-          .mul(t(rand(9, 5), [1, 3, 3, 1]))
-          .sum()
-          .dataSync()[0],
-    );
-  const [g] = await runOn('native', () =>
-    tf.grad((a: tf.Tensor) =>
-      tf
-        .avgPool(a as tf.Tensor4D, 3, 2, 'same')
-        .mul(t(rand(9, 5), [1, 3, 3, 1]))
-        .sum(),
-    )(t(x, s)),
-  );
-  await tf.setBackend('native');
-  for (const i of [0, 6, 12, 24]) {
-    const xp = x.slice();
-    xp[i] += 1e-2;
-    const xm = x.slice();
-    xm[i] -= 1e-2;
-    const fd = (f(xp) - f(xm)) / 2e-2;
-    assert.ok(
-      Math.abs(fd - g.values[i]) < 1e-3,
-      `avgPool grad [${i}]: ${g.values[i]} vs finite difference ${fd}`,
+          .avgPool(a as tf.Tensor4D, fs, st, pad)
+          .square()
+          .sum(),
+      )(t(x, s)),
     );
   }
 });

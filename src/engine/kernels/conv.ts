@@ -104,12 +104,11 @@ function fusedConv2d(args: KernelArgs): TensorInfo {
   return out;
 }
 
-function conv2dBackInput({ inputs, backend, attrs }: KernelArgs): TensorInfo {
-  const { dy, filter } = inputs;
+function backInputInfo({ inputs, attrs }: KernelArgs): Conv2DInfo {
   const a = attrs as unknown as ConvAttrs;
-  const info = tf.backend_util.computeConv2DInfo(
+  return tf.backend_util.computeConv2DInfo(
     a.inputShape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
+    inputs.filter.shape as [number, number, number, number],
     a.strides,
     1,
     a.pad,
@@ -117,18 +116,22 @@ function conv2dBackInput({ inputs, backend, attrs }: KernelArgs): TensorInfo {
     false,
     'channelsLast',
   );
+}
+
+function conv2dBackInput(args: KernelArgs): TensorInfo {
+  const { inputs, backend } = args;
+  const { dy, filter } = inputs;
+  const info = backInputInfo(args);
   const dx = backend.alloc(sizeOf(info.inShape));
   if (dx.length > 0) addon().conv2dBackInput!(f32(backend, dy), f32(backend, filter), dx, convParams(info));
   return backend.makeTensorInfo(info.inShape.slice(), 'float32', dx);
 }
 
-function conv2dBackFilter({ inputs, backend, attrs }: KernelArgs): TensorInfo {
-  const { x, dy } = inputs;
+function backFilterInfo({ inputs, attrs }: KernelArgs): Conv2DInfo {
   const a = attrs as unknown as ConvAttrs;
-  const fs = a.filterShape as [number, number, number, number];
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    fs,
+  return tf.backend_util.computeConv2DInfo(
+    inputs.x.shape as [number, number, number, number],
+    a.filterShape as [number, number, number, number],
     a.strides,
     1,
     a.pad,
@@ -136,6 +139,13 @@ function conv2dBackFilter({ inputs, backend, attrs }: KernelArgs): TensorInfo {
     false,
     'channelsLast',
   );
+}
+
+function conv2dBackFilter(args: KernelArgs): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const { x, dy } = inputs;
+  const fs = (attrs as unknown as ConvAttrs).filterShape as [number, number, number, number];
+  const info = backFilterInfo(args);
   const dw = backend.alloc(sizeOf(fs));
   if (sizeOf(dy.shape) === 0) dw.fill(0);
   else addon().conv2dBackFilter!(f32(backend, x), f32(backend, dy), dw, convParams(info));
@@ -175,6 +185,28 @@ function poolGrad(op: 0 | 1) {
   };
 }
 
+/**
+ * tfjs does not check that dy has the shape the convolution implies (conv2dTranspose takes any outputShape);
+ * the cpu kernels then read dy by its own strides over the implied extent. The native kernels assume the
+ * implied shape, so any other dy goes to the cpu kernel.
+ */
+function dyMatches(dy: TensorInfo, info: Conv2DInfo): boolean {
+  return tf.util.arraysEqual(dy.shape, info.outShape);
+}
+
+/** tfjs's pools return their input unchanged for a 1×1 window that keeps the shape (whatever the padding). */
+function poolIsIdentity(a: KernelArgs): boolean {
+  const info = poolInfo(a.inputs.x.shape, a.attrs as unknown as ConvAttrs);
+  return (
+    info.filterHeight === 1 && info.filterWidth === 1 && tf.util.arraysEqual(info.inShape, info.outShape)
+  );
+}
+
+function poolGradOk(a: KernelArgs): boolean {
+  const { dy, input } = a.inputs;
+  return allFloat(dy, input) && dyMatches(dy, poolInfo(input.shape, a.attrs as unknown as ConvAttrs));
+}
+
 export function registerConv(k: Kernels): void {
   k.set(
     'Conv2D',
@@ -192,7 +224,7 @@ export function registerConv(k: Kernels): void {
     'Conv2DBackpropInput',
     withFallback(
       'Conv2DBackpropInput',
-      (a) => nhwc(a) && allFloat(a.inputs.dy, a.inputs.filter),
+      (a) => nhwc(a) && allFloat(a.inputs.dy, a.inputs.filter) && dyMatches(a.inputs.dy, backInputInfo(a)),
       conv2dBackInput,
     ),
   );
@@ -200,24 +232,18 @@ export function registerConv(k: Kernels): void {
     'Conv2DBackpropFilter',
     withFallback(
       'Conv2DBackpropFilter',
-      (a) => nhwc(a) && allFloat(a.inputs.x, a.inputs.dy),
+      (a) => nhwc(a) && allFloat(a.inputs.x, a.inputs.dy) && dyMatches(a.inputs.dy, backFilterInfo(a)),
       conv2dBackFilter,
     ),
   );
   k.set(
     'MaxPool',
-    withFallback('MaxPool', (a) => allFloat(a.inputs.x), pool(0)),
+    withFallback('MaxPool', (a) => allFloat(a.inputs.x) && !poolIsIdentity(a), pool(0)),
   );
   k.set(
     'AvgPool',
-    withFallback('AvgPool', (a) => allFloat(a.inputs.x), pool(1)),
+    withFallback('AvgPool', (a) => allFloat(a.inputs.x) && !poolIsIdentity(a), pool(1)),
   );
-  k.set(
-    'MaxPoolGrad',
-    withFallback('MaxPoolGrad', (a) => allFloat(a.inputs.dy, a.inputs.input), poolGrad(0)),
-  );
-  k.set(
-    'AvgPoolGrad',
-    withFallback('AvgPoolGrad', (a) => allFloat(a.inputs.dy, a.inputs.input), poolGrad(1)),
-  );
+  k.set('MaxPoolGrad', withFallback('MaxPoolGrad', poolGradOk, poolGrad(0)));
+  k.set('AvgPoolGrad', withFallback('AvgPoolGrad', poolGradOk, poolGrad(1)));
 }

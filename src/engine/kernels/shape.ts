@@ -173,6 +173,12 @@ function concat({ inputs, backend, attrs }: KernelArgs): TensorInfo {
   const ts = (inputs as unknown as TensorInfo[]).filter((t) => sizeOf(t.shape) > 0);
   const all = inputs as unknown as TensorInfo[];
   const axis = tf.util.parseAxisParam((attrs as { axis: number }).axis, all[0].shape)[0];
+  // Every non-axis dimension must agree before anything is written (a mismatch made the strided copies write
+  // past the output's end); the same check and message as the cpu kernel's.
+  tf.backend_util.assertParamsConsistent(
+    all.map((t) => t.shape),
+    axis,
+  );
   const outShape = tf.backend_util.computeOutShape(
     all.map((t) => t.shape),
     axis,
