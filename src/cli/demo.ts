@@ -111,6 +111,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
     const last = sessions[sessions.length - 1];
     if (last.result.status !== 'completed') {
       process.stderr.write(`laurel demo: run ${label} ${last.result.status}; stopping\n`);
+      if (values.json)
+        process.stdout.write(`${JSON.stringify({ runs: sessions.map((x) => x.summary), out: root })}\n`);
       return last.result.status === 'interrupted' ? 130 : 3;
     }
   }
@@ -129,7 +131,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
     ]),
   ];
   const s0 = sessions[0].summary;
-  process.stdout.write(
+  // with --json, stdout holds the JSON document alone
+  (values.json ? process.stderr : process.stdout).write(
     `\nResNet-20 on Fashion-MNIST: ${s0.steps} steps of ${values['batch-size']} images (${values['train-limit']} training images, ${values['eval-limit']} test images), seed ${values.seed}, backend ${backend}\n\n${table(rows)}\n\nRuns: ${root}\nA short run on a subset: differences of a few tenths of a percent are within seed noise. The experiment\n\`laurel experiment vision\` repeats trials over seeds for a real comparison.\n`,
   );
   if (values.json) {

@@ -23,7 +23,8 @@ export const EVAL_HELP = formatHelp(
   '--out DIR [--json]',
   "Re-evaluates the checkpoint in OUT/checkpoint on the run's evaluation data (rebuilt from OUT/config.json).\n" +
     'JSON: {"step", "loss", "accuracy"} (fashion-mnist) or {"step", "test_loss", "perplexity", "ood_loss",\n' +
-    '"cloze_accuracy"} (text).',
+    '"cloze_accuracy"} (text); with --json that object is all of stdout. A missing, corrupt or mismatched\n' +
+    'checkpoint exits 2 with one line (LAUREL_DEBUG=1 adds the stack).',
   EVAL_FLAGS,
 );
 
@@ -66,7 +67,8 @@ export async function evalCommand(argv: string[]): Promise<number> {
     .filter(([k]) => k !== 'best')
     .map(([k, v]) => `${k} ${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(4) : v}`)
     .join(', ');
-  process.stdout.write(`${out} at step ${c.step}: ${text}\n`);
+  // with --json, stdout holds the JSON document alone
+  (values.json ? process.stderr : process.stdout).write(`${out} at step ${c.step}: ${text}\n`);
   if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   return 0;
 }

@@ -2,9 +2,11 @@ import {
   BUDGETS,
   EXPERIMENT_NAMES,
   experimentsHelp,
-  reportExperiment,
+  getExperiment,
+  parseBudget,
   runExperiment,
 } from '../experiments/index.ts';
+import { writeReport } from '../experiments/report.ts';
 import { type FlagDef, UsageError, formatHelp, parseFlags } from './flags.ts';
 
 const COMMON: FlagDef[] = [
@@ -35,11 +37,25 @@ export const EXPERIMENT_HELP = `${formatHelp(
   EXPERIMENT_FLAGS,
 )}\n${experimentsHelp()}`;
 
+export const REPORT_FLAGS: FlagDef[] = [
+  ...COMMON,
+  {
+    name: 'force',
+    type: 'bool',
+    default: false,
+    help: 'Replace a report that counts more successful trials than the new one',
+  },
+];
+
 export const REPORT_HELP = formatHelp(
   'report',
-  `${EXPERIMENT_NAMES.join('|')} [--budget smoke|standard|full]`,
-  'Regenerates report.md and the SVG plots of an experiment from its stored results, without training.',
-  COMMON,
+  `${EXPERIMENT_NAMES.join('|')} [--budget smoke|standard|full] [--runs-dir DIR] [--force]`,
+  'Regenerates report.md and the SVG plots of an experiment from RUNS-DIR/<name>[-<budget>]/results.jsonl,\n' +
+    'without training. With no trial record there it exits 2 and writes nothing (the results committed in\n' +
+    'this repository: --runs-dir results); it never replaces a report with one of fewer successful trials\n' +
+    'unless --force; lines of results.jsonl that are not trial records are skipped with a warning that\n' +
+    'counts them.',
+  REPORT_FLAGS,
 );
 
 function experimentName(argv: string[], command: string): [string, string[]] {
@@ -72,12 +88,18 @@ export async function experimentCommand(argv: string[]): Promise<number> {
 
 export async function reportCommand(argv: string[]): Promise<number> {
   const [name, rest] = experimentName(argv, 'report');
-  const { values } = parseFlags(rest, COMMON, 'report');
-  const r = await reportExperiment(name, {
-    budget: values.budget as string,
+  const { values } = parseFlags(rest, REPORT_FLAGS, 'report');
+  const r = await writeReport(getExperiment(name), {
+    budget: parseBudget(values.budget as string),
     runsDir: values['runs-dir'] as string,
     resultsDir: values['results-dir'] as string,
+    force: values.force as boolean,
   });
+  if (r.skipped > 0) {
+    process.stderr.write(
+      `laurel report: warning: skipped ${r.skipped} lines of results.jsonl that are not trial records (torn, not JSON, or missing fields)\n`,
+    );
+  }
   process.stdout.write(`${r.reportPath}\n${r.plotPaths.map((p) => `${p}\n`).join('')}`);
   return 0;
 }

@@ -1,4 +1,5 @@
 /** The flag tables shared by the commands, and their translation into a model spec. */
+import { BACKEND_NAMES } from '../engine/backends.ts';
 import { VARIANTS, residualConfig } from '../laurel/index.ts';
 import { MODEL_NAMES, type ModelName, type ModelSpec, PLACEMENTS } from '../models/index.ts';
 import { OPTIMIZERS } from '../train/optim/index.ts';
@@ -302,13 +303,13 @@ export const RUNTIME_FLAGS: FlagDef[] = [
     name: 'json',
     type: 'bool',
     default: false,
-    help: 'Print a JSON summary as the last line of stdout',
+    help: 'Print a JSON summary on stdout, as its only content (other lines go to stderr)',
     group: R,
   },
   {
     name: 'backend',
     type: 'string',
-    choices: ['native', 'cpu', 'wasm'],
+    choices: BACKEND_NAMES,
     help: 'tfjs backend',
     group: R,
     defaultText: '$LAUREL_BACKEND or native',

@@ -2,7 +2,7 @@
  * Turns a run's resolved flags into the objects the training loop needs: data, task, model, optimizer,
  * schedule. Shared by `train`, `eval` and `demo`.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildClozeItems } from '../data/cloze.ts';
 import { loadFashionMnist } from '../data/fashion-mnist.ts';
@@ -24,7 +24,7 @@ import { type OptimizerName, createOptimizer } from '../train/optim/index.ts';
 import type { Optimizer } from '../train/optim/index.ts';
 import { type ScheduleName, makeSchedule } from '../train/schedule.ts';
 import type { Model, Task } from '../train/task.ts';
-import { CliError, type FlagValue, UsageError } from './flags.ts';
+import { type FlagValue, UsageError } from './flags.ts';
 import { type TaskName, modelSpecFromFlags } from './options.ts';
 
 export type Flags = Record<string, FlagValue | undefined>;
@@ -53,14 +53,8 @@ export function readJson(path: string): unknown {
   try {
     return JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new CliError(`cannot read ${path}: ${(e as Error).message}`);
+    throw new UsageError(`cannot read ${path}: ${(e as Error).message}`);
   }
-}
-
-/** Writes JSON atomically (temp file + rename). */
-export function writeJsonAtomic(path: string, value: unknown): void {
-  writeFileSync(`${path}.tmp`, `${JSON.stringify(value, null, 2)}\n`);
-  renameSync(`${path}.tmp`, path);
 }
 
 export interface RunConfig {
@@ -81,7 +75,7 @@ export function readRunConfig(out: string): RunConfig {
   if (!existsSync(path)) throw new UsageError(`no run in ${out}: ${path} is missing`);
   const c = readJson(path) as RunConfig;
   if (c?.format !== 'laurel-run' || typeof c.flags !== 'object')
-    throw new CliError(`${path} is not a laurel run config`);
+    throw new UsageError(`${path} is not a laurel run config`);
   return c;
 }
 
@@ -105,6 +99,24 @@ function dataError(e: unknown): never {
   throw new UsageError((e as Error).message);
 }
 
+/** Runs a data-pipeline constructor; its errors (a set too small for the flags) become usage errors. */
+function built<T>(what: string, make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    throw new UsageError(`${what}: ${(e as Error).message}`);
+  }
+}
+
+/** The training data must fill one batch: said in terms of the flags that set both sides. */
+function checkFillsBatch(have: number, need: number, unit: string, f: Flags): void {
+  if (have >= need) return;
+  const limit = f['train-limit'] !== undefined ? ` (--train-limit ${f['train-limit']})` : '';
+  throw new UsageError(
+    `--batch-size ${f['batch-size']} needs ${need} training ${unit}, the data has ${have}${limit}; lower --batch-size or use more data`,
+  );
+}
+
 /** Builds data, task and model for resolved flags. */
 export function setupRun(f: Flags): Run {
   const seed = f.seed as number;
@@ -124,14 +136,21 @@ export function setupRun(f: Flags): Run {
     } catch (e) {
       dataError(e);
     }
-    const batcher = new ImageBatcher(data.train, {
-      batchSize,
-      seed,
-      limit: trainLimit,
-      augment: { cropPadding: f['crop-padding'] as number, flip: f.flip as boolean },
-    });
+    checkFillsBatch(Math.min(trainLimit ?? data.train.n, data.train.n), batchSize, 'images', f);
+    const batcher = built(
+      'fashion-mnist',
+      () =>
+        new ImageBatcher(data.train, {
+          batchSize,
+          seed,
+          limit: trainLimit,
+          augment: { cropPadding: f['crop-padding'] as number, flip: f.flip as boolean },
+        }),
+    );
     const evalSet = val ? data.val : data.test;
-    task = new ClassificationTask({ batcher, evalSet, evalLimit });
+    if (evalSet.n === 0)
+      throw new UsageError(`${data.dir}: the ${val ? 'validation' : 'test'} split is empty`);
+    task = built('fashion-mnist', () => new ClassificationTask({ batcher, evalSet, evalLimit }));
     spec = modelSpecFromFlags(f, {
       numClasses: data.train.numClasses,
       inChannels: data.train.channels,
@@ -163,17 +182,39 @@ export function setupRun(f: Flags): Run {
     } catch {
       // a small user corpus may yield no cloze item; the metric is then left out
     }
+    // every stream must hold one window of context + 1 tokens (a short corpus, or a large --context)
+    const window = context + 1;
+    if (trainTokens.length < window) {
+      const limit = trainLimit !== undefined ? ` (--train-limit ${trainLimit})` : '';
+      throw new UsageError(
+        `the training text has ${trainTokens.length} tokens${limit}, fewer than one window of --context ${context} + 1; use a longer corpus or a smaller --context`,
+      );
+    }
+    for (const s of evalSets) {
+      if (s.tokens.length < window) {
+        throw new UsageError(
+          `the ${s.name} text has ${s.tokens.length} tokens, fewer than one window of --context ${context} + 1; use a longer corpus (more documents) or a smaller --context`,
+        );
+      }
+    }
     unigramLoss = unigramCrossEntropy(trainTokens, evalSets[0].tokens, tok.vocabSize);
-    const sampler = new TextWindowSampler(trainTokens, { batchSize, seqLen: context, seed });
-    task = new LanguageTask({
-      sampler,
-      trainTokens: trainTokens.length,
-      seqLen: context,
-      batchSize,
-      evalSets,
-      evalMaxWindows: evalLimit ?? 200,
-      cloze,
-    });
+    const sampler = built(
+      'text',
+      () => new TextWindowSampler(trainTokens, { batchSize, seqLen: context, seed }),
+    );
+    task = built(
+      'text',
+      () =>
+        new LanguageTask({
+          sampler,
+          trainTokens: trainTokens.length,
+          seqLen: context,
+          batchSize,
+          evalSets,
+          evalMaxWindows: evalLimit ?? 200,
+          cloze,
+        }),
+    );
     spec = modelSpecFromFlags(f, { vocab: tok.vocabSize, seed });
     dataInfo =
       `${corpus.source === 'sotu' ? 'SOTU' : corpus.source} byte-level: ${trainTokens.length} training tokens, ` +

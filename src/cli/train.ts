@@ -1,10 +1,12 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { initBackend, nativeKernelNames, setNumThreads } from '../engine/index.ts';
 import { setConvFilterGradMode } from '../nn/conv2d.ts';
-import { hasCheckpoint } from '../train/checkpoint.ts';
+import { hasCheckpoint, readCheckpointInfo } from '../train/checkpoint.ts';
+import { type RunLock, acquireRunLock } from '../train/lock.ts';
 import { type TrainResult, train } from '../train/loop.ts';
 import { Progress } from '../train/progress.ts';
 import type { Model } from '../train/task.ts';
+import { checkDirCreatable, ensureDir, removeEmptyDirs, writeJsonAtomic } from '../util/files.ts';
 import { Rng } from '../util/rng.ts';
 import { type FlagDef, UsageError, formatHelp, parseFlags } from './flags.ts';
 import { MODEL_FLAGS, RUNTIME_FLAGS, TRAIN_FLAGS } from './options.ts';
@@ -17,7 +19,6 @@ import {
   resolveDefaults,
   setupOptimizer,
   setupRun,
-  writeJsonAtomic,
 } from './setup.ts';
 import { loadInitialWeights } from './weights.ts';
 
@@ -28,26 +29,51 @@ export const TRAIN_HELP = formatHelp(
   'train',
   '--task fashion-mnist|text --model M --residual V [...] --epochs E [--max-steps S] --batch-size B --seed N --out DIR [--resume] [--json]',
   'Trains a model and writes OUT/config.json, OUT/metrics.jsonl (one line per evaluation) and OUT/checkpoint/.\n' +
-    'Ctrl-C writes a checkpoint; --resume continues it exactly. With --json the last stdout line is a JSON\n' +
-    'summary: best_accuracy (fashion-mnist) or test_loss, perplexity, ood_loss, cloze_accuracy (text), plus\n' +
-    'params, added_params, steps, mean_step_ms. Exit status: 0 done, 2 usage error, 3 diverged (NaN/Inf loss),\n' +
-    '130 interrupted.',
+    "Ctrl-C writes a checkpoint; --resume continues it exactly. --resume takes the run's flags from the\n" +
+    'checkpoint (or OUT/config.json before the first one); a result-changing flag given again must equal the\n' +
+    'stored value, and a config.json that disagrees with the checkpoint is refused: nothing is written then.\n' +
+    "One trainer per OUT: a second one is refused naming the first's PID (OUT/lock; a lock left by a killed\n" +
+    'process is taken over). A NaN/Inf training or evaluation loss stops the run, keeping the last finite\n' +
+    'checkpoint. With --json stdout holds one JSON summary (other lines go to stderr): best_accuracy\n' +
+    '(fashion-mnist) or test_loss, perplexity, ood_loss, cloze_accuracy (text), plus params, added_params,\n' +
+    'steps, mean_step_ms. Exit status: 0 done, 2 bad input (flags, data, run folder, checkpoint, full disk: one\n' +
+    'line; LAUREL_DEBUG=1 adds the stack), 3 diverged, 130 interrupted.',
   TRAIN_CMD_FLAGS,
 );
 
+const strip = (v: Flags) => Object.fromEntries(Object.entries(v).filter(([k]) => !RUNTIME.has(k)));
+
+/** The first result-changing flag whose value differs between two flag sets (JSON drops undefined). */
+function firstDifference(a: Flags, b: Flags): string | undefined {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => !RUNTIME.has(k));
+  return keys.find((k) => (a[k] ?? null) !== (b[k] ?? null));
+}
+
+/** The flags stored with the checkpoint (null for a checkpoint written without them). */
+function checkpointFlags(out: string): Flags | null {
+  const c = readCheckpointInfo(out).config;
+  return c !== null && typeof c === 'object' && !Array.isArray(c) ? (c as Flags) : null;
+}
+
 /**
- * The flags of the run: from the command line, or on --resume from OUT/config.json, where any
- * result-changing flag given again must agree with the saved one.
+ * The flags of the run: from the command line, or on --resume those stored with the checkpoint (else in
+ * OUT/config.json), where any result-changing flag given again must agree with the stored one. Reads only.
  */
-function runFlags(
-  values: Flags,
-  given: Set<string>,
-  out: string,
-  resume: boolean,
-): { flags: Flags; fresh: boolean } {
-  const strip = (v: Flags) => Object.fromEntries(Object.entries(v).filter(([k]) => !RUNTIME.has(k)));
-  if (resume && existsSync(configPath(out))) {
-    const saved = readRunConfig(out).flags;
+function runFlags(values: Flags, given: Set<string>, out: string, resume: boolean): Flags {
+  const hasConfig = existsSync(configPath(out));
+  if (resume && (hasConfig || hasCheckpoint(out))) {
+    const fromConfig = hasConfig ? readRunConfig(out).flags : null;
+    const fromCheckpoint = hasCheckpoint(out) ? checkpointFlags(out) : null;
+    if (fromConfig && fromCheckpoint) {
+      const k = firstDifference(fromConfig, fromCheckpoint);
+      if (k !== undefined) {
+        throw new UsageError(
+          `laurel train: ${configPath(out)} says --${k} ${fromConfig[k] ?? 'not set'} but the checkpoint was trained with ` +
+            `${fromCheckpoint[k] ?? 'not set'}; restore config.json (or delete it: the checkpoint's flags are used)`,
+        );
+      }
+    }
+    const saved = (fromCheckpoint ?? fromConfig) as Flags;
     for (const name of given) {
       if (RUNTIME.has(name)) continue;
       if (saved[name] !== values[name]) {
@@ -56,16 +82,16 @@ function runFlags(
         );
       }
     }
-    return { flags: saved, fresh: false };
+    return saved;
   }
-  if (!resume && (hasCheckpoint(out) || existsSync(configPath(out)))) {
+  if (!resume && (hasCheckpoint(out) || hasConfig)) {
     throw new UsageError(
       `laurel train: ${out} already holds a run; add --resume to continue it, or pick another --out`,
     );
   }
   if (values.task === undefined)
     throw new UsageError('laurel train: --task is required (fashion-mnist or text)');
-  return { flags: resolveDefaults(strip(values)), fresh: true };
+  return resolveDefaults(strip(values));
 }
 
 /** The JSON summary of a run (the experiment runner reads it from the last stdout line). */
@@ -141,56 +167,90 @@ export interface TrainSession {
   summary: Record<string, unknown>;
 }
 
-/** Runs one training with resolved flags into `out` (used by `train` and `demo`). */
+/**
+ * Runs one training with resolved flags into `out` (used by `train` and `demo`). Everything is checked (data,
+ * model, the checkpoint to resume) before the first write; the run folder is locked from then on (`rt.lock`:
+ * a lock the caller already holds).
+ */
 export async function runTraining(
   flags: Flags,
   out: string,
-  rt: { resume: boolean; stopAt?: number; quiet: boolean; backend: string; label?: string },
+  rt: {
+    resume: boolean;
+    stopAt?: number;
+    quiet: boolean;
+    backend: string;
+    label?: string;
+    /** The lock of `out`, when the caller holds it (else it is taken before the first write). */
+    lock?: RunLock | null;
+    /** Called before the first write into `out`. */
+    onStart?: () => void;
+  },
 ): Promise<TrainSession> {
   const t0 = performance.now();
   const run = setupRun(flags);
   // --init-from: the starting weights (when resuming from a checkpoint, the checkpoint's replace them anyway)
   if (flags['init-from'] !== undefined && !(rt.resume && hasCheckpoint(out)))
     loadInitialWeights(run.model, flags['init-from'] as string);
-  mkdirSync(out, { recursive: true });
-  if (!existsSync(configPath(out))) {
-    const config: RunConfig = {
-      format: 'laurel-run',
-      version: 1,
-      flags,
-      spec: run.spec,
-      created: new Date().toISOString(),
-    };
-    writeJsonAtomic(configPath(out), config);
-  }
+  let ownLock: RunLock | null = null;
+  const prepareFolder = (): void => {
+    rt.onStart?.();
+    ensureDir(out);
+    if (!rt.lock) {
+      ownLock = acquireRunLock(out);
+      // another trainer may have filled the folder since it was checked
+      if (!rt.resume && (hasCheckpoint(out) || existsSync(configPath(out)))) {
+        throw new UsageError(`laurel train: ${out} already holds a run; add --resume to continue it`);
+      }
+    }
+    if (!existsSync(configPath(out))) {
+      const config: RunConfig = {
+        format: 'laurel-run',
+        version: 1,
+        flags,
+        spec: run.spec,
+        created: new Date().toISOString(),
+      };
+      writeJsonAtomic(configPath(out), config);
+    }
+  };
   const { optimizer, lr } = setupOptimizer(run);
   const progress = rt.quiet ? undefined : new Progress({ total: run.totalSteps, unit: run.task.unit });
   const log = (m: string) => {
     if (!rt.quiet) progress ? progress.log(m) : process.stderr.write(`${m}\n`);
   };
   log(`${rt.label ? `[${rt.label}] ` : ''}${run.dataInfo}`);
+  const lock = rt.lock ?? null;
+  if (lock?.tookOverFrom != null)
+    log(`took over the lock of ${out} from PID ${lock.tookOverFrom}, which no longer runs`);
   log(
     `${run.spec.model} ${flags.residual}: ${run.counts.params.toLocaleString('en-US')} params ` +
       `(+${run.counts.added_params} vs baseline); ${run.totalSteps} steps (${run.stepsPerEpoch}/epoch), ` +
       `eval every ${run.evalEvery}; ${flags.optimizer} lr ${flags.lr}; backend ${rt.backend}; out ${out}`,
   );
-  const result = await train({
-    model: run.model as Model,
-    task: run.task,
-    optimizer,
-    lr,
-    totalSteps: run.totalSteps,
-    evalEvery: run.evalEvery,
-    outDir: out,
-    rng: new Rng(flags.seed as number),
-    config: flags,
-    resume: rt.resume,
-    stopAtStep: rt.stopAt,
-    gradClip: flags['grad-clip'] as number | undefined,
-    handleSignals: true,
-    progress,
-    log,
-  });
+  let result: TrainResult;
+  try {
+    result = await train({
+      model: run.model as Model,
+      task: run.task,
+      optimizer,
+      lr,
+      totalSteps: run.totalSteps,
+      evalEvery: run.evalEvery,
+      outDir: out,
+      rng: new Rng(flags.seed as number),
+      config: flags,
+      resume: rt.resume,
+      stopAtStep: rt.stopAt,
+      gradClip: flags['grad-clip'] as number | undefined,
+      handleSignals: true,
+      progress,
+      log,
+      onReady: prepareFolder,
+    });
+  } finally {
+    (ownLock as RunLock | null)?.release();
+  }
   optimizer.dispose();
   const summary = summarize(run, result, rt.backend, performance.now() - t0);
   run.model.dispose();
@@ -217,16 +277,38 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const { values, given } = parseFlags(argv, TRAIN_CMD_FLAGS, 'train');
   const out = values.out as string | undefined;
   if (out === undefined) throw new UsageError('laurel train: --out DIR is required');
+  checkDirCreatable(out);
   const resume = values.resume as boolean;
-  const { flags } = runFlags(values, given, out, resume);
-  const backend = await startBackend(values);
-  const { summary, result } = await runTraining(flags, out, {
-    resume,
-    stopAt: values['stop-at'] as number | undefined,
-    quiet: values.quiet as boolean,
-    backend,
-  });
-  process.stdout.write(describeSummary(summary));
-  if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-  return EXIT[result.status];
+  // The folder is locked before it is read, so that its run cannot change under the checks. A folder made
+  // for this is removed again if a check fails: nothing is left behind.
+  const created = ensureDir(out);
+  let lock: RunLock;
+  try {
+    lock = acquireRunLock(out);
+  } catch (e) {
+    removeEmptyDirs(created);
+    throw e;
+  }
+  let started = false;
+  try {
+    const flags = runFlags(values, given, out, resume);
+    const backend = await startBackend(values);
+    const { summary, result } = await runTraining(flags, out, {
+      resume,
+      stopAt: values['stop-at'] as number | undefined,
+      quiet: values.quiet as boolean,
+      backend,
+      lock,
+      onStart: () => {
+        started = true;
+      },
+    });
+    // with --json, stdout holds the JSON document alone
+    (values.json ? process.stderr : process.stdout).write(describeSummary(summary));
+    if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    return EXIT[result.status];
+  } finally {
+    lock.release();
+    if (!started) removeEmptyDirs(created);
+  }
 }

@@ -91,6 +91,8 @@ export interface RawImages {
   n: number;
   height: number;
   width: number;
+  /** The label file (for error messages). */
+  labelPath?: string;
 }
 
 /** Reads one split ('train' or 'test') of an MNIST-format folder without scaling. */
@@ -105,7 +107,7 @@ export function readMnistSplit(dir: string, split: 'train' | 'test'): RawImages 
   if (lbl.dims[0] !== n) {
     throw new Error(`${lblPath}: holds ${lbl.dims[0]} labels but ${imgPath} holds ${n} images`);
   }
-  return { images: img.data, labels: lbl.data, n, height, width };
+  return { images: img.data, labels: lbl.data, n, height, width, labelPath: lblPath };
 }
 
 /** Mean and std of uint8 pixels scaled to [0, 1], over the images with the given indices. */
@@ -157,10 +159,34 @@ function range(start: number, end: number): Int32Array {
   return a;
 }
 
-function maxLabel(labels: Uint8Array): number {
-  let m = 0;
-  for (const v of labels) if (v > m) m = v;
-  return m;
+function outOfRange(raw: RawImages, i: number, why: string): Error {
+  return new Error(
+    `${raw.labelPath ?? 'labels'}: label ${raw.labels[i]} at index ${i} is out of range: ${why}`,
+  );
+}
+
+/**
+ * The number of classes of a labelled set: K when the training labels are exactly 0..K-1, every one present.
+ * A label past a gap (e.g. a stray 250 among 0..9, which would silently add 241 empty classes to the head)
+ * and a test label the training set never has are errors naming the file, the index and the value.
+ */
+export function countClasses(train: RawImages, test: RawImages): number {
+  const seen = new Uint8Array(256);
+  for (const v of train.labels) seen[v] = 1;
+  let k = 0;
+  while (k < 256 && seen[k]) k++;
+  const firstPast = (raw: RawImages) => raw.labels.findIndex((v) => v >= k);
+  const i = firstPast(train);
+  if (i >= 0) {
+    const why =
+      k === 0
+        ? 'no training image has label 0 (labels must be 0..K-1)'
+        : `no training image has label ${k}, so the labels must be 0..${k - 1}`;
+    throw outOfRange(train, i, why);
+  }
+  const j = firstPast(test);
+  if (j >= 0) throw outOfRange(test, j, `the training labels are 0..${k - 1}`);
+  return k;
 }
 
 /**
@@ -193,7 +219,7 @@ export function loadFashionMnist(opts: FashionMnistOptions = {}): FashionMnist {
     valIdx = perm.slice(0, valSize).sort();
     trainIdx = perm.slice(valSize).sort();
   }
-  const numClasses = Math.max(maxLabel(trainRaw.labels), maxLabel(testRaw.labels)) + 1;
+  const numClasses = countClasses(trainRaw, testRaw);
   const { mean, std } = pixelStats(trainRaw, trainIdx);
   const normalized = opts.normalize ?? false;
   const [m, s] = normalized ? [mean, std] : [0, 1];

@@ -4,8 +4,9 @@ import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { loadAddon } from './addon.ts';
 import { NATIVE_BACKEND, registerNativeBackend } from './backend.ts';
+import { type BackendName, requestedBackend } from './backends.ts';
 
-export type BackendName = 'native' | 'cpu' | 'wasm';
+export { BACKEND_NAMES, type BackendName, requestedBackend } from './backends.ts';
 export { NATIVE_BACKEND, NativeBackend, nativeKernelNames } from './backend.ts';
 export { loadAddon } from './addon.ts';
 export {
@@ -50,6 +51,10 @@ async function trySet(name: string): Promise<string | null> {
     const ok = await tf.setBackend(name);
     if (!ok) return `tfjs could not initialise the ${name} backend`;
     await tf.ready();
+    // tfjs's cpu backend greets its first tensor in Node with an advert for tfjs-node (on stderr); laurel
+    // chose this backend on purpose, so the banner is noise.
+    const b = tf.backend() as { firstUse?: boolean };
+    if (b.firstUse === true) b.firstUse = false;
     return null;
   } catch (e) {
     return (e as Error).message.split('\n')[0];
@@ -61,10 +66,7 @@ async function trySet(name: string): Promise<string | null> {
  * warning line saying why. Returns the name in use.
  */
 export async function initBackend(name?: BackendName): Promise<string> {
-  const want = (name ?? process.env.LAUREL_BACKEND ?? 'native') as string;
-  if (want !== 'native' && want !== 'cpu' && want !== 'wasm') {
-    throw new Error(`unknown backend '${want}': expected native, cpu or wasm`);
-  }
+  const want = requestedBackend(name);
   if (want === 'native') {
     const why = ensureNative() ?? (await trySet(NATIVE_BACKEND));
     if (why === null) return tf.getBackend();

@@ -8,8 +8,10 @@
  * reference row (p < 0.05 marked `*`). Also recorded: the preset, the git commit(s), the backend and the date,
  * and the paper's numbers next to ours.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { InputError } from '../util/errors.ts';
+import { ensureDir, writeFileAtomic } from '../util/files.ts';
 import { type Budget, PRESETS } from './budget.ts';
 import type { ExperimentDef, RowDef } from './definitions/index.ts';
 import { gitCommit } from './git.ts';
@@ -336,6 +338,11 @@ function presetOf(def: ExperimentDef, budget: Budget): unknown {
   return PRESETS[def.name][budget];
 }
 
+/** Trials that succeeded with their row's current config, over all rows. */
+function okTrials(rows: RowSummary[]): number {
+  return rows.reduce((a, s) => a + s.n, 0);
+}
+
 /** Builds the report (markdown + SVGs) from records; pure apart from rendering. */
 export async function buildReport(
   def: ExperimentDef,
@@ -349,7 +356,7 @@ export async function buildReport(
   for (const [name, spec] of Object.entries(specs)) svgs[name] = await renderSvg(spec);
 
   const used = rows.flatMap((s) => s.records);
-  const ok = rows.reduce((a, s) => a + s.n, 0);
+  const ok = okTrials(rows);
   const failed = rows.reduce((a, s) => a + s.failed, 0);
   const interrupted = rows.reduce((a, s) => a + s.interrupted, 0);
   const missing = rows.reduce((a, s) => a + s.missing, 0);
@@ -429,32 +436,65 @@ export interface WriteReportOptions {
   /** For tests: fixed date and commit. */
   date?: string;
   commit?: string | null;
+  /** Replace an existing report even when it counts more successful trials than the new one. */
+  force?: boolean;
 }
 
 export interface WrittenReport {
   reportPath: string;
   plotPaths: string[];
   report: Report;
+  /** Lines of results.jsonl that were skipped (torn, not JSON, not trial records). */
+  skipped: number;
 }
 
-/** Reads `<runsDir>/<id>/results.jsonl`, writes `<resultsDir>/<id>/report.md` and the SVGs. */
+/** The successful-trial count an existing report states ("- Trials: N ok, …"), or null when it has none. */
+function reportedOk(markdown: string): number | null {
+  const m = /^- Trials: (\d+) ok\b/m.exec(markdown);
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * Reads `<runsDir>/<id>/results.jsonl`, writes `<resultsDir>/<id>/report.md` and the SVGs. Refuses (an
+ * InputError, nothing written) when there is no trial record at all, and when an existing report counts more
+ * successful trials than the new one would (unless `force`): a report is never replaced by an emptier one.
+ */
 export async function writeReport(def: ExperimentDef, opts: WriteReportOptions): Promise<WrittenReport> {
   const store = new ResultStore(experimentRunsDir(opts.runsDir, def.name, opts.budget));
   const outDir = experimentResultsDir(opts.resultsDir, def.name, opts.budget);
-  const report = await buildReport(def, opts.budget, store.readAll(), {
+  const id = experimentId(def.name, opts.budget);
+  const { records, skipped } = store.read();
+  if (records.length === 0) {
+    const why = existsSync(store.path)
+      ? `${store.path} holds no trial record (${skipped} lines skipped: not JSON or not trial records)`
+      : `${store.path} does not exist`;
+    throw new InputError(
+      `no results to report: ${why}; run 'laurel experiment ${def.name}' first, or pass --runs-dir DIR ` +
+        `where DIR/${id}/results.jsonl exists (the results committed in this repository: --runs-dir results)`,
+    );
+  }
+  const source = relative(process.cwd(), store.path);
+  const report = await buildReport(def, opts.budget, records, {
     date: opts.date ?? new Date().toISOString(),
     commit: opts.commit === undefined ? gitCommit() : opts.commit,
-    source: relative(process.cwd(), store.path).startsWith('..')
-      ? store.path
-      : relative(process.cwd(), store.path),
+    source: source.startsWith('..') ? store.path : source,
   });
-  mkdirSync(outDir, { recursive: true });
   const reportPath = join(outDir, 'report.md');
-  writeFileSync(reportPath, report.markdown);
+  if (!opts.force && existsSync(reportPath)) {
+    const before = reportedOk(readFileSync(reportPath, 'utf8'));
+    if (before === null || before > okTrials(report.rows)) {
+      const had = `${before ?? 'an unknown number of'} ok trials`;
+      throw new InputError(
+        `not replacing ${reportPath} (${had}) with a report of ${okTrials(report.rows)} ok trials from ${store.path}; pass --force to replace it, or --results-dir DIR to write elsewhere`,
+      );
+    }
+  }
+  ensureDir(outDir);
+  writeFileAtomic(reportPath, report.markdown);
   const plotPaths = Object.entries(report.svgs).map(([name, svg]) => {
     const p = join(outDir, name);
-    writeFileSync(p, svg);
+    writeFileAtomic(p, svg);
     return p;
   });
-  return { reportPath, plotPaths, report };
+  return { reportPath, plotPaths, report, skipped };
 }

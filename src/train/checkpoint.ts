@@ -1,25 +1,17 @@
 import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { InputError } from '../util/errors.ts';
+import { ensureDir, writeFileAtomic } from '../util/files.ts';
 import type { NamedTensors, OptimizerState } from './optim/index.ts';
 
 /**
  * Checkpoints: `DIR/checkpoint/manifest.json` (everything but tensor values) + one binary blob holding every
  * tensor back to back. Writing is atomic: the blob is written under a new name, then the manifest is written to
  * a temp file and renamed over the old one (the commit point), then the old blob is removed. A crash at any
- * moment leaves either the old or the new checkpoint, complete.
+ * moment leaves either the old or the new checkpoint, complete; a failed write (a full disk) removes its
+ * partial file. Problems with a stored checkpoint throw an InputError naming the folder and the problem.
  */
 
 export const CHECKPOINT_FORMAT = 'laurel-checkpoint';
@@ -83,18 +75,6 @@ export function hasCheckpoint(runDir: string): boolean {
   return existsSync(join(checkpointDir(runDir), 'manifest.json'));
 }
 
-function writeFileDurable(path: string, data: Uint8Array | string): void {
-  const fd = openSync(path, 'w');
-  try {
-    const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function fsyncDir(dir: string): void {
   try {
     const fd = openSync(dir, 'r');
@@ -108,7 +88,7 @@ function fsyncDir(dir: string): void {
 /** Writes the checkpoint of a run to `runDir/checkpoint/` atomically (synchronous, so a signal handler can use it). */
 export function saveCheckpoint(runDir: string, s: CheckpointState): void {
   const dir = checkpointDir(runDir);
-  mkdirSync(dir, { recursive: true });
+  ensureDir(dir);
   const entries: TensorEntry[] = [];
   const chunks: Uint8Array[] = [];
   let offset = 0;
@@ -147,10 +127,8 @@ export function saveCheckpoint(runDir: string, s: CheckpointState): void {
     best: s.best,
     saved_at: new Date().toISOString(),
   };
-  writeFileDurable(join(dir, `${blobName}.tmp`), blob);
-  renameSync(join(dir, `${blobName}.tmp`), join(dir, blobName));
-  writeFileDurable(join(dir, 'manifest.json.tmp'), `${JSON.stringify(manifest, null, 1)}\n`);
-  renameSync(join(dir, 'manifest.json.tmp'), join(dir, 'manifest.json'));
+  writeFileAtomic(join(dir, blobName), blob, { durable: true });
+  writeFileAtomic(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`, { durable: true });
   fsyncDir(dir);
   for (const f of readdirSync(dir)) {
     if (f !== blobName && f !== 'manifest.json') rmSync(join(dir, f), { force: true });
@@ -162,18 +140,23 @@ export interface LoadedCheckpoint extends CheckpointState {
   dispose(): void;
 }
 
-function bad(dir: string, why: string): Error {
-  return new Error(`bad checkpoint in ${dir}: ${why}`);
+function bad(dir: string, why: string): InputError {
+  return new InputError(`bad checkpoint in ${dir}: ${why}`);
 }
 
-/**
- * Reads `runDir/checkpoint/`, verifying the format, the blob's size and its SHA-256. Throws an error that names
- * the directory and what is wrong. The caller owns the returned tensors (`dispose()`).
- */
-export function loadCheckpoint(runDir: string): LoadedCheckpoint {
+/** What a checkpoint's manifest says, without reading its blob (step, stored config, best metric). */
+export interface CheckpointInfo {
+  step: number;
+  epoch: number;
+  config: unknown;
+  best: BestMetric | null;
+}
+
+/** Reads and checks `runDir/checkpoint/manifest.json`. */
+function readManifest(runDir: string): Manifest {
   const dir = checkpointDir(runDir);
   const mpath = join(dir, 'manifest.json');
-  if (!existsSync(mpath)) throw new Error(`no checkpoint in ${dir} (manifest.json is missing)`);
+  if (!existsSync(mpath)) throw new InputError(`no checkpoint in ${dir} (manifest.json is missing)`);
   let m: Manifest;
   try {
     m = JSON.parse(readFileSync(mpath, 'utf8'));
@@ -184,9 +167,31 @@ export function loadCheckpoint(runDir: string): LoadedCheckpoint {
   if (m.version !== CHECKPOINT_VERSION) {
     throw bad(dir, `format version ${m.version}, this laurel reads version ${CHECKPOINT_VERSION}`);
   }
-  if (typeof m.blob !== 'string' || m.blob.includes('/') || !Array.isArray(m.tensors)) {
+  if (
+    typeof m.blob !== 'string' ||
+    m.blob.includes('/') ||
+    !Array.isArray(m.tensors) ||
+    !Number.isInteger(m.step) ||
+    m.step < 0
+  ) {
     throw bad(dir, 'manifest.json is incomplete');
   }
+  return m;
+}
+
+/** The manifest's step, epoch, stored config and best metric (checked like `loadCheckpoint`, blob not read). */
+export function readCheckpointInfo(runDir: string): CheckpointInfo {
+  const m = readManifest(runDir);
+  return { step: m.step, epoch: m.epoch, config: m.config, best: m.best };
+}
+
+/**
+ * Reads `runDir/checkpoint/`, verifying the format, the blob's size and its SHA-256. Throws an InputError that
+ * names the directory and what is wrong. The caller owns the returned tensors (`dispose()`).
+ */
+export function loadCheckpoint(runDir: string): LoadedCheckpoint {
+  const dir = checkpointDir(runDir);
+  const m = readManifest(runDir);
   const bpath = join(dir, m.blob);
   if (!existsSync(bpath)) throw bad(dir, `blob ${m.blob} is missing`);
   const blob = readFileSync(bpath);
@@ -199,7 +204,15 @@ export function loadCheckpoint(runDir: string): LoadedCheckpoint {
   const out: Record<Group, NamedTensors> = { params: {}, buffers: {}, optimizer: {} };
   for (const e of m.tensors) {
     const size = e.shape.reduce((a, b) => a * b, 1);
-    if (e.offset + e.bytes > blob.length || e.bytes !== size * 4 || !(e.group in out)) {
+    if (
+      !Array.isArray(e.shape) ||
+      !Number.isInteger(e.offset) ||
+      e.offset < 0 ||
+      e.offset + e.bytes > blob.length ||
+      e.bytes !== size * 4 ||
+      !(e.group in out) ||
+      (e.dtype !== 'float32' && e.dtype !== 'int32')
+    ) {
       throw bad(dir, `tensor '${e.name}' does not fit the blob`);
     }
     const bytes = new Uint8Array(blob.buffer, blob.byteOffset + e.offset, e.bytes).slice();
@@ -233,12 +246,12 @@ export function assignNamed(
 ): void {
   const names = new Set(targets.map((t) => t.name));
   const extra = Object.keys(saved).filter((n) => !names.has(n));
-  if (extra.length > 0) throw new Error(`checkpoint has ${what} '${extra[0]}' that this model lacks`);
+  if (extra.length > 0) throw new InputError(`checkpoint has ${what} '${extra[0]}' that this model lacks`);
   for (const t of targets) {
     const s = saved[t.name];
-    if (s === undefined) throw new Error(`checkpoint lacks ${what} '${t.name}'`);
+    if (s === undefined) throw new InputError(`checkpoint lacks ${what} '${t.name}'`);
     if (!tf.util.arraysEqual(s.shape, t.variable.shape)) {
-      throw new Error(
+      throw new InputError(
         `checkpoint ${what} '${t.name}' has shape [${s.shape}], the model has [${t.variable.shape}]`,
       );
     }

@@ -37,6 +37,11 @@ export interface TrainOptions {
   log?: (message: string) => void;
   /** Called after each evaluation (experiment runners). */
   onEval?: (step: number, result: EvalResult) => void;
+  /**
+   * Called once the checkpoint (if any) is restored into the model, optimizer and data, before anything is
+   * written: the CLI writes config.json here, so that a resume that fails leaves the run folder as it was.
+   */
+  onReady?: (step: number) => void;
 }
 
 export type TrainStatus = 'completed' | 'stopped' | 'interrupted' | 'diverged';
@@ -63,6 +68,15 @@ function inEvalMode<T>(model: Model, fn: () => T): T {
   } finally {
     model.setTraining(true);
   }
+}
+
+/** The name of the first parameter holding a NaN or ±Inf, or null (a checkpoint must never keep one). */
+function firstNonFinite(params: { name: string; variable: tf.Variable }[]): string | null {
+  for (const p of params) {
+    const v = p.variable.dataSync();
+    for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return p.name;
+  }
+  return null;
 }
 
 function isBetter(task: Task, value: number, best: BestMetric | null): boolean {
@@ -102,12 +116,25 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     } finally {
       c.dispose();
     }
+    o.onReady?.(step);
     metrics?.truncateAfter(step);
     log(`resumed from ${join(o.outDir, 'checkpoint')} at step ${step} (epoch ${task.epoch})`);
+  } else {
+    o.onReady?.(step);
+    // --resume without a checkpoint (killed before the first one was committed): start over, and drop the
+    // metrics lines of the lost attempt so that the file stays one line per evaluation
+    const dropped = o.resume ? (metrics?.truncateAfter(0) ?? 0) : 0;
+    if (o.resume && o.outDir) {
+      const note = dropped > 0 ? ` (dropped ${dropped} metrics lines of the earlier attempt)` : '';
+      log(`no checkpoint in ${join(o.outDir, 'checkpoint')}: restarting from step 0${note}`);
+    }
   }
 
-  const checkpoint = (): void => {
-    if (!o.outDir) return;
+  /** Writes a checkpoint; returns the name of a non-finite parameter instead of writing one. */
+  const checkpoint = (): string | null => {
+    if (!o.outDir) return null;
+    const bad = firstNonFinite(params);
+    if (bad !== null) return bad;
     const named = (xs: { name: string; variable: tf.Variable }[]): NamedTensors =>
       Object.fromEntries(xs.map((x) => [x.name, x.variable]));
     saveCheckpoint(o.outDir, {
@@ -121,6 +148,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       config: o.config ?? null,
       best,
     });
+    return null;
   };
 
   let interrupted: string | null = null;
@@ -144,15 +172,20 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   let lastEval: EvalResult | null = null;
   let evaluatedAt = -1;
 
-  /** Evaluates; `record` appends the metrics line (not for a resumed run that was already complete). */
-  const evaluate = (record = true): void => {
+  /**
+   * Evaluates; `record` appends the metrics line (not for a resumed run that was already complete). Returns
+   * false when the evaluation loss is not finite (the run has diverged).
+   */
+  const evaluate = (record = true): boolean => {
     const t0 = performance.now();
     const r = inEvalMode(model, () => task.evaluate(model));
     const evalMs = performance.now() - t0;
     lastEval = r;
     evaluatedAt = step;
+    const finite = Number.isFinite(r.loss);
     const selected = task.select.metric === 'accuracy' ? (r.accuracy ?? Number.NaN) : r.loss;
-    if (isBetter(task, selected, best)) best = { metric: task.select.metric, value: selected, step };
+    if (finite && isBetter(task, selected, best))
+      best = { metric: task.select.metric, value: selected, step };
     const stepMs = windowSteps > 0 ? windowMs / windowSteps : 0;
     const rate = windowMs > 0 ? (windowUnits * 1000) / windowMs : 0;
     if (record)
@@ -182,7 +215,13 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     );
     windowLoss = windowMs = windowUnits = windowSteps = 0;
     o.onEval?.(step, r);
+    return finite;
   };
+
+  const kept = (): string =>
+    o.outDir && hasCheckpoint(o.outDir) ? 'the last good checkpoint is kept' : 'no checkpoint was written';
+  const diverged = (what: string): TrainResult =>
+    finish('diverged', `${what}: stopping (try a lower --lr); ${kept()}`);
 
   const finish = (status: TrainStatus, message?: string): TrainResult => {
     if (o.handleSignals) {
@@ -208,7 +247,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     // Let signal handlers run between steps.
     await new Promise((r) => setImmediate(r));
     if (interrupted !== null) {
-      checkpoint();
+      const bad = checkpoint();
+      if (bad !== null) return diverged(`parameter '${bad}' is not finite at step ${step}`);
       return finish(
         'interrupted',
         `${interrupted}: checkpoint written at step ${step}; continue with --resume`,
@@ -223,12 +263,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     tf.dispose([batch.inputs, batch.targets]);
     if (!Number.isFinite(loss)) {
       tf.dispose(grads);
-      const kept =
-        o.outDir && hasCheckpoint(o.outDir) ? 'the last good checkpoint is kept' : 'no checkpoint yet';
-      return finish(
-        'diverged',
-        `loss is ${loss} at step ${step + 1}: stopping (try a lower --lr); ${kept}, parameters are those of step ${step}`,
-      );
+      return diverged(`training loss is ${loss} at step ${step + 1}`);
     }
     let named: NamedTensors = {};
     for (const [vname, g] of Object.entries(grads)) {
@@ -254,11 +289,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     o.progress?.update(step, loss, batch.units, lr);
 
     if (step % o.evalEvery === 0 || step === o.totalSteps) {
-      evaluate();
-      checkpoint();
+      if (!evaluate())
+        return diverged(`evaluation loss is ${(lastEval as EvalResult | null)?.loss} at step ${step}`);
+      const bad = checkpoint();
+      if (bad !== null) return diverged(`parameter '${bad}' is not finite at step ${step}`);
     }
     if (o.stopAtStep !== undefined && step >= o.stopAtStep && step < o.totalSteps) {
-      if (evaluatedAt !== step) checkpoint();
+      const bad = evaluatedAt !== step ? checkpoint() : null;
+      if (bad !== null) return diverged(`parameter '${bad}' is not finite at step ${step}`);
       return finish('stopped', `stopped at step ${step} (--stop-at); continue with --resume`);
     }
   }

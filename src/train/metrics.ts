@@ -1,5 +1,7 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { InputError, isSystemError, systemReason } from '../util/errors.ts';
+import { ensureDir, writeFileAtomic } from '../util/files.ts';
 
 /** One line of `metrics.jsonl`, written at every evaluation. */
 export interface MetricsRecord {
@@ -21,24 +23,33 @@ export interface MetricsRecord {
   [extra: string]: number | string | undefined;
 }
 
-/** Appends one JSON object per line to a file (created with its folder if needed). */
+/** Appends one JSON object per line to a file (created with its folder on the first line). */
 export class MetricsWriter {
-  constructor(readonly path: string) {
-    mkdirSync(dirname(path), { recursive: true });
-  }
+  constructor(readonly path: string) {}
 
   append(record: MetricsRecord): void {
-    appendFileSync(this.path, `${JSON.stringify(record)}\n`);
+    ensureDir(dirname(this.path));
+    try {
+      appendFileSync(this.path, `${JSON.stringify(record)}\n`);
+    } catch (e) {
+      if (!isSystemError(e)) throw e;
+      throw new InputError(`cannot write ${this.path}: ${systemReason(e)}`, { cause: e });
+    }
   }
 
   /**
    * On resume: drops the lines written after step `step` (an interrupted run may have logged evaluations past
-   * its last checkpoint; the resumed run writes them again), so the file stays one line per evaluation.
+   * its last checkpoint, or a run killed before its first checkpoint restarts from 0 and writes them again),
+   * so the file stays one line per evaluation. Returns the number of lines dropped.
    */
-  truncateAfter(step: number): void {
-    if (!existsSync(this.path)) return;
-    const kept = readMetrics(this.path).filter((r) => r.step <= step);
-    writeFileSync(this.path, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  truncateAfter(step: number): number {
+    if (!existsSync(this.path)) return 0;
+    const all = readMetrics(this.path);
+    const kept = all.filter((r) => r.step <= step);
+    const torn = !readFileSync(this.path, 'utf8').endsWith('\n');
+    if (kept.length === all.length && !torn) return 0;
+    writeFileAtomic(this.path, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    return all.length - kept.length;
   }
 }
 
@@ -51,7 +62,7 @@ export function readMetrics(path: string): MetricsRecord[] {
       out.push(JSON.parse(line));
     } catch (e) {
       if (i !== lines.length - 1)
-        throw new Error(`${path}: line ${i + 1} is not JSON: ${(e as Error).message}`);
+        throw new InputError(`${path}: line ${i + 1} is not JSON: ${(e as Error).message}`);
     }
   }
   return out;

@@ -24,10 +24,9 @@ export function laurelAsync(args: string[]) {
   return spawn(process.execPath, [BIN, ...args], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-/** The JSON summary: the last non-empty stdout line. */
+/** The JSON summary: with --json, stdout must be exactly one JSON document (human lines go to stderr). */
 export function lastJson(stdout: string): Record<string, unknown> {
-  const lines = stdout.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]);
+  return JSON.parse(stdout);
 }
 
 export function tmp(prefix: string): string {

@@ -152,12 +152,13 @@ test('demo (npm start) trains baseline and RW+LR and prints the comparison table
     '--json',
   ]);
   assert.equal(r.status, 0, r.stderr);
+  // with --json the table goes to stderr and stdout holds the JSON alone
   assert.match(
-    r.stdout,
+    r.stderr,
     /\| model +\| residual +\| +params \| +added \| best test acc \| final test acc \| ms\/step \| wall s \|/,
   );
-  assert.match(r.stdout, /\| resnet20 \| baseline \|.*\| +\+0 \(0\.00 %\) \|/);
-  assert.match(r.stdout, /\| resnet20 \| rw\+lr +\|.*\| \+10,674 \(3\.\d\d %\) \|/);
+  assert.match(r.stderr, /\| resnet20 \| baseline \|.*\| +\+0 \(0\.00 %\) \|/);
+  assert.match(r.stderr, /\| resnet20 \| rw\+lr +\|.*\| \+10,674 \(3\.\d\d %\) \|/);
   const j = lastJson(r.stdout) as { runs: Record<string, unknown>[] };
   assert.deepEqual(
     j.runs.map((x) => [x.residual, x.steps]),
