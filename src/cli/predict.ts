@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FASHION_MNIST_CLASSES, type RawImages, toImageSet } from '../data/fashion-mnist.ts';
 import { IDX_IMAGES_MAGIC, parseIdx } from '../data/idx.ts';
 import { isPng, pngToGray } from '../data/png-image.ts';
+import { FoldedResNet } from '../models/folded-resnet.ts';
 import { ResNet } from '../models/resnet.ts';
 import { type FlagDef, UsageError, formatHelp, parseFlags } from './flags.ts';
 import { RUNTIME_FLAGS } from './options.ts';
@@ -154,7 +155,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
   await startBackend(values);
   const { model, step } = loadRunModel(out, 'predict');
   try {
-    if (!(model instanceof ResNet))
+    if (!(model instanceof ResNet || model instanceof FoldedResNet))
       throw new UsageError(`laurel predict: ${out} holds a GPT, not a ResNet (use laurel generate)`);
     const { numClasses, inChannels } = model.config;
     if (inChannels !== 1)
