@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -7,7 +16,7 @@ import type { Budget } from '../../src/experiments/budget.ts';
 import { getExperiment } from '../../src/experiments/definitions/index.ts';
 import { reportExperiment } from '../../src/experiments/index.ts';
 import { planTrials } from '../../src/experiments/plan.ts';
-import { summarizeRows } from '../../src/experiments/report.ts';
+import { summarizeRows, writeReport } from '../../src/experiments/report.ts';
 import type { TrialRecord } from '../../src/experiments/store.ts';
 import { buildTrialArgs, normalizeSummary, trialFingerprint, trialKey } from '../../src/experiments/trial.ts';
 
@@ -211,14 +220,56 @@ test('lm report: params, SOTU and Moby Dick losses, cloze accuracy, memory and s
   assert.ok(svg.startsWith('<svg') && svg.includes('errorbars_marks'));
 });
 
-test('a report with no results yet still renders', async () => {
-  const w = await reportExperiment('lm', {
-    budget: 'smoke',
-    runsDir: join(tmp, 'empty'),
-    resultsDir: join(tmp, 'results5'),
-    commit: null,
-  });
-  const md = readFileSync(w.reportPath, 'utf8');
-  assert.match(md, /0 ok, 0 failed, 7 not run yet/);
-  assert.ok(readFileSync(w.plotPaths[0]!, 'utf8').startsWith('<svg'));
+test('no results: an error naming --runs-dir, and nothing written', async () => {
+  const results = join(tmp, 'results5');
+  await assert.rejects(
+    reportExperiment('lm', {
+      budget: 'smoke',
+      runsDir: join(tmp, 'empty'),
+      resultsDir: results,
+      commit: null,
+    }),
+    /no results to report: .*empty\/lm-smoke\/results\.jsonl does not exist; .*--runs-dir DIR where DIR\/lm-smoke\/results\.jsonl exists/,
+  );
+  assert.equal(existsSync(results), false);
+  // a results.jsonl of garbage: the same error, counting the skipped lines
+  const runs = join(tmp, 'garbage');
+  mkdirSync(join(runs, 'lm-smoke'), { recursive: true });
+  writeFileSync(join(runs, 'lm-smoke', 'results.jsonl'), 'not json\n{"key": 3}\n[1, 2]\n{"torn": \n');
+  await assert.rejects(
+    reportExperiment('lm', { budget: 'smoke', runsDir: runs, resultsDir: results, commit: null }),
+    /holds no trial record \(4 lines skipped: not JSON or not trial records\)/,
+  );
+  assert.equal(existsSync(results), false);
+});
+
+test('garbage lines among records are counted; a report is never replaced by an emptier one', async () => {
+  const runs = join(tmp, 'runs6');
+  const results = join(tmp, 'results6');
+  const records = synth('vision', 'smoke', runs, (row) => ({ best_accuracy: ACC[row], params: PARAMS[row] }));
+  const file = join(runs, 'vision-smoke', 'results.jsonl');
+  appendFileSync(file, 'garbage\n{"key": "x"}\n');
+  const opts = { budget: 'smoke' as Budget, runsDir: runs, resultsDir: results, commit: null };
+  const first = await writeReport(getExperiment('vision'), opts);
+  assert.equal(first.skipped, 2);
+  const full = readFileSync(first.reportPath, 'utf8');
+  assert.match(full, new RegExp(`- Trials: ${records.length} ok`));
+
+  // fewer ok trials now (the first record only): refused, the report and its plot untouched
+  writeFileSync(file, `${JSON.stringify(records[0])}\n`);
+  await assert.rejects(
+    writeReport(getExperiment('vision'), opts),
+    new RegExp(
+      `not replacing .*report\\.md \\(${records.length} ok trials\\) with a report of 1 ok trials .*--force`,
+    ),
+  );
+  assert.equal(readFileSync(first.reportPath, 'utf8'), full);
+  const forced = await writeReport(getExperiment('vision'), { ...opts, force: true });
+  assert.match(readFileSync(forced.reportPath, 'utf8'), /- Trials: 1 ok/);
+  assert.ok(readFileSync(forced.plotPaths[0]!, 'utf8').startsWith('<svg'));
+  // no temp file is left next to what was written
+  assert.deepEqual(
+    readdirSync(join(results, 'vision-smoke')).filter((f) => f.endsWith('.tmp')),
+    [],
+  );
 });
