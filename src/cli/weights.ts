@@ -12,7 +12,8 @@ export function loadInitialWeights(model: Module, file: string): void {
     loadSafetensors(model, file);
   } catch (e) {
     // the library's messages name the file; said once here
-    const why = (e as Error).message.replace(/^safetensors: /, '').replace(`${file}: `, '');
+    const msg = (e as Error).message.replace(/^safetensors: /, '');
+    const why = msg.startsWith(`${file}: `) ? msg.slice(file.length + 2) : msg;
     throw new UsageError(`laurel train: --init-from ${file}: ${why}`);
   }
 }
