@@ -4,23 +4,13 @@
 Run with Debian's python3-torch (1.13, OpenBLAS):   /usr/bin/python3 bench/torch/step.py [options]
 `bench/models.ts` runs it as a subprocess and reads ONE JSON object from stdout (logs go to stderr).
 
-The models are plain-PyTorch copies of what `buildModel` builds in src/models (same layers, same order,
-same parameter names in our dotted form, same weight-decay split), so that `bench/models.ts` can check
-them name by name (`structure` in the output) and, with --check, on the same weights and inputs.
+The models are python/laurel_torch.py's (the one PyTorch definition of laurel's models, also what `laurel export
+--layout torch` targets): CIFAR-style ResNet (option-B shortcuts) and the pre-norm GPT (learned positions, tied
+head, biases, LAUREL placement 'block'), baseline or RW+LR, ranks resolved and capped as src/laurel and
+src/models do. Parameters are reported under laurel's names (laurel_torch.laurel_names), so that
+`bench/models.ts` can check them name by name (`structure` in the output) and, with --check, on the same weights
+and inputs (given in laurel's layouts).
 
-ResNet (src/models/resnet.ts, CIFAR family, option-B shortcuts):
-  conv1 3x3/1 pad 1 (no bias) -> bn1 -> ReLU -> layer1..3 (n BasicBlocks each, 16/32/64 planes, stride 2 on
-  the first block of layers 2 and 3) -> global mean over H, W -> fc (bias).
-  BasicBlock: f = bn2(conv2(ReLU(bn1(conv1(x))))), s = downsample(x) (1x1/stride conv + BN where the shape
-  changes) or x, y = ReLU(R(f, s)).
-GPT (src/models/gpt.ts, pre-norm, learned positions, tied head, biases, no dropout, LAUREL placement 'block'):
-  x = wte[tok] + wpe[:T]; per layer: a = Attn(LN1(x)); h = x + a; m = MLP(LN2(h)); x' = R(a + m, x);
-  logits = LN_f(x) @ wte^T.  Attn: fused qkv Linear, causal additive mask (-1e9), softmax, proj Linear.
-  MLP: Linear D->4D, GELU (tanh), Linear 4D->D.
-R (src/laurel/math.ts):  baseline: f + x;  rw+lr: a*f + b*(x + (x@V)@U), (a, b) = 2*softmax(w), w [2] = 0,
-  V [D, r] Xavier-uniform, U [r, D] = 0.  Rank: the given one or min(16, D - 1) as src/laurel/config.ts
-  resolveRank does; in ResNet blocks a given rank >= D is capped at D - 1 (src/models/resnet.ts
-  blockResidual), so ResNet-20 at rank 16 has r = 15 in its 16-channel stage and 16 in the others.
 Optimizers (src/train/optim): SGD momentum (L2 decay added to the gradient) and AdamW (decoupled decay),
   decaying only conv/linear kernels and embeddings (our ParamKind 'weight' and 'embedding').
 Loss: mean softmax cross-entropy. BN: batch statistics, running stats updated (momentum 0.1, eps 1e-5).
@@ -74,217 +64,33 @@ DEFAULT_CONFIG = {
     "torchMemoryFormats": ["contiguous", "channels_last"],
 }
 
-CIFAR_DEPTHS = {"resnet20": 3, "resnet32": 5, "resnet44": 7, "resnet56": 9, "resnet110": 18}
+# python/laurel_torch.py (imported once torch is, so that --help and --print-config work without torch)
+PYTHON_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "python")
 
 
 def log(msg):
     print(f"[torch] {msg}", file=sys.stderr, flush=True)
 
 
-def resolve_rank(rank, dim, cap=False):
-    """src/laurel/config.ts resolveRank: the given rank (1 <= r < D) or min(16, D - 1). With cap (ResNet
-    blocks, src/models/resnet.ts blockResidual) a given rank >= D becomes D - 1."""
-    if cap and rank is not None and rank >= dim:
-        rank = max(1, dim - 1)
-    if rank is None:
-        return min(16, dim - 1)
-    if not (isinstance(rank, int) and 1 <= rank < dim):
-        raise ValueError(f"bad rank {rank}; allowed: an integer with 1 <= rank < D = {dim}")
-    return rank
-
-
 def build(torch, cfg):
-    """Defines the modules (inside a function so that --help works without torch)."""
-    nn = torch.nn
-    F = torch.nn.functional
+    """Constructors (config section, variant, rank) -> laurel_torch model, by benchmark model name."""
+    sys.path.insert(0, PYTHON_DIR)
+    import laurel_torch as lt
 
-    class Residual(nn.Module):
-        """baseline: f + x;  rw+lr: a*f + b*(x + U.V.x) on the channel axis `axis` (1: NCHW, -1: [.., D])."""
+    def resnet(c, variant, rank):
+        residual = lt.residual_config(variant, rank=rank)
+        return lt.ResNet(c["arch"], num_classes=c["classes"], in_channels=c["channels"], residual=residual)
 
-        def __init__(self, variant, dim, rank, axis, cap=False):
-            super().__init__()
-            if variant not in ("baseline", "rw+lr"):
-                raise ValueError(f"bad residual '{variant}'; allowed: 'baseline', 'rw+lr'")
-            self.variant = variant
-            self.axis = axis
-            if variant == "rw+lr":
-                r = resolve_rank(rank, dim, cap)
-                a = math.sqrt(6.0 / (dim + r))
-                self.w = nn.Parameter(torch.zeros(2))
-                self.V = nn.Parameter(torch.empty(dim, r).uniform_(-a, a))
-                self.U = nn.Parameter(torch.zeros(r, dim))
+    def gpt(c, variant, rank):
+        keys = ("layers", "dim", "heads", "mlpRatio", "context", "vocab")
+        return lt.Gpt(residual=lt.residual_config(variant, rank=rank), **{k: c[k] for k in keys})
 
-        def low_rank(self, x):
-            if self.axis == 1:  # NCHW: two 1x1 convs
-                h = F.conv2d(x, self.V.t()[:, :, None, None])
-                return F.conv2d(h, self.U.t()[:, :, None, None])
-            return (x @ self.V) @ self.U
-
-        def forward(self, fx, x):
-            if self.variant == "baseline":
-                return fx + x
-            ab = 2 * torch.softmax(self.w, 0)
-            return ab[0] * fx + ab[1] * (x + self.low_rank(x))
-
-    class Conv(nn.Module):
-        """Conv2d without bias; `kernel` stored OIHW (ours is HWIO), kaiming-normal fan_out."""
-
-        def __init__(self, cin, cout, k, stride=1, padding=0):
-            super().__init__()
-            self.stride, self.padding = stride, padding
-            self.kernel = nn.Parameter(torch.randn(cout, cin, k, k) * math.sqrt(2.0 / (cout * k * k)))
-
-        def forward(self, x):
-            return F.conv2d(x, self.kernel, None, self.stride, self.padding)
-
-    class BatchNorm(nn.Module):
-        def __init__(self, c):
-            super().__init__()
-            self.gamma = nn.Parameter(torch.ones(c))
-            self.beta = nn.Parameter(torch.zeros(c))
-            self.register_buffer("runningMean", torch.zeros(c))
-            self.register_buffer("runningVar", torch.ones(c))
-
-        def forward(self, x):
-            return F.batch_norm(x, self.runningMean, self.runningVar, self.gamma, self.beta, self.training, 0.1, 1e-5)
-
-    class Linear(nn.Module):
-        """`kernel` stored [out, in] for F.linear (ours is [in, out])."""
-
-        def __init__(self, din, dout, bias=True, std=None):
-            super().__init__()
-            if std is None:  # PyTorch default: U(+-1/sqrt(fan_in))
-                b = 1.0 / math.sqrt(din)
-                self.kernel = nn.Parameter(torch.empty(dout, din).uniform_(-b, b))
-                self.bias = nn.Parameter(torch.empty(dout).uniform_(-b, b)) if bias else None
-            else:
-                self.kernel = nn.Parameter(torch.randn(dout, din) * std)
-                self.bias = nn.Parameter(torch.zeros(dout)) if bias else None
-
-        def forward(self, x):
-            return F.linear(x, self.kernel, self.bias)
-
-    class Downsample(nn.Sequential):
-        def __init__(self, cin, cout, stride):
-            super().__init__(Conv(cin, cout, 1, stride), BatchNorm(cout))
-
-    class BasicBlock(nn.Module):
-        def __init__(self, cin, planes, stride, variant, rank):
-            super().__init__()
-            self.conv1 = Conv(cin, planes, 3, stride, 1)
-            self.bn1 = BatchNorm(planes)
-            self.conv2 = Conv(planes, planes, 3, 1, 1)
-            self.bn2 = BatchNorm(planes)
-            self.downsample = Downsample(cin, planes, stride) if (stride != 1 or cin != planes) else None
-            self.residual = Residual(variant, planes, rank, 1, cap=True)
-
-        def forward(self, x):
-            fx = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
-            s = self.downsample(x) if self.downsample is not None else x
-            return F.relu(self.residual(fx, s))
-
-    class ResNet(nn.Module):
-        def __init__(self, c, variant, rank):
-            super().__init__()
-            n = CIFAR_DEPTHS[c["arch"]]
-            self.conv1 = Conv(c["channels"], 16, 3, 1, 1)
-            self.bn1 = BatchNorm(16)
-            cin = 16
-            for s, planes in enumerate((16, 32, 64)):
-                blocks = []
-                for b in range(n):
-                    blocks.append(BasicBlock(cin, planes, 2 if (b == 0 and s > 0) else 1, variant, rank))
-                    cin = planes
-                setattr(self, f"layer{s + 1}", nn.Sequential(*blocks))
-            self.fc = Linear(64, c["classes"])
-
-        def forward(self, x):
-            h = F.relu(self.bn1(self.conv1(x)))
-            h = self.layer3(self.layer2(self.layer1(h)))
-            return self.fc(h.mean((2, 3)))
-
-    class LayerNorm(nn.Module):
-        def __init__(self, d):
-            super().__init__()
-            self.gamma = nn.Parameter(torch.ones(d))
-            self.beta = nn.Parameter(torch.zeros(d))
-
-        def forward(self, x):
-            return F.layer_norm(x, (x.shape[-1],), self.gamma, self.beta, 1e-5)
-
-    class Embedding(nn.Module):
-        def __init__(self, n, d):
-            super().__init__()
-            self.table = nn.Parameter(torch.randn(n, d) * 0.02)
-
-    class Attention(nn.Module):
-        def __init__(self, d, heads, context, proj_std):
-            super().__init__()
-            self.heads = heads
-            self.qkv = Linear(d, 3 * d, std=0.02)
-            self.proj = Linear(d, d, std=proj_std)
-            mask = torch.full((context, context), -1e9).triu(1)
-            self.register_buffer("mask", mask, persistent=False)
-
-        def forward(self, x):
-            b, t, d = x.shape
-            h = self.heads
-            qkv = self.qkv(x).view(b, t, 3, h, d // h).permute(2, 0, 3, 1, 4)
-            q, k, v = qkv[0], qkv[1], qkv[2]
-            scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d // h)) + self.mask[:t, :t]
-            y = torch.softmax(scores, -1) @ v
-            return self.proj(y.transpose(1, 2).reshape(b, t, d))
-
-    class Mlp(nn.Module):
-        def __init__(self, d, ratio, proj_std):
-            super().__init__()
-            hidden = round(ratio * d)
-            self.fc = Linear(d, hidden, std=0.02)
-            self.proj = Linear(hidden, d, std=proj_std)
-
-        def forward(self, x):
-            return self.proj(F.gelu(self.fc(x), approximate="tanh"))
-
-    class GptLayer(nn.Module):
-        def __init__(self, c, variant, rank):
-            super().__init__()
-            d = c["dim"]
-            proj_std = 0.02 / math.sqrt(2 * c["layers"])
-            self.ln1 = LayerNorm(d)
-            self.attn = Attention(d, c["heads"], c["context"], proj_std)
-            self.ln2 = LayerNorm(d)
-            self.mlp = Mlp(d, c["mlpRatio"], proj_std)
-            self.residual = Residual(variant, d, rank, -1) if variant != "baseline" else None
-
-        def forward(self, x):
-            a = self.attn(self.ln1(x))
-            h = x + a
-            m = self.mlp(self.ln2(h))
-            if self.residual is not None:
-                return self.residual(a + m, x)
-            return h + m
-
-    class Gpt(nn.Module):
-        def __init__(self, c, variant, rank):
-            super().__init__()
-            self.vocab = c["vocab"]
-            self.wte = Embedding(c["vocab"], c["dim"])
-            self.wpe = Embedding(c["context"], c["dim"])
-            self.layers = nn.Sequential(*[GptLayer(c, variant, rank) for _ in range(c["layers"])])
-            self.lnF = LayerNorm(c["dim"])
-
-        def forward(self, tokens):
-            t = tokens.shape[1]
-            x = self.wte.table[tokens] + self.wpe.table[:t]
-            x = self.lnF(self.layers(x))
-            return x @ self.wte.table.t()
-
-    return {"ResNet": ResNet, "Gpt": Gpt}
+    return {"ResNet": resnet, "Gpt": gpt, "names": lt.laurel_names}
 
 
-def decayed(name):
+def decayed(kind):
     """Our ParamKind split: conv/linear kernels ('weight') and embedding tables decay; the rest does not."""
-    return name.endswith(".kernel") or name.endswith(".table")
+    return kind in ("weight", "embedding")
 
 
 def make_case(torch, classes, cfg, model_name, variant, batch_override=None, memory_format="contiguous"):
@@ -303,7 +109,7 @@ def make_case(torch, classes, cfg, model_name, variant, batch_override=None, mem
         elif memory_format != "contiguous":
             raise ValueError(f"bad memory format '{memory_format}'; allowed: contiguous, channels_last")
         loss_fn = lambda: F.cross_entropy(model(x), y)  # noqa: E731
-        groups = param_groups(model, c["weightDecay"])
+        groups = param_groups(classes, model, c["weightDecay"])
         opt = torch.optim.SGD(groups, lr=c["lr"], momentum=c["momentum"], foreach=True)
     elif model_name == "gpt":
         c = cfg["gpt"]
@@ -312,7 +118,7 @@ def make_case(torch, classes, cfg, model_name, variant, batch_override=None, mem
         tok = torch.randint(0, c["vocab"], (n, c["context"] + 1), generator=g)
         x, y = tok[:, :-1].contiguous(), tok[:, 1:].contiguous()
         loss_fn = lambda: F.cross_entropy(model(x).reshape(-1, c["vocab"]), y.reshape(-1))  # noqa: E731
-        groups = param_groups(model, c["weightDecay"])
+        groups = param_groups(classes, model, c["weightDecay"])
         opt = torch.optim.AdamW(groups, lr=c["lr"], betas=(0.9, 0.999), eps=1e-8, foreach=True)
     else:
         raise ValueError(f"bad model '{model_name}'; allowed: resnet, gpt")
@@ -320,15 +126,17 @@ def make_case(torch, classes, cfg, model_name, variant, batch_override=None, mem
     return model, opt, loss_fn
 
 
-def param_groups(model, wd):
-    decay = [p for n, p in model.named_parameters() if decayed(n)]
-    rest = [p for n, p in model.named_parameters() if not decayed(n)]
+def param_groups(classes, model, wd):
+    names = classes["names"](model)
+    decay = [p for n, p in model.named_parameters() if decayed(names[n][1])]
+    rest = [p for n, p in model.named_parameters() if not decayed(names[n][1])]
     return [{"params": decay, "weight_decay": wd}, {"params": rest, "weight_decay": 0.0}]
 
 
-def structure(model):
-    """[name, numel, decayed] for every parameter, in registration order (our names)."""
-    return [[n, p.numel(), decayed(n)] for n, p in model.named_parameters()]
+def structure(classes, model):
+    """[laurel name, numel, decayed] for every parameter, in registration order."""
+    names = classes["names"](model)
+    return [[names[n][0], p.numel(), decayed(names[n][1])] for n, p in model.named_parameters()]
 
 
 def time_steps(model, opt, loss_fn, warmup, steps, limit_ms=math.inf):
@@ -372,17 +180,16 @@ def check(torch, classes, cfg, path):
     c = cfg[model_name]
     model = (classes["ResNet"] if model_name == "resnet" else classes["Gpt"])(c, variant, cfg["rank"].get(model_name))
     model.train()
-    params = dict(model.named_parameters())
+    names = classes["names"](model)
     with torch.no_grad():
-        for name, w in spec["params"].items():
-            t = torch.tensor(w["data"], dtype=torch.float32).reshape(w["shape"])
-            p = params[name]
-            if name.endswith(".kernel") and t.dim() == 4:  # HWIO -> OIHW
-                t = t.permute(3, 2, 0, 1)
-            elif name.endswith(".kernel") and t.dim() == 2:  # [in, out] -> [out, in]
-                t = t.t()
+        for n, p in model.named_parameters():
+            ours, _, _, from_laurel = names[n]
+            if ours not in spec["params"]:
+                raise ValueError(f"check: the weights lack {ours}")
+            w = spec["params"][ours]
+            t = from_laurel(torch.tensor(w["data"], dtype=torch.float32).reshape(w["shape"]))
             if tuple(t.shape) != tuple(p.shape):
-                raise ValueError(f"check: {name} has shape {list(t.shape)}, model has {list(p.shape)}")
+                raise ValueError(f"check: {ours} has shape {list(t.shape)}, model has {list(p.shape)}")
             p.copy_(t)
     inp = spec["inputs"]
     if model_name == "resnet":
@@ -396,7 +203,7 @@ def check(torch, classes, cfg, path):
     loss.backward()
     grad_norms = {}
     for n, p in model.named_parameters():
-        grad_norms[n] = 0.0 if p.grad is None else float(p.grad.norm())
+        grad_norms[names[n][0]] = 0.0 if p.grad is None else float(p.grad.norm())
     return {"loss": float(loss), "grad_norms": grad_norms}
 
 
@@ -413,7 +220,7 @@ def search_settings(torch, classes, cfg, model_name, variant):
     for fmt in formats:
         model, opt, loss_fn = make_case(torch, classes, cfg, model_name, variant, None, fmt)
         entry["params"] = sum(p.numel() for p in model.parameters())
-        entry["structure"] = structure(model)
+        entry["structure"] = structure(classes, model)
         for n in cfg["threads"]:
             torch.set_num_threads(n)
             done = [v for k, v in by_setting.items() if k not in abandoned]
@@ -523,7 +330,7 @@ def main():
                         "model": model_name,
                         "residual": variant,
                         "params": sum(p.numel() for p in model.parameters()),
-                        "structure": structure(model),
+                        "structure": structure(classes, model),
                         "loss": loss,
                     }
                 )
