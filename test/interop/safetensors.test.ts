@@ -1,5 +1,6 @@
 // The safetensors codec (src/util/safetensors.ts): round trips, known bytes, and every malformed-file case.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import {
   MAX_HEADER_BYTES,
@@ -205,4 +206,21 @@ test('names with dots, slashes, quotes and non-ASCII survive; a header of many n
   const tensors = Object.fromEntries(names.map((n, i) => [n, { shape: [1], data: new Float32Array([i]) }]));
   const { tensors: back } = decodeSafetensors(encodeSafetensors(tensors));
   for (const [i, n] of names.entries()) assert.deepEqual([...toFloat32(back.get(n)!, n)], [i]);
+});
+
+test('a file written by python/laurel_torch.save_file (every dtype we convert) reads back the values torch holds', () => {
+  const ref = JSON.parse(readFileSync('test/fixtures/torch_export_logits.json', 'utf8')).written as Record<
+    string,
+    { dtype: string; shape: number[]; values: number[] }
+  >;
+  const { tensors, metadata } = decodeSafetensors(readFileSync('test/fixtures/torch_written.safetensors'));
+  assert.deepEqual(metadata, { source: 'laurel_torch.save_file', format: 'pt' });
+  assert.deepEqual([...tensors.keys()].sort(), Object.keys(ref).sort());
+  for (const [name, r] of Object.entries(ref)) {
+    const t = tensors.get(name)!;
+    assert.deepEqual(t.shape, r.shape, name);
+    const ints = ['int64', 'int32', 'uint8'].includes(r.dtype);
+    const ours = ints ? toInt32(t, name) : toFloat32(t, name);
+    assert.deepEqual([...ours], ints ? r.values : r.values.map(Math.fround), name);
+  }
 });
