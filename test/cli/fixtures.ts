@@ -1,6 +1,6 @@
 // Tiny on-disk datasets and a subprocess runner for the CLI tests.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeIdx } from '../../src/data/idx.ts';
@@ -80,4 +80,24 @@ export function tinyText(): string {
     writeFileSync(join(dir, `doc${String(d).padStart(2, '0')}.txt`), sentences.join(' '));
   }
   return dir;
+}
+/**
+ * A tiny tmpfs (root only; the kernel refuses the mount otherwise), for a real ENOSPC without filling a disk.
+ * Returns null when it cannot be mounted.
+ */
+export function tinyTmpfs(bytes: number, options = ''): { dir: string; unmount: () => void } | null {
+  if (process.getuid?.() !== 0) return null;
+  const dir = mkdtempSync(join(tmpdir(), 'laurel-tmpfs-'));
+  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}${options}`, 'tmpfs', dir]);
+  if (m.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    return null;
+  }
+  return {
+    dir,
+    unmount: () => {
+      spawnSync('umount', [dir]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

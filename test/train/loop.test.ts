@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -158,6 +158,116 @@ test('a NaN loss stops the run with a message and keeps the last good checkpoint
   assert.ok(messages.some((m) => /loss is NaN/.test(m)));
   assert.equal(loadCheckpoint(dir).step, 4);
   model.dispose();
+});
+
+/** A task whose evaluation reports a NaN loss from the `from`-th evaluation on. */
+function nanEvalFrom(task: Task, from: number): Task {
+  let evals = 0;
+  return new Proxy(task, {
+    get(t, k, r) {
+      if (k === 'evaluate') {
+        return (m: Parameters<Task['evaluate']>[0]) => {
+          const e = t.evaluate(m);
+          return ++evals >= from ? { ...e, loss: Number.NaN } : e;
+        };
+      }
+      const v = Reflect.get(t, k, r);
+      return typeof v === 'function' ? v.bind(t) : v;
+    },
+  });
+}
+
+test('a NaN evaluation loss stops the run too; the kept checkpoint is the last finite one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'laurel-naneval-'));
+  const model = new TinyNet(16, 3, 7);
+  const batcher = new ImageBatcher(trainSet, { batchSize: 16, seed: 7 });
+  const opt = new AdamW(model.namedParameters());
+  const r = await train({
+    model,
+    task: nanEvalFrom(new ClassificationTask({ batcher, evalSet: testSet }), 2),
+    optimizer: opt,
+    lr: () => 0.01,
+    totalSteps: 20,
+    evalEvery: 4,
+    outDir: dir,
+    rng: new Rng(1),
+    log: quiet,
+  });
+  assert.equal(r.status, 'diverged');
+  assert.equal(r.step, 8);
+  assert.match(r.message ?? '', /evaluation loss is NaN at step 8: stopping .*last good checkpoint is kept/);
+  const c = loadCheckpoint(dir);
+  assert.equal(c.step, 4);
+  assert.equal(c.best?.step, 4);
+  c.dispose();
+  model.dispose();
+  opt.dispose();
+});
+
+/** An optimizer whose `at`-th update leaves an infinite weight (the loss before it was still finite). */
+function overflowingAt(opt: AdamW, at: number, model: TinyNet): AdamW {
+  let steps = 0;
+  return new Proxy(opt, {
+    get(o, k, r) {
+      if (k === 'step') {
+        return (...args: Parameters<AdamW['step']>) => {
+          o.step(...args);
+          if (++steps === at) model.w.assign(tf.fill(model.w.shape, Number.POSITIVE_INFINITY));
+        };
+      }
+      const v = Reflect.get(o, k, r);
+      return typeof v === 'function' ? v.bind(o) : v;
+    },
+  });
+}
+
+test('a non-finite parameter is never checkpointed (an update that overflowed, then --stop-at)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'laurel-infparam-'));
+  const model = new TinyNet(16, 3, 7);
+  const batcher = new ImageBatcher(trainSet, { batchSize: 16, seed: 7 });
+  const opt = new AdamW(model.namedParameters());
+  const r = await train({
+    model,
+    task: new ClassificationTask({ batcher, evalSet: testSet }),
+    optimizer: overflowingAt(opt, 6, model),
+    lr: () => 0.01,
+    totalSteps: 20,
+    evalEvery: 4,
+    stopAtStep: 6,
+    outDir: dir,
+    rng: new Rng(1),
+    log: quiet,
+  });
+  assert.equal(r.status, 'diverged');
+  assert.match(
+    r.message ?? '',
+    /parameter '.*' is not finite at step 6: stopping .*last good checkpoint is kept/,
+  );
+  const c = loadCheckpoint(dir);
+  assert.equal(c.step, 4);
+  for (const t of Object.values(c.params)) assert.ok(t.dataSync().every(Number.isFinite));
+  c.dispose();
+  model.dispose();
+  opt.dispose();
+});
+
+test("--resume without a checkpoint restarts from 0, says so, and drops the lost attempt's metrics", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'laurel-restart-'));
+  await run({ outDir: dir, totalSteps: 8, stopAtStep: 8 });
+  rmSync(join(dir, 'checkpoint', 'manifest.json')); // as if killed before the first manifest rename
+  const messages: string[] = [];
+  const b = await run({ outDir: dir, totalSteps: 8, resume: true, log: (m) => messages.push(m) });
+  assert.equal(b.result.status, 'completed');
+  assert.ok(
+    messages.some((m) =>
+      /no checkpoint in .*checkpoint: restarting from step 0 \(dropped 2 metrics lines/.test(m),
+    ),
+    messages.join('\n'),
+  );
+  assert.deepEqual(
+    readMetrics(join(dir, 'metrics.jsonl')).map((m) => m.step),
+    [4, 8],
+  );
 });
 
 test('SIGINT writes a checkpoint and returns; resume then completes', async () => {
