@@ -56,6 +56,11 @@ const COMMANDS: Record<string, Command> = {
     help: async () => (await import('./cli/experiment.ts')).EXPERIMENT_HELP,
     run: async (argv) => (await import('./cli/experiment.ts')).experimentCommand(argv),
   },
+  worker: {
+    summary: 'Run trials queued by `laurel experiment NAME --queue redis://HOST:PORT` (BullMQ)',
+    help: async () => (await import('./cli/worker.ts')).WORKER_HELP,
+    run: async (argv) => (await import('./cli/worker.ts')).workerCommand(argv),
+  },
   report: {
     summary: "Regenerate an experiment's report.md and plots from stored results",
     help: async () => (await import('./cli/experiment.ts')).REPORT_HELP,

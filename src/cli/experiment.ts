@@ -26,6 +26,11 @@ export const EXPERIMENT_FLAGS: FlagDef[] = [
   { name: 'workers', type: 'int', min: 1, help: 'Trials run in parallel', defaultText: "the preset's" },
   { name: 'trials', type: 'int', min: 1, help: 'Seeded trials per row', defaultText: "the preset's" },
   { name: 'report', type: 'bool', default: true, help: 'Write the report when done (--no-report to skip)' },
+  {
+    name: 'queue',
+    type: 'string',
+    help: 'redis://HOST:PORT: enqueue the trials for `laurel worker`s (BullMQ) instead of running them here',
+  },
 ];
 
 export const EXPERIMENT_HELP = `${formatHelp(
@@ -81,6 +86,7 @@ export async function experimentCommand(argv: string[]): Promise<number> {
     runsDir: values['runs-dir'] as string,
     resultsDir: values['results-dir'] as string,
     report: values.report as boolean,
+    queue: values.queue as string | undefined,
   });
   if (r.report) process.stdout.write(`${r.report.reportPath}\n`);
   return r.interrupted ? 130 : r.failed > 0 ? 1 : 0;

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { BUDGETS as BUDGET_LIST, type Budget, parseBudget } from './budget.ts';
 import { EXPERIMENT_NAMES, getExperiment } from './definitions/index.ts';
 import { experimentId, experimentResultsDir, experimentRunsDir, planTrials } from './plan.ts';
+import { runTrialsOnQueue } from './queue.ts';
 import { type WrittenReport, writeReport } from './report.ts';
 import { type RunTrialsResult, type TrialExecutor, runTrials } from './runner.ts';
 import { ResultStore } from './store.ts';
@@ -17,6 +18,7 @@ export { EXPERIMENT_NAMES, EXPERIMENTS, getExperiment, type ExperimentName } fro
 export { experimentId, planTrials } from './plan.ts';
 export type { WrittenReport } from './report.ts';
 export type { RunTrialsResult, TrialExecutor, TrialOutcome } from './runner.ts';
+export { parseQueueUrl, runQueueWorker } from './queue.ts';
 export type { TrialRecord } from './store.ts';
 export type { TrialSpec, TrialSummary } from './trial.ts';
 
@@ -48,6 +50,8 @@ export interface RunExperimentOptions {
    * it gets SIGINT (it checkpoints), is recorded as failed, and resumes on the next run.
    */
   trialTimeoutMs?: number;
+  /** `redis://HOST:PORT`: enqueue the trials on BullMQ for `laurel worker`s instead of running them here. */
+  queue?: string;
 }
 
 export interface RunExperimentResult extends RunTrialsResult {
@@ -106,17 +110,28 @@ export async function runExperiment(
 
   const t0 = Date.now();
   let result: RunTrialsResult;
+  const store = new ResultStore(experimentRunsDir(runsDir, def.name, budget));
+  const trialTimeoutMs = opts.trialTimeoutMs ?? Math.max(600_000, 5 * def.trialSeconds(budget) * 1000);
   try {
-    result = await runTrials(trials, {
-      store: new ResultStore(experimentRunsDir(runsDir, def.name, budget)),
-      budget,
-      workers,
-      cores: opts.cores,
-      executor: opts.executor,
-      signal: controller.signal,
-      log,
-      trialTimeoutMs: opts.trialTimeoutMs ?? Math.max(600_000, 5 * def.trialSeconds(budget) * 1000),
-    });
+    result = opts.queue
+      ? await runTrialsOnQueue(trials, {
+          store,
+          budget,
+          url: opts.queue,
+          signal: controller.signal,
+          log,
+          trialTimeoutMs,
+        })
+      : await runTrials(trials, {
+          store,
+          budget,
+          workers,
+          cores: opts.cores,
+          executor: opts.executor,
+          signal: controller.signal,
+          log,
+          trialTimeoutMs,
+        });
   } finally {
     if (handleSigint) process.off('SIGINT', onSigint);
     opts.signal?.removeEventListener('abort', onOuterAbort);

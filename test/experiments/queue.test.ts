@@ -1,0 +1,176 @@
+/**
+ * Sweeps across machines: a private redis-server (loopback, random free port, temporary directory, append-only
+ * file on), a smoke `lm` experiment enqueued by `laurel experiment --queue`, two `laurel worker` processes, one of
+ * them killed (with its trainer: its process group, as when a machine is lost) in the middle of a trial. The
+ * stalled trial goes back to the queue, the other worker finishes it, the coordinator records every trial once,
+ * and a restarted coordinator runs nothing again. Skipped, with the reason, where redis-server is not installed.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { connectRedis, jobId, parseQueueUrl } from '../../src/experiments/queue.ts';
+import { LAUREL_BIN, REPO_ROOT } from '../../src/experiments/trial.ts';
+
+const REDIS = '/usr/bin/redis-server';
+const skip = existsSync(REDIS) ? false : `${REDIS} is not installed (apt-get install redis-server)`;
+const tmp = mkdtempSync(join(tmpdir(), 'laurel-queue-'));
+let redis: ChildProcess | null = null;
+let url = '';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+before(async () => {
+  if (skip) return;
+  const port = await freePort();
+  redis = spawn(
+    REDIS,
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', tmp, '--appendonly', 'yes', '--save', ''],
+    { stdio: 'ignore' },
+  );
+  url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      (await connectRedis(url, 1000)).disconnect();
+      break;
+    } catch (e) {
+      if (i > 50) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+});
+
+after(() => {
+  redis?.kill('SIGKILL');
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+interface Proc {
+  child: ChildProcess;
+  out: () => string;
+  exit: Promise<number | null>;
+}
+
+/** `node bin/laurel.mjs ARGS` in its own process group, its stdout and stderr collected. */
+function laurel(args: string[]): Proc {
+  const child = spawn(process.execPath, [LAUREL_BIN, ...args], {
+    cwd: REPO_ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  child.stdout!.on('data', (d) => {
+    text += d;
+  });
+  child.stderr!.on('data', (d) => {
+    text += d;
+  });
+  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, out: () => text, exit };
+}
+
+async function until(what: string, ok: () => boolean, ms: number): Promise<void> {
+  const t0 = Date.now();
+  while (!ok()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('parseQueueUrl: redis://HOST:PORT[/DB], anything else is one clear error', () => {
+  assert.deepEqual(parseQueueUrl('redis://10.0.0.2:6380'), { host: '10.0.0.2', port: 6380, db: 0 });
+  assert.deepEqual(parseQueueUrl('redis://box/2'), { host: 'box', port: 6379, db: 2 });
+  for (const bad of ['localhost:6379', 'http://h:1', 'redis://', 'redis://h:1/x'])
+    assert.throws(() => parseQueueUrl(bad), /^InputError: bad --queue '.*'; expected redis:\/\/HOST:PORT$/);
+  const id = jobId({
+    experiment: 'lm-smoke',
+    row: 'rw-lr',
+    seed: 2,
+    train: { task: 'text', model: 'gpt', residual: 'rw+lr', batchSize: 4 },
+  });
+  assert.match(id, /^lm-smoke\.rw-lr\.seed2\.[0-9a-f]{16}$/);
+});
+
+test('an unreachable queue is one line and exit 2, not a hang', { skip }, async () => {
+  const port = await freePort();
+  const p = laurel(['worker', '--queue', `redis://127.0.0.1:${port}`]);
+  assert.equal(await p.exit, 2);
+  assert.match(
+    p.out().trim(),
+    new RegExp(`^laurel: cannot reach Redis at redis://127\\.0\\.0\\.1:${port}: .+$`),
+  );
+});
+
+test(
+  'queue: two workers, one killed mid-trial; every trial recorded once; a restart runs nothing again',
+  { skip, timeout: 900_000 },
+  async () => {
+    const runs = join(tmp, 'runs');
+    const results = join(tmp, 'results');
+    const workerRuns = join(tmp, 'worker-runs');
+    const experiment = [
+      'experiment',
+      'lm',
+      '--budget',
+      'smoke',
+      '--trials',
+      '1',
+      '--queue',
+      url,
+      '--runs-dir',
+      runs,
+      '--results-dir',
+      results,
+    ];
+    const worker = () =>
+      laurel(['worker', '--queue', url, '--runs-dir', workerRuns, '--threads', '1', '--lock-s', '2']);
+    const coordinator = laurel(experiment);
+    const a = worker();
+    await until("worker A's first trial", () => /worker: start /.test(a.out()), 60_000);
+    const b = worker();
+    const killedKey = /worker: start lm-smoke (\S+)/.exec(a.out())![1]!;
+    await new Promise((r) => setTimeout(r, 1500)); // the trainer is loading or training
+    process.kill(-a.child.pid!, 'SIGKILL');
+    assert.equal(await a.exit, null);
+    assert.equal(await coordinator.exit, 0, coordinator.out());
+    assert.match(b.out(), new RegExp(`worker: start lm-smoke ${killedKey.replace('/', '\\/')} `));
+
+    const lines = readFileSync(join(runs, 'lm-smoke', 'results.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    const records = lines.map((l) => JSON.parse(l));
+    assert.equal(records.length, 7, 'one record per trial');
+    assert.equal(new Set(records.map((r) => r.key)).size, 7);
+    assert.ok(
+      records.every((r) => r.status === 'ok' && r.summary.test_loss > 0 && r.crn === 1 && r.threads === 1),
+    );
+    assert.ok(records.every((r) => r.out.startsWith(workerRuns)));
+    assert.ok(existsSync(join(results, 'lm-smoke', 'report.md')));
+
+    // the coordinator again: everything is done, nothing is queued or recorded twice
+    const again = laurel(experiment);
+    assert.equal(await again.exit, 0, again.out());
+    assert.match(again.out(), /7 of 7 trials already done/);
+    assert.equal(
+      readFileSync(join(runs, 'lm-smoke', 'results.jsonl'), 'utf8')
+        .trim()
+        .split('\n').length,
+      7,
+    );
+
+    b.child.kill('SIGINT');
+    assert.equal(await b.exit, 0, b.out());
+  },
+);
