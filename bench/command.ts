@@ -1,9 +1,16 @@
-import { runBench } from '../../bench/index.ts';
-import { type FlagDef, formatHelp, parseFlags } from './flags.ts';
-import { RUNTIME_FLAGS } from './options.ts';
+// The `laurel bench` command: its flags and help (registered by bench/cli.ts from a repository checkout).
+import { type FlagDef, formatHelp, parseFlags } from '../src/cli/flags.ts';
+import { RUNTIME_FLAGS } from '../src/cli/options.ts';
+import { runBench } from './index.ts';
 
 export const BENCH_FLAGS: FlagDef[] = [
   { name: 'quick', type: 'bool', default: false, help: 'Fewer steps (a few minutes)' },
+  {
+    name: 'inference',
+    type: 'bool',
+    default: false,
+    help: 'Inference latency instead (bench/inference.ts): ResNet-20 batch 1 / 128, GPT prefill and cached decoding, folded and not',
+  },
   { name: 'dry', type: 'bool', default: false, help: 'Tiny models and one step (for tests)' },
   { name: 'skip-gemm', type: 'bool', default: false, help: 'Skip the GEMM benchmark' },
   { name: 'skip-torch', type: 'bool', default: false, help: 'Skip the PyTorch comparison' },
@@ -29,6 +36,17 @@ export const BENCH_HELP = formatHelp(
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, BENCH_FLAGS, 'bench');
+  if (values.inference) {
+    await (await import('./inference.ts')).runInferenceBench({
+      quick: values.quick as boolean,
+      dry: values.dry as boolean,
+      skipTorch: values['skip-torch'] as boolean,
+      json: values.json as boolean,
+      backend: values.backend as 'native' | 'cpu' | 'wasm' | undefined,
+      threads: values.threads as number | undefined,
+    });
+    return 0;
+  }
   await runBench({
     quick: values.quick as boolean,
     dry: values.dry as boolean,

@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// Entry point for the `laurel` command: runs the TypeScript CLI through tsx.
-import { register } from 'tsx/esm/api';
+// Entry point for the `laurel` command. In a repository checkout (src/ present) it runs the TypeScript CLI
+// through tsx, with the repository's own `bench` command; from the installed package, the built JavaScript.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli.ts');
+if (existsSync(new URL('../src/cli.ts', import.meta.url))) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../bench/cli.ts');
+  await import('../src/cli.ts');
+} else {
+  await import('../dist/cli.js');
+}

@@ -1,23 +1,19 @@
-// Fused training helpers that run as one native kernel on the `native` backend. Each returns false (doing
-// nothing) on any other backend or for non-float32 tensors, so callers keep their tf-ops path as the fallback.
+// The native backend's implementation of the ops interface (./ops): each op runs as one native kernel forward
+// and one backward (tf.customGrad over the `Laurel…` kernels). The fused* functions return null where their
+// kernel does not apply (another backend, non-float32, shapes it does not cover), and nativeOps then runs the
+// reference formula: the formulas are written once, in ops/reference.ts. Also the fused optimizer steps.
 import * as tf from '@tensorflow/tfjs';
 import { NATIVE_BACKEND } from './backend.ts';
+import { referenceOps, withSideOutputs } from './ops/reference.ts';
+import type { BatchNormStats, CombineArgs, Ops } from './ops/types.ts';
+import type { AdamWStep, SgdStep } from './optim-steps.ts';
+
+export type { AdamWStep, SgdStep } from './optim-steps.ts';
 
 function usable(...ts: tf.Tensor[]): boolean {
   if (tf.getBackend() !== NATIVE_BACKEND) return false;
   const shape = ts[0].shape.join(',');
   return ts.every((t) => t.dtype === 'float32' && t.shape.join(',') === shape);
-}
-
-export interface AdamWStep {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  /** Decoupled decay for this parameter (0 for excluded kinds). */
-  weightDecay: number;
-  /** 1-based step count t (bias corrections 1 − β^t). */
-  step: number;
 }
 
 /**
@@ -40,14 +36,6 @@ export function nativeAdamW(
   v.assign(out[2]);
   tf.dispose(out);
   return true;
-}
-
-export interface SgdStep {
-  lr: number;
-  momentum: number;
-  /** L2 decay added to the gradient (torch SGD weight_decay). */
-  weightDecay: number;
-  nesterov: boolean;
 }
 
 /** torch.optim.SGD with momentum buffer `buf` (zeros before the first step). Assigns p and buf. */
@@ -112,34 +100,29 @@ function present(m: Record<string, tf.Tensor | undefined>): Record<string, tf.Te
 }
 
 /**
- * The LAUREL combine x_{i+1} = α·f + β·(x + extra) (missing α/β mean 1, missing extra means 0), with α and β
- * scalars ([] or [1]) or per-dimension ([D], the last dimension). On the native backend it is one kernel
- * forward and one backward (tf.customGrad); elsewhere, and for other shapes, the same formula with tf ops.
+ * The combine relu?(α·f + β·(x + extra)) as one kernel each way, α and β scalars ([] or [1]) or per last
+ * dimension ([D]); null where it does not apply.
  */
-export function fusedCombine(
-  fx: tf.Tensor,
-  x: tf.Tensor,
-  extra?: tf.Tensor,
-  alpha?: tf.Tensor,
-  beta?: tf.Tensor,
-): tf.Tensor {
+export function fusedCombine(fx: tf.Tensor, x: tf.Tensor, args: CombineArgs = {}): tf.Tensor | null {
+  const { extra, alpha, beta, relu = false } = args;
   const d = fx.shape[fx.rank - 1] ?? 1;
-  const fast =
-    tf.getBackend() === NATIVE_BACKEND &&
+  const ok =
     fx.rank >= 1 &&
     usable(...[fx, x, extra].filter((t): t is tf.Tensor => t !== undefined)) &&
     scalarOrLastDim(alpha, d) &&
     scalarOrLastDim(beta, d);
-  if (!fast) {
-    const a = alpha ? tf.mul(alpha, fx) : fx;
-    if (!beta) return extra ? tf.addN([a, x, extra]) : tf.add(a, x);
-    return tf.add(a, tf.mul(beta, extra ? tf.add(x, extra) : x));
+  if (!ok) return null;
+  if (relu && !extra && !alpha && !beta) return addRelu(fx, x);
+  if (relu && extra) {
+    // The kernels' ReLU form takes no extra term: ReLU as its own op.
+    const y = fusedCombine(fx, x, { extra, alpha, beta });
+    return y && tf.relu(y);
   }
   // The kernel returns dfx, dx, then dα and dβ flat: extra's gradient is dx again, and α, β keep their shapes.
   return kernelWithGrad(
     'LaurelCombine',
     present({ fx, x, extra, alpha, beta }),
-    {},
+    { relu },
     ([dfx, dx, ...rest], s) => [
       dfx,
       dx,
@@ -148,6 +131,26 @@ export function fusedCombine(
       ...(beta ? [tf.reshape(rest.shift()!, s.beta.shape)] : []),
     ],
   );
+}
+
+/**
+ * ReLU(a + b), a ResNet block's residual add and final activation: one kernel forward; the backward is one
+ * masking pass, dy·(y > 0), whose result both inputs share.
+ */
+function addRelu(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [ai, bi, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const value = tf.engine().runKernel('LaurelCombine', { fx: ai, x: bi }, { relu: true }) as tf.Tensor;
+    save([value]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const g = tf.engine().runKernel('LaurelReluGrad', { dy, x: saved[0] }) as tf.Tensor;
+        return [g, tf.clone(g)];
+      },
+    };
+  });
+  return f(a, b);
 }
 
 /** V [D, r] and U [r, D] of a low-rank term on x's last dimension. */
@@ -165,84 +168,23 @@ function lowRankShapes(x: tf.Tensor, V: tf.Tensor, U: tf.Tensor): boolean {
 }
 
 /**
- * RW+LR's combine with its low-rank term, x_{i+1} = α·f + β·(x + (x·V)·U) (missing α/β mean 1; V [D, r],
- * U [r, D] on the last dimension), as one native kernel forward and one backward: no [.., D] temporaries for
- * the low-rank term or its gradient, and x's gradient comes out whole; `relu` applies ReLU to the result in the
- * same kernels (as fusedRw). Returns null where it does not apply (another backend, non-float32, per-dimension
- * α/β), so the caller keeps the formula with tf ops.
+ * The combine with its low-rank term, relu?(α·f + β·(x + (x·V)·U)) (V [D, r], U [r, D] on the last dimension),
+ * as one kernel each way: no [.., D] temporaries for the low-rank term or its gradient, and x's gradient comes
+ * out whole. Scalar α, β only; null where it does not apply.
  */
 export function fusedLowRankCombine(
   fx: tf.Tensor,
   x: tf.Tensor,
   V: tf.Tensor,
   U: tf.Tensor,
-  alpha?: tf.Tensor,
-  beta?: tf.Tensor,
-  relu = false,
+  args: Omit<CombineArgs, 'extra'> = {},
 ): tf.Tensor | null {
+  const { alpha, beta, relu = false } = args;
   const scalarParam = (t?: tf.Tensor) => t === undefined || (t.dtype === 'float32' && t.size === 1);
   const ok =
     x.rank >= 1 && usable(fx, x) && lowRankShapes(x, V, U) && scalarParam(alpha) && scalarParam(beta);
   if (!ok) return null;
   return kernelWithGrad('LaurelLowRankCombine', present({ fx, x, V, U, alpha, beta }), { relu });
-}
-
-/** RW's raw scalar pair: (α, β) = 2·softmax(w) for 'softmax', (w[0], w[1]) for 'none' (w: [2]). */
-export interface RwPair {
-  w: tf.Tensor;
-  norm: 'softmax' | 'none';
-}
-
-/**
- * RW (eq. 4) or RW+LR (eq. 5, with V and U) straight from RW's raw pair: the kernels derive α and β from w and
- * return ∂L/∂w, so the softmax and the unstacking of the pair cost no kernel calls of their own (about ten per
- * block, forward and backward). `relu` applies ReLU to the result inside the same kernels (a ResNet block's
- * final activation; its gradient is folded into the backward kernel). Returns null where it does not apply;
- * the caller keeps the formula.
- */
-export function fusedRw(
-  fx: tf.Tensor,
-  x: tf.Tensor,
-  rw: RwPair,
-  V?: tf.Tensor,
-  U?: tf.Tensor,
-  relu = false,
-): tf.Tensor | null {
-  const { w, norm } = rw;
-  const ok =
-    x.rank >= 1 &&
-    usable(fx, x) &&
-    w.dtype === 'float32' &&
-    w.rank === 1 &&
-    w.size === 2 &&
-    (norm === 'softmax' || norm === 'none') &&
-    (V === undefined || (U !== undefined && lowRankShapes(x, V, U)));
-  if (!ok) return null;
-  const attrs = { rwNorm: norm, relu };
-  if (V && U) return kernelWithGrad('LaurelLowRankCombine', { fx, x, V, U, w }, attrs);
-  return kernelWithGrad('LaurelCombine', { fx, x, w }, attrs);
-}
-
-/**
- * ReLU(a + b), a ResNet block's residual add and final activation, as one kernel forward; the backward is one
- * masking pass, dy·(y > 0), whose result both inputs share (as tf.relu(tf.add(a, b)), one kernel each way
- * instead of two). The tf ops elsewhere.
- */
-export function fusedAddRelu(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  if (!usable(a, b) || a.rank < 1) return tf.relu(tf.add(a, b));
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [ai, bi, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    const value = tf.engine().runKernel('LaurelCombine', { fx: ai, x: bi }, { relu: true }) as tf.Tensor;
-    save([value]);
-    return {
-      value,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const g = tf.engine().runKernel('LaurelReluGrad', { dy, x: saved[0] }) as tf.Tensor;
-        return [g, tf.clone(g)];
-      },
-    };
-  });
-  return f(a, b);
 }
 
 /**
@@ -267,18 +209,9 @@ export function fusedCausalSoftmax(scores: tf.Tensor, scale: number): tf.Tensor 
   return f(scores);
 }
 
-const GELU_A = 2 * Math.sqrt(2 / Math.PI);
-
-/**
- * GELU, tanh approximation (as PyTorch's approximate='tanh'), in the σ form x·σ(2√(2/π)·(x + 0.044715·x³)):
- * one native kernel forward and one backward on the native backend, tf ops elsewhere.
- */
-export function fusedGelu(x: tf.Tensor): tf.Tensor {
-  if (!usable(x)) {
-    return tf.tidy(() =>
-      tf.mul(x, tf.sigmoid(tf.mul(x, tf.add(tf.mul(tf.square(x), GELU_A * 0.044715), GELU_A)))),
-    );
-  }
+/** GELU (the reference formula's σ form) as one kernel each way; null where it does not apply. */
+export function fusedGelu(x: tf.Tensor): tf.Tensor | null {
+  if (!usable(x)) return null;
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xi, save] = args as [tf.Tensor, tf.GradSaveFunc];
     save([xi]);
@@ -291,22 +224,17 @@ export function fusedGelu(x: tf.Tensor): tf.Tensor {
   return f(x);
 }
 
-/**
- * Layer norm over the last dimension: (x − mean)·rsqrt(var + eps)·γ + β (biased variance, as PyTorch), γ and β
- * of shape [D] or absent. On the native backend one kernel forward and one backward (dx, dγ, dβ).
- */
-export function fusedLayerNorm(x: tf.Tensor, gamma?: tf.Tensor, beta?: tf.Tensor, eps = 1e-5): tf.Tensor {
+/** Layer norm (γ, β of shape [D] or absent) as one kernel forward and one backward (dx, dγ, dβ); null elsewhere. */
+export function fusedLayerNorm(
+  x: tf.Tensor,
+  gamma?: tf.Tensor,
+  beta?: tf.Tensor,
+  eps = 1e-5,
+): tf.Tensor | null {
   const d = x.shape[x.rank - 1];
   const okParam = (t?: tf.Tensor) =>
     t === undefined || (t.dtype === 'float32' && t.rank === 1 && t.shape[0] === d);
-  if (!usable(x) || x.rank < 1 || !okParam(gamma) || !okParam(beta)) {
-    return tf.tidy(() => {
-      const c = tf.sub(x, tf.mean(x, -1, true));
-      let y = tf.mul(c, tf.rsqrt(tf.add(tf.mean(tf.square(c), -1, true), eps)));
-      if (gamma) y = tf.mul(y, gamma);
-      return beta ? tf.add(y, beta) : y;
-    });
-  }
+  if (!usable(x) || x.rank < 1 || !okParam(gamma) || !okParam(beta)) return null;
   const names = ['x', ...(gamma ? ['gamma'] : []), ...(beta ? ['beta'] : [])];
   const ins = [x, gamma, beta].filter((t): t is tf.Tensor => t !== undefined);
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -319,14 +247,13 @@ export function fusedLayerNorm(x: tf.Tensor, gamma?: tf.Tensor, beta?: tf.Tensor
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, m, r, g] = saved;
-        const outs = tf
+        return tf
           .engine()
           .runKernel(
             'LaurelLayerNormGrad',
             { dy, x: xs, mean: m, rstd: r, ...(g ? { gamma: g } : {}) },
             { withGamma: gamma !== undefined, withBeta: beta !== undefined },
           ) as tf.Tensor[];
-        return outs;
       },
     };
   });
@@ -334,11 +261,8 @@ export function fusedLayerNorm(x: tf.Tensor, gamma?: tf.Tensor, beta?: tf.Tensor
 }
 
 /**
- * Training-mode batch norm over every axis but the last (NHWC channels, or [N, C]): batch mean and biased
- * variance, y = (x − mean)·rsqrt(var + eps)·γ + β, then ReLU(y) when `relu` is set. Returns y with the batch
- * statistics (for the caller's running averages; PyTorch's running_var uses the unbiased var·M/(M−1)). On the
- * native backend one kernel forward and one backward (dx, dγ, dβ; with relu the mask is recomputed from x, so
- * BN + ReLU cost the passes of BN alone); `mean` and `variance` carry no gradient.
+ * Training-mode batch norm (+ ReLU) as one kernel forward and one backward (dx, dγ, dβ; with relu the mask is
+ * recomputed from x, so BN + ReLU cost the passes of BN alone); null where it does not apply.
  */
 export function fusedBatchNormTrain(
   x: tf.Tensor,
@@ -346,46 +270,47 @@ export function fusedBatchNormTrain(
   beta: tf.Tensor,
   eps = 1e-5,
   relu = false,
-): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
+): BatchNormStats | null {
   const c = x.shape[x.rank - 1];
   const ok = (t: tf.Tensor) => t.dtype === 'float32' && t.rank === 1 && t.shape[0] === c;
-  const axes = x.shape.slice(0, -1).map((_, i) => i);
-  if (!usable(x) || x.rank < 2 || !ok(gamma) || !ok(beta)) {
-    return tf.tidy(() => {
-      const { mean, variance } = tf.moments(x, axes);
-      const y = tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta);
-      return { y: relu ? tf.relu(y) : y, mean, variance };
-    });
-  }
-  let stats: tf.Tensor[] = [];
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [xi, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    const [y, mean, variance] = tf
-      .engine()
-      .runKernel('LaurelBatchNormTrain', { x: xi, gamma: g, beta: b }, { eps, relu }) as tf.Tensor[];
-    save([xi, mean, variance, g, b]);
-    // The forward runs in a scope that disposes what it does not return: keep copies for the caller.
-    stats = [tf.keep(tf.clone(mean)), tf.keep(tf.clone(variance))];
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, m, v, gs, bs] = saved;
-        return tf
-          .engine()
-          .runKernel(
-            'LaurelBatchNormTrainGrad',
-            { dy, x: xs, mean: m, variance: v, gamma: gs, ...(relu ? { beta: bs } : {}) },
-            { eps, relu },
-          ) as tf.Tensor[];
-      },
-    };
-  });
-  const y = f(x, gamma, beta);
-  // Re-home the kept copies in the caller's scope, so that an enclosing tidy disposes them.
-  const [mean, variance] = stats.map((t) => {
-    const c = tf.clone(t);
-    t.dispose();
-    return c;
-  });
-  return { y, mean, variance };
+  if (!usable(x) || x.rank < 2 || !ok(gamma) || !ok(beta)) return null;
+  const { value, side } = withSideOutputs((keep) =>
+    tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [xi, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+      const [y, mean, variance] = tf
+        .engine()
+        .runKernel('LaurelBatchNormTrain', { x: xi, gamma: g, beta: b }, { eps, relu }) as tf.Tensor[];
+      save([xi, mean, variance, g, b]);
+      keep([mean, variance]);
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [xs, m, v, gs, bs] = saved;
+          return tf
+            .engine()
+            .runKernel(
+              'LaurelBatchNormTrainGrad',
+              { dy, x: xs, mean: m, variance: v, gamma: gs, ...(relu ? { beta: bs } : {}) },
+              { eps, relu },
+            ) as tf.Tensor[];
+        },
+      };
+    })(x, gamma, beta),
+  );
+  return { y: value, mean: side[0], variance: side[1] };
 }
+
+/** The native backend's ops: the fused kernels where they apply, the reference formulas elsewhere. */
+export const nativeOps: Ops = {
+  name: 'native',
+  combine: (fx, x, args) => fusedCombine(fx, x, args) ?? referenceOps.combine(fx, x, args),
+  lowRank: referenceOps.lowRank,
+  lowRankCombine: (fx, x, V, U, args = {}) =>
+    fusedLowRankCombine(fx, x, V, U, args) ??
+    nativeOps.combine(fx, x, { ...args, extra: referenceOps.lowRank(x, V, U) }),
+  gelu: (x) => fusedGelu(x) ?? referenceOps.gelu(x),
+  layerNorm: (x, gamma, beta, eps) =>
+    fusedLayerNorm(x, gamma, beta, eps) ?? referenceOps.layerNorm(x, gamma, beta, eps),
+  batchNormTrain: (x, gamma, beta, eps, relu) =>
+    fusedBatchNormTrain(x, gamma, beta, eps, relu) ?? referenceOps.batchNormTrain(x, gamma, beta, eps, relu),
+};

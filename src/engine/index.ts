@@ -4,6 +4,8 @@ import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { loadAddon } from './addon.ts';
 import { NATIVE_BACKEND, registerNativeBackend } from './backend.ts';
+import { nativeOps } from './fused.ts';
+import { registerOps } from './ops/index.ts';
 import { type BackendName, requestedBackend } from './backends.ts';
 
 export { BACKEND_NAMES, type BackendName, requestedBackend } from './backends.ts';
@@ -12,18 +14,24 @@ export { loadAddon } from './addon.ts';
 export {
   fusedCombine,
   fusedLowRankCombine,
-  fusedRw,
-  fusedAddRelu,
   fusedCausalSoftmax,
-  type RwPair,
   fusedGelu,
   fusedBatchNormTrain,
   fusedLayerNorm,
   nativeAdamW,
+  nativeOps,
   nativeSgd,
   type AdamWStep,
   type SgdStep,
 } from './fused.ts';
+export {
+  type BatchNormStats,
+  type CombineArgs,
+  type Ops,
+  ops,
+  referenceOps,
+  registerOps,
+} from './ops/index.ts';
 
 let threads = defaultThreads();
 
@@ -43,6 +51,7 @@ export function ensureNative(): string | null {
   if (!addon) return error ?? 'native addon unavailable';
   addon.setNumThreads(threads);
   registerNativeBackend(addon);
+  registerOps(NATIVE_BACKEND, nativeOps);
   return null;
 }
 

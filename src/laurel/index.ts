@@ -30,10 +30,4 @@ export {
   residualForward,
   xavierUniform,
 } from './residual.ts';
-export {
-  type LaurelLayerArgs,
-  LaurelResidualLayer,
-  fileIO,
-  laurelResidual,
-  registerFileIO,
-} from './layers/index.ts';
+export { type LaurelLayerArgs, LaurelResidualLayer, laurelResidual } from './layers/index.ts';

@@ -10,7 +10,7 @@
  *   - xs = [x_i, x_{i-1}, …, x_{i-m+1}] (newest first, m ≤ k); gamma = γ, one scalar per j.
  */
 import * as tf from '@tensorflow/tfjs';
-import { NATIVE_BACKEND, fusedCombine, fusedLowRankCombine, fusedRw } from '../engine/index.ts';
+import { ops } from '../engine/ops/index.ts';
 import type { RwNorm } from './config.ts';
 
 /** Eq. 1, the plain residual (the `baseline` variant):  x_{i+1} = f(x_i) + x_i. */
@@ -19,21 +19,11 @@ export function plainResidual(fx: tf.Tensor, x: tf.Tensor): tf.Tensor {
 }
 
 /**
- * The low-rank product U·V·x on the last dimension, as two matmuls on an [N, D] view:
- *   lowRank(x) = ((x.reshape(N, D) · V) · U).reshape(x.shape),   V: [D, r], U: [r, D].
- * When D ≤ 2r (narrow layers, e.g. a ResNet's first stages) it is computed as x·(V·U) instead: the same
- * product, associated differently, with fewer flops (N·D² ≤ 2N·r·D) and one pass over the N rows instead of two
- * (forward and backward), the D×D matrix V·U costing nothing next to them.
+ * The low-rank product U·V·x on the last dimension (V: [D, r], U: [r, D]): ((x·V)·U), or x·(V·U) where that
+ * costs fewer flops (the ops interface's lowRank).
  */
 export function lowRank(x: tf.Tensor, V: tf.Tensor, U: tf.Tensor): tf.Tensor {
-  const D = x.shape[x.rank - 1];
-  const r = V.shape[V.rank - 1];
-  const x2 = (x.rank === 2 ? x : tf.reshape(x, [-1, D])) as tf.Tensor2D;
-  const y =
-    D <= 2 * r
-      ? tf.matMul(x2, tf.matMul(V as tf.Tensor2D, U as tf.Tensor2D))
-      : tf.matMul(tf.matMul(x2, V as tf.Tensor2D), U as tf.Tensor2D);
-  return x.rank === 2 ? y : tf.reshape(y, x.shape);
+  return ops().lowRank(x, V, U);
 }
 
 /**
@@ -57,7 +47,8 @@ export function rwAlphaBeta(norm: RwNorm, w: tf.Tensor): { alpha: tf.Tensor; bet
 /**
  * Eq. 2 with g(x_i, …) = β·(x_i + extra):
  *   x_{i+1} = α·f(x_i) + β·(x_i + extra)
- * where a missing α or β means 1 and a missing extra means 0 (no op is spent on them).
+ * where a missing α or β means 1 and a missing extra means 0 (no op is spent on them); `relu` returns
+ * ReLU(x_{i+1}) (a ResNet block's end). The ops interface's combine: one fused kernel each way on native.
  */
 export function combine(
   fx: tf.Tensor,
@@ -65,15 +56,9 @@ export function combine(
   extra?: tf.Tensor,
   alpha?: tf.Tensor,
   beta?: tf.Tensor,
+  relu = false,
 ): tf.Tensor {
-  // Implementation detail: on the native backend the same formula runs as one fused kernel forward and one
-  // backward (engine fusedCombine, which itself falls back to these tf ops for shapes it does not cover).
-  if (tf.getBackend() === NATIVE_BACKEND && fx.dtype === 'float32')
-    return fusedCombine(fx, x, extra, alpha, beta);
-  const a = alpha ? tf.mul(alpha, fx) : fx;
-  if (!beta) return extra ? tf.addN([a, x, extra]) : tf.add(a, x);
-  const inner = extra ? tf.add(x, extra) : x;
-  return tf.add(a, tf.mul(beta, inner));
+  return ops().combine(fx, x, { extra, alpha, beta, relu });
 }
 
 /** RW (section 2.1):  x_{i+1} = α·f(x_i) + β·x_i. */
@@ -82,9 +67,8 @@ export function rw(fx: tf.Tensor, x: tf.Tensor, alpha: tf.Tensor, beta: tf.Tenso
 }
 
 /**
- * combine() with extra = U·V·x:  x_{i+1} = α·f(x_i) + β·(x_i + U·V·x_i).
- * Implementation detail: on the native backend (scalar α, β) one fused kernel each way, which never
- * materialises U·V·x or its gradient (engine fusedLowRankCombine); the same formula with tf ops elsewhere.
+ * combine() with extra = U·V·x:  x_{i+1} = α·f(x_i) + β·(x_i + U·V·x_i) (then ReLU when `relu`). The ops
+ * interface's lowRankCombine: on native one kernel each way that never materialises U·V·x or its gradient.
  */
 export function lowRankCombine(
   fx: tf.Tensor,
@@ -93,9 +77,9 @@ export function lowRankCombine(
   U: tf.Tensor,
   alpha?: tf.Tensor,
   beta?: tf.Tensor,
+  relu = false,
 ): tf.Tensor {
-  const fused = tf.getBackend() === NATIVE_BACKEND ? fusedLowRankCombine(fx, x, V, U, alpha, beta) : null;
-  return fused ?? combine(fx, x, lowRank(x, V, U), alpha, beta);
+  return ops().lowRankCombine(fx, x, V, U, { alpha, beta, relu });
 }
 
 /** LR (eq. 3):  x_{i+1} = f(x_i) + x_i + U·V·x_i. */
@@ -117,10 +101,7 @@ export function rwLr(
 
 /**
  * RW (eq. 4), or RW+LR (eq. 5) when V and U are given, from RW's raw parameters:
- *   (α, β) = rwAlphaBeta(norm, w);  x_{i+1} = rw(fx, x, α, β)  or  rwLr(fx, x, α, β, V, U).
- * Implementation detail: on the native backend, for a scalar pair w ([2]) with softmax or no normalization,
- * the fused kernels derive α and β from w themselves (engine fusedRw), which spares the softmax, the unstack
- * and their gradients about ten kernel calls per block; the formula above everywhere else.
+ *   (α, β) = rwAlphaBeta(norm, w);  x_{i+1} = rw(fx, x, α, β)  or  rwLr(fx, x, α, β, V, U)  (then ReLU when `relu`).
  */
 export function rwFromRaw(
   norm: RwNorm,
@@ -129,12 +110,12 @@ export function rwFromRaw(
   x: tf.Tensor,
   V?: tf.Tensor,
   U?: tf.Tensor,
+  relu = false,
 ): tf.Tensor {
-  const fused =
-    tf.getBackend() === NATIVE_BACKEND && norm !== 'sigmoid' ? fusedRw(fx, x, { w, norm }, V, U) : null;
-  if (fused) return fused;
   const { alpha, beta } = rwAlphaBeta(norm, w);
-  return V && U ? rwLr(fx, x, alpha, beta, V, U) : rw(fx, x, alpha, beta);
+  return V && U
+    ? lowRankCombine(fx, x, V, U, alpha, beta, relu)
+    : combine(fx, x, undefined, alpha, beta, relu);
 }
 
 /** Σ_{j<m} γ_j·xs[j]  (gamma: [m]). */

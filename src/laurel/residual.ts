@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import { NATIVE_BACKEND, fusedAddRelu, fusedLowRankCombine, fusedRw } from '../engine/index.ts';
 import { Module } from '../nn/module.ts';
 import { Rng } from '../util/rng.ts';
 import {
@@ -99,7 +98,8 @@ export function initialParams(
 }
 
 /**
- * x_{i+1} for a configuration and its parameters (no shape checks, no tidy: callers do both).
+ * x_{i+1} for a configuration and its parameters (no shape checks, no tidy: callers do both), or ReLU(x_{i+1})
+ * with `relu` (inside the combine kernel where the backend has one).
  * prev = [x_{i-1}, x_{i-2}, …] newest first, at most k − 1 of them (all of them for general); xHat = x̂ (gemma3n).
  */
 export function residualForward(
@@ -109,49 +109,33 @@ export function residualForward(
   x: tf.Tensor,
   prev: readonly tf.Tensor[] = [],
   xHat: tf.Tensor = x,
+  relu = false,
 ): tf.Tensor {
   const v = config.variant;
-  if (v === 'baseline') return M.plainResidual(fx, x);
-  if (v === 'general') return M.general(fx, P.alpha!, config.g!(x, prev));
-  if (v === 'gemma3n') return M.gemma3n(fx, x, xHat, P.V!, P.U!, P.normScale!);
   const norm = config.rwNorm ?? 'softmax';
   const rwRaw = P.w ?? P.alphaBeta ?? P.p;
-  if (v === 'rw') return M.rwFromRaw(norm, rwRaw!, fx, x);
-  if (v === 'lr') return M.lr(fx, x, P.V!, P.U!);
-  if (v === 'rw+lr') return M.rwFromRaw(norm, rwRaw!, fx, x, P.V!, P.U!);
-  const ab = hasRw(v) ? M.rwAlphaBeta(norm, rwRaw!) : undefined;
-  const k = effectiveK(config);
-  const xs = [x, ...prev.slice(0, k - 1)];
-  const m = xs.length;
-  const cut = m < k;
-  const gamma = cut ? tf.slice(P.gamma!, 0, m) : P.gamma!;
-  if (hasPerJLowRank(v)) {
-    const V = cut ? tf.slice(P.V!, [0, 0, 0], [m, -1, -1]) : P.V!;
-    const U = cut ? tf.slice(P.U!, [0, 0, 0], [m, -1, -1]) : P.U!;
-    return M.lrPa(fx, xs, gamma, V, U, ab?.alpha, ab?.beta);
-  }
-  return M.pa(fx, xs, gamma, P.V, P.U, ab?.alpha, ab?.beta);
-}
-
-/**
- * ReLU(x_{i+1}) as one native kernel each way, where one exists: the plain residual, LR and scalar RW / RW+LR
- * (engine fusedAddRelu, fusedLowRankCombine, fusedRw); null otherwise (the caller applies tf.relu).
- */
-function fusedWithRelu(
-  config: ResidualConfig,
-  P: LaurelParams,
-  fx: tf.Tensor,
-  x: tf.Tensor,
-): tf.Tensor | null {
-  if (tf.getBackend() !== NATIVE_BACKEND) return null;
-  const v = config.variant;
-  if (v === 'baseline') return fusedAddRelu(fx, x);
-  if (v === 'lr') return fusedLowRankCombine(fx, x, P.V!, P.U!, undefined, undefined, true);
-  const norm = config.rwNorm ?? 'softmax';
-  const w = P.w ?? P.alphaBeta;
-  if ((v === 'rw' || v === 'rw+lr') && w && norm !== 'sigmoid')
-    return fusedRw(fx, x, { w, norm }, P.V, P.U, true);
-  return null;
+  if (v === 'baseline')
+    return relu ? M.combine(fx, x, undefined, undefined, undefined, true) : M.plainResidual(fx, x);
+  if (v === 'rw') return M.rwFromRaw(norm, rwRaw!, fx, x, undefined, undefined, relu);
+  if (v === 'lr') return M.lowRankCombine(fx, x, P.V!, P.U!, undefined, undefined, relu);
+  if (v === 'rw+lr') return M.rwFromRaw(norm, rwRaw!, fx, x, P.V!, P.U!, relu);
+  const y = (() => {
+    if (v === 'general') return M.general(fx, P.alpha!, config.g!(x, prev));
+    if (v === 'gemma3n') return M.gemma3n(fx, x, xHat, P.V!, P.U!, P.normScale!);
+    const ab = hasRw(v) ? M.rwAlphaBeta(norm, rwRaw!) : undefined;
+    const k = effectiveK(config);
+    const xs = [x, ...prev.slice(0, k - 1)];
+    const m = xs.length;
+    const cut = m < k;
+    const gamma = cut ? tf.slice(P.gamma!, 0, m) : P.gamma!;
+    if (hasPerJLowRank(v)) {
+      const V = cut ? tf.slice(P.V!, [0, 0, 0], [m, -1, -1]) : P.V!;
+      const U = cut ? tf.slice(P.U!, [0, 0, 0], [m, -1, -1]) : P.U!;
+      return M.lrPa(fx, xs, gamma, V, U, ab?.alpha, ab?.beta);
+    }
+    return M.pa(fx, xs, gamma, P.V, P.U, ab?.alpha, ab?.beta);
+  })();
+  return relu ? tf.relu(y) : y;
 }
 
 /**
@@ -215,12 +199,9 @@ export class Residual extends Module {
         }
       }
     }
-    const out = tf.tidy(() => {
-      const fused = ctx.relu ? fusedWithRelu(this.config, this.P, fx, x) : null;
-      if (fused) return fused;
-      const y = residualForward(this.config, this.P, fx, x, prev, ctx.xNormed ?? x);
-      return ctx.relu ? tf.relu(y) : y;
-    });
+    const out = tf.tidy(() =>
+      residualForward(this.config, this.P, fx, x, prev, ctx.xNormed ?? x, ctx.relu === true),
+    );
     history?.push(x);
     return out;
   }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { NATIVE_BACKEND, fusedBatchNormTrain } from '../engine/index.ts';
+import { ops } from '../engine/ops/index.ts';
 import { Module } from './module.ts';
 
 export interface BatchNormOptions {
@@ -74,52 +74,24 @@ export class BatchNorm extends Module {
       const y = tf.batchNorm(x, this.runningMean, this.runningVar, this.beta, this.gamma, this.eps);
       return (relu ? tf.relu(y) : y) as T;
     }
-    const axes = x.shape.slice(0, -1).map((_, i) => i);
     const n = x.size / this.channels;
     const m = this.momentum;
-    if (tf.getBackend() === NATIVE_BACKEND && x.dtype === 'float32') {
-      const { y, mean, variance } = fusedBatchNormTrain(x, this.gamma, this.beta, this.eps, relu);
-      // The same running-statistic update on the C values in a JS loop: six tiny kernels fewer per layer.
-      const unbias = (m * n) / Math.max(n - 1, 1);
-      for (const [run, batch, scale] of [
-        [this.runningMean, mean, m],
-        [this.runningVar, variance, unbias],
-      ] as const) {
-        const r = run.dataSync() as Float32Array;
-        const b = batch.dataSync() as Float32Array;
-        const next = new Float32Array(r.length);
-        for (let i = 0; i < r.length; i++) next[i] = (1 - m) * r[i] + scale * b[i];
-        const t = tf.tensor1d(next);
-        run.assign(t);
-        t.dispose();
-      }
-      tf.dispose([mean, variance]);
-      return y as T;
+    const { y, mean, variance } = ops().batchNormTrain(x, this.gamma, this.beta, this.eps, relu);
+    // The running-statistic update on the C values in a JS loop: six tiny kernels fewer per layer.
+    const unbias = (m * n) / Math.max(n - 1, 1);
+    for (const [run, batch, scale] of [
+      [this.runningMean, mean, m],
+      [this.runningVar, variance, unbias],
+    ] as const) {
+      const r = run.dataSync() as Float32Array;
+      const b = batch.dataSync() as Float32Array;
+      const next = new Float32Array(r.length);
+      for (let i = 0; i < r.length; i++) next[i] = (1 - m) * r[i] + scale * b[i];
+      const t = tf.tensor1d(next);
+      run.assign(t);
+      t.dispose();
     }
-    const train = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-      const [xi, gamma, beta, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-      const mean = tf.mean(xi, axes);
-      const centered = tf.sub(xi, mean);
-      const variance = tf.mean(tf.square(centered), axes);
-      const rstd = tf.rsqrt(tf.add(variance, this.eps));
-      const xHat = tf.mul(centered, rstd);
-      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
-      this.runningVar.assign(
-        tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(variance, (m * n) / Math.max(n - 1, 1))),
-      );
-      save([xHat, tf.mul(rstd, gamma)]);
-      return {
-        value: tf.add(tf.mul(xHat, gamma), beta),
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [xh, scale] = saved;
-          const dBeta = tf.sum(dy, axes);
-          const dGamma = tf.sum(tf.mul(dy, xh), axes);
-          const inner = tf.sub(tf.sub(dy, tf.div(dBeta, n)), tf.mul(xh, tf.div(dGamma, n)));
-          return [tf.mul(inner, scale), dGamma, dBeta];
-        },
-      };
-    });
-    const y = train(x, this.gamma, this.beta);
-    return (relu ? tf.relu(y) : y) as T;
+    tf.dispose([mean, variance]);
+    return y as T;
   }
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { NATIVE_BACKEND, fusedLayerNorm } from '../engine/index.ts';
+import { ops } from '../engine/ops/index.ts';
 import { Module } from './module.ts';
 
 export interface LayerNormOptions {
@@ -42,34 +42,6 @@ export class LayerNorm extends Module {
   }
 
   forward<T extends tf.Tensor>(x: T): T {
-    if (tf.getBackend() === NATIVE_BACKEND && x.dtype === 'float32') {
-      return fusedLayerNorm(x, this.gamma, this.beta ?? undefined, this.eps) as T;
-    }
-    const d = this.dim;
-    const eps = this.eps;
-    const norm = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-      const [xi, gamma, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-      const centered = tf.sub(xi, tf.mean(xi, -1, true));
-      const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centered), -1, true), eps));
-      const xHat = tf.mul(centered, rstd);
-      save([xHat, rstd, gamma]);
-      return {
-        value: tf.mul(xHat, gamma),
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [xh, r, g] = saved;
-          const dxHat = tf.mul(dy, g);
-          const lead = xh.shape.slice(0, -1).map((_, i) => i);
-          const dGamma = tf.sum(tf.mul(dy, xh), lead);
-          // ∂L/∂x = rstd · (dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂)), means over the last axis.
-          const proj = tf.mul(xh, tf.div(tf.sum(tf.mul(dxHat, xh), -1, true), d));
-          const dx = tf.mul(tf.sub(tf.sub(dxHat, tf.div(tf.sum(dxHat, -1, true), d)), proj), r);
-          return [dx, dGamma];
-        },
-      };
-    });
-    return tf.tidy(() => {
-      const y = norm(x, this.gamma);
-      return (this.beta ? tf.add(y, this.beta) : y) as T;
-    });
+    return ops().layerNorm(x, this.gamma, this.beta ?? undefined, this.eps) as T;
   }
 }

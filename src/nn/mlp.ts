@@ -1,23 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { NATIVE_BACKEND, fusedGelu } from '../engine/index.ts';
+import { ops } from '../engine/ops/index.ts';
 import type { InitOptions, KernelInit } from './init.ts';
 import { rngOf } from './init.ts';
 import { Linear } from './linear.ts';
 import { Module } from './module.ts';
 
-/**
- * GELU, tanh approximation (Hendrycks & Gimpel; GPT-2):
- *   gelu(x) = ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) = x·σ(2√(2/π)·(x + 0.044715·x³)),
- * computed in the σ form, which needs fewer ops. On the native backend the same formula runs as one fused kernel
- * forward and one backward (engine fusedGelu); elsewhere as the tf ops below.
- */
+/** GELU, tanh approximation (GPT-2's; the ops interface's gelu, one fused kernel each way on native). */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  if (tf.getBackend() === NATIVE_BACKEND && x.dtype === 'float32') return fusedGelu(x);
-  return tf.tidy(() => {
-    const a = 2 * Math.sqrt(2 / Math.PI);
-    const inner = tf.mul(x, tf.add(tf.mul(tf.square(x), a * 0.044715), a));
-    return tf.mul(x, tf.sigmoid(inner));
-  });
+  return ops().gelu(x);
 }
 
 export interface MlpOptions extends InitOptions {

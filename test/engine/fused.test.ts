@@ -75,8 +75,8 @@ test('nativeSgd matches SGD with momentum, nesterov and L2 decay', async () => {
   }
 });
 
-test('fusedCombine (the LAUREL combine) and its gradients match the tf-ops formula on cpu', async () => {
-  const { fusedCombine } = await import('../../src/engine/index.ts');
+test('the combine op (the LAUREL combine) and its gradients match the tf-ops formula on cpu', async () => {
+  const { ops } = await import('../../src/engine/index.ts');
   const { compare } = await import('./helpers.ts');
   const shape = [4, 6, 8];
   const n = 4 * 6 * 8;
@@ -113,7 +113,7 @@ test('fusedCombine (the LAUREL combine) and its gradients match the tf-ops formu
           const extra = withExtra ? xs[i++] : undefined;
           const alpha = as ? xs[i++] : undefined;
           const beta = bs ? xs[i++] : undefined;
-          return fusedCombine(xs[0], xs[1], extra, alpha, beta).mul(w).sum();
+          return ops().combine(xs[0], xs[1], { extra, alpha, beta }).mul(w).sum();
         };
         const value = f(...ins);
         return [value, ...tf.grads(f)(ins)];
@@ -189,7 +189,7 @@ test('fusedLowRankCombine (RW+LR and LR in one kernel) and all its gradients mat
             const inner = tf.add(x, extra);
             return tf.add(alpha ? tf.mul(alpha, fx) : fx, beta ? tf.mul(beta, inner) : inner);
           };
-          return (fusedLowRankCombine(fx, x, V, U, alpha, beta) ?? formula()).mul(w).sum();
+          return (fusedLowRankCombine(fx, x, V, U, { alpha, beta }) ?? formula()).mul(w).sum();
         };
         return [f(...ins), ...tf.grads(f)(ins)];
       },
@@ -201,9 +201,8 @@ test('fusedLowRankCombine (RW+LR and LR in one kernel) and all its gradients mat
   setNumThreads(threads0);
 });
 
-test('fusedRw (RW and RW+LR from the raw pair w, with and without ReLU) and its gradients, ∂L/∂w included, match the tf-ops formula', async () => {
-  const { fusedRw } = await import('../../src/engine/index.ts');
-  const { rwAlphaBeta } = await import('../../src/laurel/math.ts');
+test('RW and RW+LR from the raw pair w (α, β by tf ops into the fused combine kernels), with and without ReLU, and their gradients, ∂L/∂w included, match the tf-ops formula', async () => {
+  const { rwAlphaBeta, rwFromRaw } = await import('../../src/laurel/math.ts');
   const { compare } = await import('./helpers.ts');
   // [x shape, rank r (0: RW alone), norm, w]: softmax away from 0 (α ≠ β), 'none', and the folded and split
   // low-rank associations (D = 80 > 2r).
@@ -233,7 +232,9 @@ test('fusedRw (RW and RW+LR from the raw pair w, with and without ReLU) and its 
             const y = tf.add(tf.mul(alpha, fx), tf.mul(beta, low ? tf.add(x, low) : x));
             return relu ? tf.relu(y) : y;
           };
-          return (fusedRw(fx, x, { w, norm }, V, U, relu) ?? formula()).mul(weight).sum();
+          return (tf.getBackend() === 'cpu' ? formula() : rwFromRaw(norm, w, fx, x, V, U, relu))
+            .mul(weight)
+            .sum();
         };
         return [f(...ins), ...tf.grads(f)(ins)];
       },
@@ -242,32 +243,24 @@ test('fusedRw (RW and RW+LR from the raw pair w, with and without ReLU) and its 
       `${shape} r=${r} ${norm} w=${w0} relu=${relu}`,
     );
   }
-  await tf.setBackend('native');
-  const x = tf.ones([2, 8]);
-  assert.equal(fusedRw(x, x, { w: tf.ones([8, 2]), norm: 'softmax' }), null, 'per-dimension w');
-  assert.equal(
-    fusedRw(x, x, { w: tf.ones([2]), norm: 'softmax' }, tf.ones([4, 2]), tf.ones([2, 8])),
-    null,
-    'V',
-  );
 });
 
-test('fusedAddRelu (a ResNet block end) and its gradients match tf.relu(tf.add(a, b)); NaN passes forward', async () => {
-  const { fusedAddRelu } = await import('../../src/engine/index.ts');
+test('the combine op with ReLU (a ResNet block end) and its gradients match tf.relu(tf.add(a, b)); NaN passes forward', async () => {
+  const { ops } = await import('../../src/engine/index.ts');
   const { compare } = await import('./helpers.ts');
   const shape = [4, 10, 10, 16];
   const n = 6400;
   await compare(() => {
     const ins = [t(rand(n, 1), shape), t(rand(n, 2), shape)];
     const weight = t(rand(n, 3), shape);
-    const f = (p: tf.Tensor, q: tf.Tensor) => fusedAddRelu(p, q).mul(weight);
+    const f = (p: tf.Tensor, q: tf.Tensor) => ops().combine(p, q, { relu: true }).mul(weight);
     return [f(ins[0], ins[1]), ...tf.grads((p: tf.Tensor, q: tf.Tensor) => f(p, q).sum())(ins)];
   });
   // The gradient at a NaN is 0 here (as PyTorch's threshold_backward), NaN on tfjs's cpu: only the forward is
   // compared there.
   const a = rand(n, 4);
   a[5] = Number.NaN;
-  await compare(() => fusedAddRelu(t(a, shape), t(rand(n, 5), shape)));
+  await compare(() => ops().combine(t(a, shape), t(rand(n, 5), shape), { relu: true }));
 });
 
 test('fusedLowRankCombine declines per-dimension weights and other backends (the caller keeps the formula)', async () => {
@@ -276,7 +269,7 @@ test('fusedLowRankCombine declines per-dimension weights and other backends (the
   const x = tf.ones([2, 8]);
   const V = tf.ones([8, 2]);
   const U = tf.ones([2, 8]);
-  assert.equal(fusedLowRankCombine(x, x, V, U, tf.ones([8])), null, 'per-dimension alpha');
+  assert.equal(fusedLowRankCombine(x, x, V, U, { alpha: tf.ones([8]) }), null, 'per-dimension alpha');
   assert.equal(fusedLowRankCombine(x, x, tf.ones([4, 2]), U), null, 'V of the wrong size');
   const y = fusedLowRankCombine(x, x, V, U);
   assert.ok(y);
@@ -287,15 +280,15 @@ test('fusedLowRankCombine declines per-dimension weights and other backends (the
   tf.dispose([x, V, U, y]);
 });
 
-test('fusedBatchNormTrain: one-pass batch statistics stay accurate for a large mean and a small spread', async () => {
-  const { fusedBatchNormTrain } = await import('../../src/engine/index.ts');
+test('the batchNormTrain op: one-pass batch statistics stay accurate for a large mean and a small spread', async () => {
+  const { ops } = await import('../../src/engine/index.ts');
   const { compare } = await import('./helpers.ts');
   const shape = [64, 7, 7, 8];
   const n = shape.reduce((a, b) => a * b, 1);
   const x = rand(n, 11).map((v, i) => 500 + (i % 8) * 100 + 0.05 * v); // mean 500–1200, std ≈ 0.03
   await compare(
     () => {
-      const { mean, variance } = fusedBatchNormTrain(t(x, shape), tf.ones([8]), tf.zeros([8]));
+      const { mean, variance } = ops().batchNormTrain(t(x, shape), tf.ones([8]), tf.zeros([8]), 1e-5, false);
       return [mean, tf.mul(variance, 1e4)]; // variance ≈ 8e-4: scaled so that 1e-4 relative is checked
     },
     1e-4,
@@ -304,8 +297,8 @@ test('fusedBatchNormTrain: one-pass batch statistics stay accurate for a large m
   );
 });
 
-test('fusedGelu and fusedLayerNorm (values and gradients) match the tf-ops formulas on cpu, without leaks', async () => {
-  const { fusedGelu, fusedLayerNorm } = await import('../../src/engine/index.ts');
+test('the gelu and layerNorm ops (values and gradients) match the tf-ops formulas on cpu, without leaks', async () => {
+  const { ops } = await import('../../src/engine/index.ts');
   const { compare } = await import('./helpers.ts');
   const shape = [3, 5, 16];
   const n = 3 * 5 * 16;
@@ -313,8 +306,8 @@ test('fusedGelu and fusedLayerNorm (values and gradients) match the tf-ops formu
   const w = rand(n, 2);
   await compare(
     () => {
-      const f = (a: tf.Tensor) => fusedGelu(a).mul(t(w, shape)).sum();
-      return [fusedGelu(t(x, shape)), tf.grad(f)(t(x, shape))];
+      const f = (a: tf.Tensor) => ops().gelu(a).mul(t(w, shape)).sum();
+      return [ops().gelu(t(x, shape)), tf.grad(f)(t(x, shape))];
     },
     1e-5,
     1e-6,
@@ -337,7 +330,8 @@ test('fusedGelu and fusedLayerNorm (values and gradients) match the tf-ops formu
           );
         if (withB) ins.push(t(rand(16, 4), [16]));
         const f = (...a: tf.Tensor[]) =>
-          fusedLayerNorm(a[0], withG ? a[1] : undefined, withB ? a[withG ? 2 : 1] : undefined, 1e-5)
+          ops()
+            .layerNorm(a[0], withG ? a[1] : undefined, withB ? a[withG ? 2 : 1] : undefined, 1e-5)
             .mul(t(w, shape))
             .sum();
         return [f(...ins), ...tf.grads(f)(ins)];
@@ -349,15 +343,15 @@ test('fusedGelu and fusedLayerNorm (values and gradients) match the tf-ops formu
   }
   // Exact reference for GELU's tanh form in double precision.
   await tf.setBackend('native');
-  const g = fusedGelu(t(x, shape)).dataSync();
+  const g = ops().gelu(t(x, shape)).dataSync();
   x.forEach((v, i) => {
     const ref = 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
     assert.ok(Math.abs(g[i] - ref) < 1e-5 * (1 + Math.abs(ref)), `gelu(${v}) = ${g[i]} vs ${ref}`);
   });
 });
 
-test('fusedBatchNormTrain (batch statistics, values and gradients, with and without the fused ReLU) matches the tf-ops formula on cpu', async () => {
-  const { fusedBatchNormTrain } = await import('../../src/engine/index.ts');
+test('the batchNormTrain op (batch statistics, values and gradients, with and without the fused ReLU) matches the tf-ops formula on cpu', async () => {
+  const { ops } = await import('../../src/engine/index.ts');
   const { compare } = await import('./helpers.ts');
   for (const relu of [false, true])
     for (const shape of [
@@ -379,9 +373,9 @@ test('fusedBatchNormTrain (batch statistics, values and gradients, with and with
             ),
             t(rand(c, 4), [c]),
           ];
-          const { y, mean, variance } = fusedBatchNormTrain(ins[0], ins[1], ins[2], 1e-5, relu);
+          const { y, mean, variance } = ops().batchNormTrain(ins[0], ins[1], ins[2], 1e-5, relu);
           const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
-            fusedBatchNormTrain(a, g, b, 1e-5, relu).y.mul(t(w, shape)).sum();
+            ops().batchNormTrain(a, g, b, 1e-5, relu).y.mul(t(w, shape)).sum();
           return [y, mean, variance, ...tf.grads(f)(ins)];
         },
         1e-4,

@@ -2,13 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { poolMegabytes } from '../../src/engine/backend.ts';
-import {
-  type NativeBackend,
-  fusedBatchNormTrain,
-  fusedCombine,
-  fusedGelu,
-  fusedLayerNorm,
-} from '../../src/engine/index.ts';
+import { type NativeBackend, ops } from '../../src/engine/index.ts';
 import { rand, setup, t } from './helpers.ts';
 
 async function native(): Promise<NativeBackend> {
@@ -101,12 +95,13 @@ test('no leaks: tensor and byte counts stay flat across 100 training steps (conv
         bias: b1,
         activation: 'relu',
       });
-      const bn = fusedBatchNormTrain(h0, gam, bet);
-      const h = fusedCombine(fusedGelu(bn.y), h0, undefined, alpha, undefined);
-      const p = fusedLayerNorm(
+      const bn = ops().batchNormTrain(h0, gam, bet, 1e-5, false);
+      const h = ops().combine(ops().gelu(bn.y), h0, { alpha });
+      const p = ops().layerNorm(
         tf.maxPool(h as tf.Tensor4D, 2, 2, 'valid').reshape([16, -1]),
         undefined,
         undefined,
+        1e-5,
       );
       const e = tf.gather(emb, ids).sum(1, true);
       const logits = tf.matMul(p, w2).add(e);

@@ -4,14 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { fileIO, registerFileIO } from '../../src/io/file-io.ts';
 import { type Variant, residualConfig } from '../../src/laurel/config.ts';
 import { ActivationHistory } from '../../src/laurel/history.ts';
-import {
-  LaurelResidualLayer,
-  fileIO,
-  laurelResidual,
-  registerFileIO,
-} from '../../src/laurel/layers/index.ts';
+import { LaurelResidualLayer, laurelResidual } from '../../src/laurel/layers/index.ts';
 import { Residual } from '../../src/laurel/residual.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { randn } from './helpers.ts';

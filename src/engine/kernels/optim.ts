@@ -1,5 +1,5 @@
 // Fused optimizer updates (one pass over p, g and the slots instead of ~12 elementwise kernels).
-import type { AdamWStep, SgdStep } from '../fused.ts';
+import type { AdamWStep, SgdStep } from '../optim-steps.ts';
 import {
   type Backend,
   type KernelArgs,
