@@ -70,17 +70,9 @@ export function reduceRaw(
   const out = backend.alloc(outSize);
   const total = sizeOf(shape);
   if (total === 0) {
-    out.fill(
-      op === 'max'
-        ? Number.NEGATIVE_INFINITY
-        : op === 'min'
-          ? Number.POSITIVE_INFINITY
-          : op === 'prod'
-            ? 1
-            : op === 'mean'
-              ? Number.NaN
-              : 0,
-    );
+    // An empty reduction gives what tfjs's cpu kernels give: max and min NaN (they start from the first
+    // element, absent here), mean 0 (cpu sums x / n), sum 0, prod 1.
+    out.fill(op === 'max' || op === 'min' ? Number.NaN : op === 'prod' ? 1 : 0);
     return out;
   }
   // Collapse: drop size-1 dims, merge neighbours with the same reduced flag.
