@@ -21,7 +21,8 @@ inline float fexp(float in) {
   // above −126·ln 2 so that the clamped lanes' product y·2⁻¹²⁶ below stays normal: at −126·ln 2 itself y < 1
   // and the product was denormal, costing a microcode assist per lane (a causal softmax's masked half ran 2.5×
   // slower) before being replaced by 0 anyway.
-  float x = in > 88.3762626647949f ? 88.3762626647949f : in;
+  // At the top, exp overflows to +inf past ln(FLT_MAX) (as std::exp); below that, n = 128 is scaled as 2¹²⁷·2.
+  float x = in > 88.72283905206835f ? 88.72283905206835f : in;
   x = x < -87.3365f ? -87.3365f : x;
   float n = std::floor(x * 1.44269504088896341f + 0.5f);
   float r = x - n * 0.693359375f + n * 2.12194440e-4f;
@@ -32,10 +33,12 @@ inline float fexp(float in) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   float y = p * r * r + r + 1.0f;
-  int32_t e = (static_cast<int32_t>(n) + 127) << 23;
+  const bool top = n > 127.0f;
+  int32_t e = (static_cast<int32_t>(n) - (top ? 1 : 0) + 127) << 23;
   float s;
   std::memcpy(&s, &e, 4);
-  return in < -87.33654475f ? 0.0f : y * s;
+  const float v = top ? y * s * 2.0f : y * s;
+  return in < -87.33654475f ? 0.0f : (in > 88.72283905206835f ? INFINITY : v);
 }
 inline float fsigmoid(float x) { return 1.0f / (1.0f + fexp(-x)); }
 inline float ftanh(float x) {

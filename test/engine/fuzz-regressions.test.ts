@@ -17,3 +17,11 @@ test("empty reductions give cpu's values: max and min NaN, sum and mean 0 (fuzz 
     0,
   );
 });
+
+test('exp overflows to Infinity past ln(FLT_MAX), and is accurate just below it (fuzz --seed 2 --op Exp --case 6)', async () => {
+  const x = Float32Array.of(88.3, 88.4, 88.5, 88.7, 88.72, 88.8, 89, 100, 1e10, Number.POSITIVE_INFINITY);
+  await compare(() => tf.exp(t(x, [x.length])), 1e-6, 0, 'exp');
+  // Through exp's users: the saturated ends of sigmoid and tanh, softmax of large logits.
+  const big = Float32Array.of(-1e4, -200, -90, 90, 200, 1e4);
+  await compare(() => [tf.sigmoid(t(big, [6])), tf.tanh(t(big, [6])), tf.softmax(t(big, [6]))], 1e-6, 1e-30);
+});
