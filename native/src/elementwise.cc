@@ -181,8 +181,8 @@ Napi::Value BinaryOp(const Napi::CallbackInfo& info) {
       break;
     case B_PRELU: bcast(a, b, o, shape, sa, sb, rank, [](float x, float y) { return x < 0.0f ? x * y : x; }); break;
     case B_POW: bcast(a, b, o, shape, sa, sb, rank, [](float x, float y) { return std::pow(x, y); }); break;
-    case B_RELUGRAD:  // dy * (x > 0)
-      bcast(a, b, o, shape, sa, sb, rank, [](float dy, float x) { return x > 0.0f ? dy : 0.0f; });
+    case B_RELUGRAD:  // dy * step(x), as tfjs: a NaN x, or a NaN / infinite dy where x <= 0, gives NaN
+      bcast(a, b, o, shape, sa, sb, rank, [](float dy, float x) { return dy * (x > 0.0f ? 1.0f : (x == x ? 0.0f : x)); });
       break;
     case B_SIGMOIDGRAD:  // dy * y * (1 - y)
       bcast(a, b, o, shape, sa, sb, rank, [](float dy, float y) { return dy * (y * (1.0f - y)); });

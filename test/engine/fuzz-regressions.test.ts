@@ -25,3 +25,16 @@ test('exp overflows to Infinity past ln(FLT_MAX), and is accurate just below it 
   const big = Float32Array.of(-1e4, -200, -90, 90, 200, 1e4);
   await compare(() => [tf.sigmoid(t(big, [6])), tf.tanh(t(big, [6])), tf.softmax(t(big, [6]))], 1e-6, 1e-30);
 });
+
+test('Relu gradient is dy·step(x) as in tfjs: NaN at a NaN x, and for a NaN or infinite dy at x ≤ 0 (fuzz --seed 2 --op Relu --case 5)', async () => {
+  const x = Float32Array.of(Number.NaN, -1, 0, 2, -3, 0.5);
+  const dy = Float32Array.of(
+    1,
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    Number.NaN,
+    2,
+    Number.NEGATIVE_INFINITY,
+  );
+  await compare(() => tf.grad((v: tf.Tensor) => tf.relu(v))(t(x, [6]), t(dy, [6])), 0, 0);
+});
