@@ -1029,7 +1029,8 @@ Napi::Value Pool(const Napi::CallbackInfo& info) {
         if (op == 0)
           std::memcpy(dst, acc.data(), p.C * sizeof(float));
         else {
-          float inv = 1.0f / static_cast<float>(std::max<int64_t>(count, 1));
+          // A window wholly in the padding averages nothing: 0·∞ = NaN, as tfjs's 0 / 0.
+          float inv = 1.0f / static_cast<float>(count);
           for (int64_t c = 0; c < p.C; c++) dst[c] = acc[c] * inv;
         }
       }

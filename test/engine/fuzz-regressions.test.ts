@@ -38,3 +38,28 @@ test('Relu gradient is dy·step(x) as in tfjs: NaN at a NaN x, and for a NaN or 
   );
   await compare(() => tf.grad((v: tf.Tensor) => tf.relu(v))(t(x, [6]), t(dy, [6])), 0, 0);
 });
+
+test("average pooling of a window wholly in the padding is NaN, as cpu's 0 / 0 (fuzz --seed 1 --op AvgPool --case 0)", async () => {
+  const x = rand(7 * 9, 3);
+  await compare(
+    () =>
+      tf.avgPool(
+        t(x, [1, 7, 9, 1]) as tf.Tensor4D,
+        [5, 1],
+        [1, 2],
+        [
+          [0, 0],
+          [0, 1],
+          [2, 1],
+          [0, 0],
+        ],
+      ),
+    1e-6,
+    1e-7,
+  );
+  await compare(
+    () => tf.avgPool(t(rand(60, 4), [1, 6, 5, 2]) as tf.Tensor4D, 1, [2, 3], 1, 'round'),
+    1e-6,
+    1e-7,
+  );
+});
