@@ -11,6 +11,8 @@ export interface InteropCase {
   spec: ModelSpec;
   /** NHWC images [N, H, W, C] or int32 tokens [B, T]. */
   input: number[];
+  /** Standard deviation of the random LAUREL parameters. Default 0.3 (wide, deep nets need less). */
+  laurelScale?: number;
 }
 
 const gpt = (residual: ModelSpec['residual'], extra: Partial<ModelSpec> = {}): ModelSpec => ({
@@ -50,6 +52,26 @@ export const CASES: InteropCase[] = [
   { name: 'gpt-gemma3n', spec: gpt({ variant: 'gemma3n', rank: 8 }, { positions: 'rotary' }), input: [2, 8] },
 ];
 
+/**
+ * The ImageNet family's stem (7×7/2 conv, max-pool) and Bottleneck blocks, at their smallest useful size: a
+ * ResNet-50 (23.5M parameters, about 15 s to build, run and export) on one 32×32 image. Only the PyTorch
+ * comparison uses it.
+ */
+export const IMAGENET_CASES: InteropCase[] = [
+  {
+    name: 'resnet50-rw+lr+pa',
+    spec: {
+      model: 'resnet50',
+      residual: { variant: 'rw+lr+pa', rank: 8, k: 2 },
+      numClasses: 10,
+      inChannels: 1,
+      seed: 2,
+    },
+    input: [1, 32, 32, 1],
+    laurelScale: 0.02,
+  },
+];
+
 /** Values of `n` normal samples. */
 function normals(rng: Rng, n: number, scale: number): Float32Array {
   return Float32Array.from({ length: n }, () => scale * rng.normal());
@@ -69,7 +91,7 @@ export function buildCaseModel(c: InteropCase): Model {
   };
   for (const p of model.namedParameters()) {
     const n = p.variable.size;
-    if (p.kind === 'laurel') set(p.variable, normals(rng, n, 0.3));
+    if (p.kind === 'laurel') set(p.variable, normals(rng, n, c.laurelScale ?? 0.3));
     else if (p.kind === 'norm' && p.name.endsWith('gamma'))
       set(
         p.variable,

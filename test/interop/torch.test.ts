@@ -12,7 +12,15 @@ import { test } from 'node:test';
 import type * as tf from '@tensorflow/tfjs';
 import { buildModel } from '../../src/models/index.ts';
 import { exportLayout } from '../../src/models/safetensors.ts';
-import { CASES, NAME_SPECS, buildCaseModel, caseInput, caseInputFile, caseWeights } from './cases.ts';
+import {
+  CASES,
+  IMAGENET_CASES,
+  NAME_SPECS,
+  buildCaseModel,
+  caseInput,
+  caseInputFile,
+  caseWeights,
+} from './cases.ts';
 
 interface Reference {
   cases: Record<string, { sha256: string; shape: number[]; logits: number[] }>;
@@ -56,7 +64,7 @@ function runCase(c: (typeof CASES)[number]): {
   }
 }
 
-for (const c of CASES) {
+for (const c of [...CASES, ...IMAGENET_CASES]) {
   test(`${c.name}: our logits equal PyTorch's on the exported weights (committed fixture, 1e-5)`, () => {
     const ref = fixture.cases[c.name];
     assert.ok(ref, `fixture lacks ${c.name}: rerun ${SCRIPT}`);
@@ -91,7 +99,7 @@ test(
     const dir = mkdtempSync(join(tmpdir(), 'laurel-interop-'));
     try {
       const ours = new Map<string, Float32Array>();
-      for (const c of CASES) {
+      for (const c of [...CASES, ...IMAGENET_CASES]) {
         const { logits, weights, input } = runCase(c);
         writeFileSync(join(dir, `${c.name}.safetensors`), weights);
         writeFileSync(join(dir, `${c.name}.input.safetensors`), input);
@@ -104,7 +112,8 @@ test(
       });
       assert.equal(r.status, 0, r.stderr);
       const live = JSON.parse(r.stdout) as Reference;
-      for (const c of CASES) assertClose(ours.get(c.name)!, live.cases[c.name].logits, `${c.name} (live)`);
+      for (const c of [...CASES, ...IMAGENET_CASES])
+        assertClose(ours.get(c.name)!, live.cases[c.name].logits, `${c.name} (live)`);
       assert.deepEqual(live.state_dicts, fixture.state_dicts, 'the committed names are current');
     } finally {
       rmSync(dir, { recursive: true, force: true });

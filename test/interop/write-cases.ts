@@ -4,7 +4,15 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
-import { CASES, NAME_SPECS, buildCaseModel, caseInput, caseInputFile, caseWeights } from './cases.ts';
+import {
+  CASES,
+  IMAGENET_CASES,
+  NAME_SPECS,
+  buildCaseModel,
+  caseInput,
+  caseInputFile,
+  caseWeights,
+} from './cases.ts';
 
 const out = process.argv[2];
 if (!out) {
@@ -12,7 +20,7 @@ if (!out) {
   process.exit(2);
 }
 await tf.setBackend('cpu');
-for (const c of CASES) {
+for (const c of [...CASES, ...IMAGENET_CASES]) {
   const model = buildCaseModel(c);
   const input = caseInput(c);
   writeFileSync(join(out, `${c.name}.safetensors`), caseWeights(c, model));
