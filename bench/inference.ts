@@ -1,0 +1,527 @@
+// `laurel bench --inference [--quick] [--json]`: inference latency on the same weights, ours against PyTorch
+// (bench/torch/infer.py on python/laurel_torch.py's models), and LAUREL's inference overhead against the plain
+// model with and without folding (src/models/fold.ts):
+//   ResNet-20 (28×28×1, 10 classes): one forward at batch 1 and at batch 128;
+//   GPT (the training bench's: 4 layers, D 256, 4 heads, context 128, bytes): a 128-token prefill that fills the
+//   key/value cache, and tokens/s of greedy decoding at batch 1 through the cache.
+// Each for a plain residual and RW+LR (rank 16), both trained-looking (LAUREL and batch norms moved off their init
+// with a fixed seed), exported once as safetensors for PyTorch. Timing: warmup calls, then medians; our side and
+// PyTorch's run one after the other (not interleaved), so a loaded machine shifts both ratios.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { type BackendName, getNumThreads, initBackend, setNumThreads } from '../src/engine/index.ts';
+import { residualConfig } from '../src/laurel/index.ts';
+import { type FoldedModel, foldModel } from '../src/models/fold.ts';
+import type { Gpt } from '../src/models/gpt.ts';
+import { type Model, type ModelSpec, buildModel } from '../src/models/index.ts';
+import { saveSafetensors } from '../src/models/safetensors.ts';
+import { Rng } from '../src/util/rng.ts';
+import { median, torchPython } from './models.ts';
+
+type Residual = 'baseline' | 'rw+lr';
+const RESIDUALS: Residual[] = ['baseline', 'rw+lr'];
+
+export interface InferenceConfig {
+  resnet: { batches: number[]; image: number; reps: Record<string, number>; rank: number };
+  gpt: {
+    layers: number;
+    dim: number;
+    heads: number;
+    context: number;
+    vocab: number;
+    rank: number;
+    /** Tokens of the timed prefill. */
+    prefill: number;
+    /** Prompt before the timed decoding, tokens decoded per round, rounds (median of the per-round medians). */
+    prompt: number;
+    decode: number;
+    decodeRounds: number;
+    reps: number;
+  };
+  warmup: number;
+  /** torch.set_num_threads values PyTorch tries (its fastest counts). */
+  torchThreads: number[];
+}
+
+export const INFERENCE_FULL: InferenceConfig = {
+  resnet: { batches: [1, 128], image: 28, reps: { '1': 50, '128': 10 }, rank: 16 },
+  gpt: {
+    layers: 4,
+    dim: 256,
+    heads: 4,
+    context: 128,
+    vocab: 256,
+    rank: 16,
+    prefill: 128,
+    prompt: 32,
+    decode: 64,
+    decodeRounds: 3,
+    reps: 10,
+  },
+  warmup: 3,
+  torchThreads: [1, 2],
+};
+
+export const INFERENCE_QUICK: InferenceConfig = {
+  ...INFERENCE_FULL,
+  resnet: { ...INFERENCE_FULL.resnet, reps: { '1': 15, '128': 3 } },
+  gpt: { ...INFERENCE_FULL.gpt, decode: 24, decodeRounds: 1, reps: 3 },
+  warmup: 1,
+};
+
+/** Tiny models, one call each: for tests of the plumbing. */
+export const INFERENCE_DRY: InferenceConfig = {
+  resnet: { batches: [1, 2], image: 8, reps: { '1': 1, '2': 1 }, rank: 4 },
+  gpt: {
+    layers: 1,
+    dim: 16,
+    heads: 2,
+    context: 16,
+    vocab: 32,
+    rank: 4,
+    prefill: 8,
+    prompt: 4,
+    decode: 3,
+    decodeRounds: 1,
+    reps: 1,
+  },
+  warmup: 0,
+  torchThreads: [1],
+};
+
+export interface InferenceOptions {
+  quick?: boolean;
+  dry?: boolean;
+  json?: boolean;
+  skipTorch?: boolean;
+  backend?: BackendName;
+  threads?: number;
+  config?: InferenceConfig;
+  out?: (text: string) => void;
+  log?: (line: string) => void;
+}
+
+export interface ResNetRow {
+  residual: Residual;
+  batch: number;
+  /** Median ms per forward: the trained form, the folded form, PyTorch (trained form, eval, no_grad). */
+  ms: number;
+  folded_ms: number;
+  torch_ms: number | null;
+  torch_setting: string | null;
+  /** ms / torch_ms and folded_ms / torch_ms. */
+  ratio: number | null;
+  folded_ratio: number | null;
+}
+
+export interface GptRow {
+  residual: Residual;
+  prefill_ms: number;
+  folded_prefill_ms: number;
+  torch_prefill_ms: number | null;
+  /** Greedy decoding at batch 1 through the cache: 1000 / median ms per token. */
+  tokens_per_s: number;
+  folded_tokens_per_s: number;
+  torch_tokens_per_s: number | null;
+  torch_setting: string | null;
+}
+
+export interface InferenceReport {
+  mode: 'full' | 'quick' | 'dry';
+  backend: string;
+  threads: number;
+  note: string;
+  resnet: ResNetRow[];
+  gpt: GptRow[];
+  /** rw+lr / baseline (time ratios; for decoding, the ratio of ms per token). */
+  laurel_overhead: Record<string, { unfolded: number; folded: number; torch: number | null }>;
+  /** Both sides' logits on the same input and weights: max |Δ| / max |y|; GPT: greedy continuations equal. */
+  equivalence: Record<string, unknown> | null;
+  torch: { available: boolean; version?: string; reason?: string };
+  elapsed_s: number;
+}
+
+/** Trained-looking values: LAUREL parameters and batch-norm γ, β, statistics moved off their init (seeded). */
+function pretendTrained(m: Model, seed: number): void {
+  const rng = new Rng(seed);
+  const kinds = new Map(m.namedParameters().map((p) => [p.name, p.kind]));
+  for (const p of [...m.namedParameters(), ...m.namedBuffers()]) {
+    const kind = kinds.get(p.name);
+    const tail = p.name.slice(p.name.lastIndexOf('.') + 1);
+    if (kind !== 'laurel' && kind !== 'norm' && !tail.startsWith('running')) continue;
+    const v = p.variable.dataSync() as Float32Array;
+    const next = Float32Array.from(v, (x) =>
+      tail === 'runningVar' ? 0.5 + Math.abs(x + 0.1 * rng.normal()) : x + 0.1 * rng.normal(),
+    );
+    const t = tf.tensor(next, p.variable.shape);
+    p.variable.assign(t);
+    t.dispose();
+  }
+  m.setTraining(false);
+}
+
+function specOf(cfg: InferenceConfig, family: 'resnet' | 'gpt', residual: Residual): ModelSpec {
+  const res = residual === 'baseline' ? 'baseline' : residualConfig('rw+lr', { rank: cfg[family].rank });
+  if (family === 'resnet') return { model: 'resnet20', residual: res, inChannels: 1, numClasses: 10 };
+  const g = cfg.gpt;
+  return {
+    model: 'gpt',
+    residual: res,
+    layers: g.layers,
+    dim: g.dim,
+    heads: g.heads,
+    context: g.context,
+    vocab: g.vocab,
+  };
+}
+
+function medianMs(warmup: number, reps: number, fn: () => void): number {
+  for (let i = 0; i < warmup; i++) fn();
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    fn();
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+/** One classifier forward, waited for (the logits read back). */
+function classify(m: Model | FoldedModel, x: tf.Tensor4D): Float32Array {
+  const y = (m as { forward: (x: tf.Tensor4D) => tf.Tensor }).forward(x);
+  const v = y.dataSync() as Float32Array;
+  y.dispose();
+  return v;
+}
+
+/** Last-position logits of `tokens` fed through `cache`. */
+function step(m: Gpt, tokens: number[], cache: ReturnType<Gpt['newCache']>): Float32Array {
+  const z = tf.tidy(() => {
+    const y = m.forward(tf.tensor2d(tokens, [1, tokens.length], 'int32'), cache);
+    return tf.slice(y, [0, tokens.length - 1, 0], [1, 1, -1]);
+  });
+  const v = z.dataSync() as Float32Array;
+  z.dispose();
+  return v;
+}
+
+const argmax = (z: Float32Array) => z.reduce((b, v, i) => (v > z[b] ? i : b), 0);
+
+function randomTokens(n: number, vocab: number, seed: number): number[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: n }, () => rng.int(vocab));
+}
+
+/** Prefill ms and decoding ms per token of a GPT at batch 1. */
+function timeGpt(m: Gpt, cfg: InferenceConfig): { prefill: number; decode: number } {
+  const g = cfg.gpt;
+  const prefillTokens = randomTokens(g.prefill, g.vocab, 1);
+  const prefill = medianMs(cfg.warmup, g.reps, () => {
+    const cache = m.newCache();
+    step(m, prefillTokens, cache);
+    cache.dispose();
+  });
+  const prompt = randomTokens(g.prompt, g.vocab, 2);
+  const round = () => {
+    const cache = m.newCache();
+    let z = step(m, prompt, cache);
+    const times: number[] = [];
+    for (let i = 0; i < g.decode; i++) {
+      const t0 = performance.now();
+      z = step(m, [argmax(z)], cache);
+      times.push(performance.now() - t0);
+    }
+    cache.dispose();
+    return median(times);
+  };
+  if (cfg.warmup > 0) round();
+  return { prefill, decode: median(Array.from({ length: g.decodeRounds }, round)) };
+}
+
+/** max |a − b| / max |b|. */
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = 0;
+  let s = 0;
+  for (let i = 0; i < b.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    s = Math.max(s, Math.abs(b[i]));
+  }
+  return d / s;
+}
+
+const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'torch', 'infer.py');
+
+/** Runs infer.py on a request; never throws (an unavailable torch comes back as { available: false, reason }). */
+/** What infer.py prints (see its docstring). */
+interface TorchSide {
+  available: boolean;
+  reason?: string;
+  torch_version?: string;
+  /** Per residual: per batch size { ms, setting }, and check_logits. */
+  resnet?: Record<string, Record<string, { ms: number; setting: string } | number[]>>;
+  gpt?: Record<
+    string,
+    {
+      prefill_ms: number;
+      tokens_per_s: number;
+      setting: string;
+      check_logits: number[];
+      check_full_logits: number[];
+      check_greedy: number[];
+    }
+  >;
+}
+
+function runTorchInference(request: string, log: (m: string) => void): Promise<TorchSide> {
+  const python = torchPython();
+  return new Promise((resolve) => {
+    const child = spawn(python, [SCRIPT, '--request', request], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      for (const line of d.toString().split('\n')) if (line.startsWith('[torch]')) log(line);
+    });
+    child.on('error', (e) => resolve({ available: false, reason: `cannot run ${python}: ${e.message}` }));
+    child.on('close', (code) => {
+      if (code !== 0) {
+        resolve({
+          available: false,
+          reason: `infer.py exited with ${code}: ${stderr.trim().split('\n').pop()}`,
+        });
+        return;
+      }
+      try {
+        resolve(JSON.parse(stdout));
+      } catch {
+        resolve({ available: false, reason: 'infer.py printed no JSON object' });
+      }
+    });
+  });
+}
+
+export async function runInferenceBench(opts: InferenceOptions = {}): Promise<InferenceReport> {
+  const t0 = performance.now();
+  const log = opts.log ?? ((m: string) => process.stderr.write(`bench: ${m}\n`));
+  const out = opts.out ?? ((s: string) => process.stdout.write(s));
+  const mode = opts.dry ? 'dry' : opts.quick ? 'quick' : 'full';
+  const cfg = opts.config ?? (opts.dry ? INFERENCE_DRY : opts.quick ? INFERENCE_QUICK : INFERENCE_FULL);
+  const backend = await initBackend(opts.backend);
+  if (opts.threads !== undefined) setNumThreads(opts.threads);
+  log(`inference: backend ${backend}, ${getNumThreads()} threads, ${mode}`);
+  const dir = mkdtempSync(join(tmpdir(), 'laurel-bench-infer-'));
+  const checkImage = Float32Array.from({ length: cfg.resnet.image ** 2 }, (_, i) => ((i * 37) % 101) / 100);
+  const checkTokens = randomTokens(Math.min(12, cfg.gpt.context - 4), cfg.gpt.vocab, 3);
+  const checkDecode = 3;
+  const ours: Record<string, Record<string, unknown>> = {};
+  const request = {
+    resnet: {
+      ...cfg.resnet,
+      warmup: cfg.warmup,
+      threads: cfg.torchThreads,
+      files: {} as Record<string, string>,
+      check_image: Array.from(checkImage),
+      check_shape: [1, cfg.resnet.image, cfg.resnet.image, 1],
+    },
+    gpt: {
+      ...cfg.gpt,
+      warmup: cfg.warmup,
+      threads: cfg.torchThreads,
+      files: {} as Record<string, string>,
+      check_tokens: checkTokens,
+      check_decode: checkDecode,
+    },
+  };
+  const resnetRows: Omit<ResNetRow, 'torch_ms' | 'torch_setting' | 'ratio' | 'folded_ratio'>[] = [];
+  const gptRows: Omit<GptRow, 'torch_prefill_ms' | 'torch_tokens_per_s' | 'torch_setting'>[] = [];
+  try {
+    for (const residual of RESIDUALS) {
+      const spec = specOf(cfg, 'resnet', residual);
+      const m = buildModel(spec);
+      pretendTrained(m, 7);
+      const folded = foldModel(m);
+      for (const batch of cfg.resnet.batches) {
+        const s = cfg.resnet.image;
+        const x = tf.tensor4d(
+          Float32Array.from({ length: batch * s * s }, (_, i) => ((i * 13) % 97) / 96),
+          [batch, s, s, 1],
+        );
+        const reps = cfg.resnet.reps[String(batch)] ?? 5;
+        const ms = medianMs(cfg.warmup, reps, () => classify(m, x));
+        const foldedMs = medianMs(cfg.warmup, reps, () => classify(folded, x));
+        x.dispose();
+        log(`resnet20 ${residual} batch ${batch}: ${ms.toFixed(2)} ms, folded ${foldedMs.toFixed(2)} ms`);
+        resnetRows.push({ residual, batch, ms, folded_ms: foldedMs });
+      }
+      const img = tf.tensor4d(checkImage, [1, cfg.resnet.image, cfg.resnet.image, 1]);
+      ours[`resnet ${residual}`] = {
+        logits: classify(m, img),
+        folded: relErr(classify(folded, img), classify(m, img)),
+      };
+      img.dispose();
+      const file = join(dir, `resnet-${residual}.safetensors`);
+      saveSafetensors(m, file, { layout: 'torch', metadata: { 'laurel.spec': JSON.stringify(spec) } });
+      request.resnet.files[residual] = file;
+      m.dispose();
+      folded.dispose();
+    }
+    for (const residual of RESIDUALS) {
+      const spec = specOf(cfg, 'gpt', residual);
+      const m = buildModel(spec) as Gpt;
+      pretendTrained(m, 7);
+      const folded = foldModel(m) as Gpt;
+      const a = timeGpt(m, cfg);
+      const b = timeGpt(folded, cfg);
+      log(
+        `gpt ${residual}: prefill ${a.prefill.toFixed(2)} ms, decode ${a.decode.toFixed(3)} ms/token; folded ${b.prefill.toFixed(2)}, ${b.decode.toFixed(3)}`,
+      );
+      gptRows.push({
+        residual,
+        prefill_ms: a.prefill,
+        folded_prefill_ms: b.prefill,
+        tokens_per_s: 1000 / a.decode,
+        folded_tokens_per_s: 1000 / b.decode,
+      });
+      const cache = m.newCache();
+      let z = step(m, checkTokens, cache);
+      const logits = z;
+      const greedy: number[] = [];
+      for (let i = 0; i < checkDecode; i++) {
+        greedy.push(argmax(z));
+        z = step(m, [greedy[i]], cache);
+      }
+      cache.dispose();
+      ours[`gpt ${residual}`] = { logits, greedy };
+      const file = join(dir, `gpt-${residual}.safetensors`);
+      saveSafetensors(m, file, { layout: 'torch', metadata: { 'laurel.spec': JSON.stringify(spec) } });
+      request.gpt.files[residual] = file;
+      m.dispose();
+      folded.dispose();
+    }
+    const reqFile = join(dir, 'request.json');
+    writeFileSync(reqFile, JSON.stringify(request));
+    const torch = opts.skipTorch
+      ? { available: false, reason: 'skipped (--skip-torch)' }
+      : await runTorchInference(reqFile, log);
+    const report = assemble(mode, backend, cfg, resnetRows, gptRows, ours, torch, t0);
+    out(opts.json ? `${JSON.stringify(report)}\n` : describe(report));
+    return report;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function assemble(
+  mode: InferenceReport['mode'],
+  backend: string,
+  cfg: InferenceConfig,
+  resnetRows: Omit<ResNetRow, 'torch_ms' | 'torch_setting' | 'ratio' | 'folded_ratio'>[],
+  gptRows: Omit<GptRow, 'torch_prefill_ms' | 'torch_tokens_per_s' | 'torch_setting'>[],
+  ours: Record<string, Record<string, unknown>>,
+  torch: TorchSide,
+  t0: number,
+): InferenceReport {
+  const tr = torch.available === true ? torch : null;
+  const resnet: ResNetRow[] = resnetRows.map((r) => {
+    const t = tr?.resnet?.[r.residual]?.[String(r.batch)] as { ms: number; setting: string } | undefined;
+    return {
+      ...r,
+      torch_ms: t?.ms ?? null,
+      torch_setting: t?.setting ?? null,
+      ratio: t ? r.ms / t.ms : null,
+      folded_ratio: t ? r.folded_ms / t.ms : null,
+    };
+  });
+  const gpt: GptRow[] = gptRows.map((r) => {
+    const t = tr?.gpt?.[r.residual];
+    return {
+      ...r,
+      torch_prefill_ms: t?.prefill_ms ?? null,
+      torch_tokens_per_s: t?.tokens_per_s ?? null,
+      torch_setting: t?.setting ?? null,
+    };
+  });
+  const overhead: InferenceReport['laurel_overhead'] = {};
+  for (const batch of cfg.resnet.batches) {
+    const [b, l] = RESIDUALS.map((v) => resnet.find((r) => r.residual === v && r.batch === batch)!);
+    overhead[`resnet20_batch${batch}`] = {
+      unfolded: l.ms / b.ms,
+      folded: l.folded_ms / b.folded_ms,
+      torch: l.torch_ms && b.torch_ms ? l.torch_ms / b.torch_ms : null,
+    };
+  }
+  const [gb, gl] = RESIDUALS.map((v) => gpt.find((r) => r.residual === v)!);
+  overhead.gpt_prefill = {
+    unfolded: gl.prefill_ms / gb.prefill_ms,
+    folded: gl.folded_prefill_ms / gb.folded_prefill_ms,
+    torch: gl.torch_prefill_ms && gb.torch_prefill_ms ? gl.torch_prefill_ms / gb.torch_prefill_ms : null,
+  };
+  overhead.gpt_decode = {
+    unfolded: gb.tokens_per_s / gl.tokens_per_s,
+    folded: gb.folded_tokens_per_s / gl.folded_tokens_per_s,
+    torch:
+      gl.torch_tokens_per_s && gb.torch_tokens_per_s ? gb.torch_tokens_per_s / gl.torch_tokens_per_s : null,
+  };
+  const equivalence: Record<string, unknown> = {};
+  for (const v of RESIDUALS) {
+    const r = ours[`resnet ${v}`];
+    const g = ours[`gpt ${v}`];
+    const t = tr?.gpt?.[v];
+    equivalence[`resnet20 ${v}`] = {
+      folded_vs_trained: r.folded,
+      torch_vs_ours: tr?.resnet
+        ? relErr(tr.resnet[v].check_logits as number[], r.logits as Float32Array)
+        : null,
+    };
+    equivalence[`gpt ${v}`] = {
+      torch_vs_ours_cached: t ? relErr(t.check_logits, g.logits as Float32Array) : null,
+      torch_cached_vs_full: t ? relErr(t.check_logits, t.check_full_logits) : null,
+      greedy_equal: t ? JSON.stringify(t.check_greedy) === JSON.stringify(g.greedy) : null,
+    };
+  }
+  return {
+    mode,
+    backend,
+    threads: getNumThreads(),
+    note:
+      'ours and PyTorch run one after the other on the same weights; on a machine loaded by other jobs the ' +
+      'absolute numbers and the ratios move between runs',
+    resnet,
+    gpt,
+    laurel_overhead: overhead,
+    equivalence: tr ? equivalence : null,
+    torch: tr ? { available: true, version: tr.torch_version } : { available: false, reason: torch.reason },
+    elapsed_s: (performance.now() - t0) / 1000,
+  };
+}
+
+const f = (x: number | null, d = 2) => (x === null ? 'n/a' : x.toFixed(d));
+
+function describe(r: InferenceReport): string {
+  const lines = [`Inference (${r.mode}, backend ${r.backend}, ${r.threads} threads); ${r.note}`, ''];
+  lines.push('ResNet-20        batch   ours ms  folded ms  PyTorch ms  ours/PT  folded/PT');
+  for (const x of r.resnet)
+    lines.push(
+      `  ${x.residual.padEnd(14)} ${String(x.batch).padStart(5)} ${f(x.ms).padStart(9)} ${f(x.folded_ms).padStart(10)} ${f(x.torch_ms).padStart(11)} ${f(x.ratio).padStart(8)} ${f(x.folded_ratio).padStart(10)}`,
+    );
+  lines.push('', 'GPT              prefill ms (ours / folded / PT)   decode tokens/s (ours / folded / PT)');
+  for (const x of r.gpt)
+    lines.push(
+      `  ${x.residual.padEnd(14)} ${f(x.prefill_ms)} / ${f(x.folded_prefill_ms)} / ${f(x.torch_prefill_ms)}    ${f(x.tokens_per_s, 1)} / ${f(x.folded_tokens_per_s, 1)} / ${f(x.torch_tokens_per_s, 1)}`,
+    );
+  lines.push('', 'LAUREL (rw+lr) over the plain model:        unfolded  folded  PyTorch');
+  for (const [k, v] of Object.entries(r.laurel_overhead))
+    lines.push(
+      `  ${k.padEnd(40)} ${f(v.unfolded, 3).padStart(8)} ${f(v.folded, 3).padStart(7)} ${f(v.torch, 3).padStart(8)}`,
+    );
+  if (!r.torch.available) lines.push('', `PyTorch: not measured (${r.torch.reason})`);
+  else lines.push('', `Equivalence: ${JSON.stringify(r.equivalence)}`);
+  return `${lines.join('\n')}\n`;
+}
