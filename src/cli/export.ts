@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildModel } from '../models/index.ts';
 import { WEIGHT_LAYOUTS, type WeightLayout, exportLayout, saveSafetensors } from '../models/safetensors.ts';
-import { assignNamed, hasCheckpoint, loadCheckpoint } from '../train/checkpoint.ts';
-import { CliError, type FlagDef, UsageError, formatHelp, parseFlags } from './flags.ts';
+import { type FlagDef, UsageError, formatHelp, parseFlags } from './flags.ts';
 import { RUNTIME_FLAGS } from './options.ts';
-import { readRunConfig } from './setup.ts';
+import { FOLDED_FORMAT, loadRunModel } from './run-model.ts';
 import { startBackend } from './train.ts';
 
 const E = 'Export';
@@ -51,20 +49,6 @@ export const EXPORT_HELP = formatHelp(
   EXPORT_FLAGS,
 );
 
-/** Runs `fn`; its error (a bad run folder, checkpoint or file: the user's, not a bug) becomes a usage error. */
-function orUsage<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof CliError) throw e;
-    const err = e as NodeJS.ErrnoException;
-    const why = err.message.replace(/^safetensors: /, '');
-    throw new UsageError(
-      `laurel export: ${err.code && !why.includes(err.code) ? `${err.code}: ` : ''}${why}`,
-    );
-  }
-}
-
 export async function exportCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, EXPORT_FLAGS, 'export');
   const out = values.out as string | undefined;
@@ -73,23 +57,20 @@ export async function exportCommand(argv: string[]): Promise<number> {
   const to =
     (values.to as string | undefined) ??
     join(out, layout === 'torch' ? 'model.safetensors' : 'model.tfjs.safetensors');
-  const config = readRunConfig(out);
-  if (!hasCheckpoint(out)) throw new UsageError(`laurel export: no checkpoint in ${out}/checkpoint`);
   await startBackend(values);
-  const model = orUsage(() => buildModel(config.spec));
+  const { config, model, step } = loadRunModel(out, 'export');
   try {
-    const step = orUsage(() => {
-      const c = loadCheckpoint(out);
-      try {
-        assignNamed(model.namedParameters(), c.params, 'parameter');
-        assignNamed(model.namedBuffers(), c.buffers, 'buffer');
-      } finally {
-        c.dispose();
-      }
-      return c.step;
-    });
+    if (config.format === FOLDED_FORMAT) {
+      throw new UsageError(
+        `laurel export: ${out} holds a folded model; export the training run it came from`,
+      );
+    }
     const metadata = { 'laurel.spec': JSON.stringify(config.spec), 'laurel.step': String(step) };
-    orUsage(() => saveSafetensors(model, to, { layout, step, metadata }));
+    try {
+      saveSafetensors(model, to, { layout, step, metadata });
+    } catch (e) {
+      throw new UsageError(`laurel export: ${(e as Error).message.replace(/^safetensors: /, '')}`);
+    }
     const bytes = readFileSync(to);
     const summary = {
       file: to,
