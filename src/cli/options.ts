@@ -274,6 +274,14 @@ export const TRAIN_FLAGS: FlagDef[] = [
     defaultText: 'the Debian Fashion-MNIST / SOTU corpus',
   },
   {
+    name: 'corpus',
+    type: 'string',
+    choices: ['sotu', 'mixed'],
+    help: "Built-in text: 'sotu', or 'mixed' (SOTU + Brown, deduplicated, src/data/corpus.ts); Moby Dick is OOD",
+    group: T,
+    defaultText: 'sotu',
+  },
+  {
     name: 'init-from',
     type: 'path',
     help: 'Start from the weights in a .safetensors file (laurel export, torch or tfjs layout)',

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildClozeItems } from '../data/cloze.ts';
+import { loadMixedCorpus } from '../data/corpus.ts';
 import { loadFashionMnist } from '../data/fashion-mnist.ts';
 import { ImageBatcher } from '../data/image-batches.ts';
 import { TextWindowSampler, unigramCrossEntropy } from '../data/text-batches.ts';
@@ -161,8 +162,10 @@ export function setupRun(f: Flags): Run {
       `${Math.min(evalLimit ?? evalSet.n, evalSet.n)} ${val ? 'validation' : 'test'} images`;
   } else {
     let corpus: ReturnType<typeof loadTextCorpus>;
+    if (dataDir !== undefined && f.corpus !== undefined)
+      throw new UsageError('--corpus picks a built-in corpus; drop it when --data DIR gives the text');
     try {
-      corpus = loadTextCorpus({ dir: dataDir, seed });
+      corpus = f.corpus === 'mixed' ? loadMixedCorpus() : loadTextCorpus({ dir: dataDir, seed });
     } catch (e) {
       dataError(e);
     }

@@ -78,6 +78,8 @@ export interface LmPreset extends Timing {
   evalEvery?: number;
   /** Training windows (`--train-limit`), for smoke runs. */
   trainLimit?: number;
+  /** Built-in corpus (`--corpus`): `mixed` = SOTU + Brown; the trainer's default (SOTU) when absent. */
+  corpus?: 'mixed';
 }
 
 /** Fashion-MNIST training images without a limit (the trainer evaluates on the test set, so no validation split). */
@@ -192,7 +194,8 @@ export const PRESETS: {
     /**
      * `full`: a 3.3M-parameter GPT (4 layers, D = 256, 4 heads, context 128, batch 32) on 750 × 32 × 128 = 3.07M
      * training tokens per trial, 6 paired seeds, aiming at a 95 % CI of ±0.01 nats per paired difference. At
-     * ~3,500 tokens/s on one thread a step takes ~1.17 s, a trial ~16 min, the 42 trials ~5.7 h with 2 workers.
+     * ~3,500 tokens/s on one thread a step takes ~1.17 s, a trial ~16 min, the 42 trials ~5.7 h with 2 workers. Text:
+     * the mixed corpus (SOTU + Brown, 15.3M training characters; src/data/corpus.ts), Moby Dick as OOD.
      * Traded: seeds over tokens (9.6M-parameter / 12.3M-token models, where the public result was seen, would
      * allow 1–2 seeds in this budget, too few for any CI).
      */
@@ -209,6 +212,7 @@ export const PRESETS: {
       maxSteps: 750,
       evalLimit: 512,
       evalEvery: 250,
+      corpus: 'mixed',
       startS: 8,
       stepMs: 1170,
       evalS: 30,

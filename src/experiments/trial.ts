@@ -33,6 +33,8 @@ export interface TrainArgs {
   evalLimit?: number;
   /** Evaluate every N steps (trainer default when absent). */
   evalEvery?: number;
+  /** Built-in text corpus (`--corpus`; text only): `mixed` = SOTU + Brown (src/data/corpus.ts). Trainer default when absent. */
+  corpus?: 'sotu' | 'mixed';
   /** Anything else, passed through verbatim after the flags above. */
   extraArgs?: readonly string[];
 }
@@ -74,6 +76,7 @@ const FLAG_ORDER: [keyof TrainArgs, string][] = [
   ['trainLimit', '--train-limit'],
   ['evalLimit', '--eval-limit'],
   ['evalEvery', '--eval-every'],
+  ['corpus', '--corpus'],
 ];
 
 /**

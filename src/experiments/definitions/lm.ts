@@ -34,6 +34,7 @@ function lmTrainArgs(p: LmPreset, residual: string, more: Partial<TrainArgs> = {
     trainLimit: p.trainLimit,
     evalLimit: p.evalLimit,
     evalEvery: p.evalEvery,
+    corpus: p.corpus,
     ...more,
   };
 }
@@ -85,7 +86,7 @@ export const lm: ExperimentDef = {
   paperRef: 'Table 5 (small-LM ablation on C4, ~10B tokens, 24-layer baseline; LR r = 32, PA k = 3)',
   metric: {
     field: 'test_loss',
-    label: 'test loss (SOTU)',
+    label: 'test loss (held-out documents)',
     higherIsBetter: false,
     percent: false,
     ciTarget: 0.01,
