@@ -6,6 +6,7 @@ import { rmSync } from 'node:fs';
 import { buildBundle, specFiles } from './tfjs-suite/bundle.mjs';
 import { EXCLUSIONS } from './tfjs-suite/exclusions.mjs';
 
+// TFJS_SUITE_STACKS=1 prints each failure's whole stack instead of its first line.
 const USAGE =
   'usage: npm run test:tfjs -- [--backend native|cpu] [--workers N] [--files SUBSTRING] [--file-timeout SECONDS]';
 
@@ -19,7 +20,7 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
-      if (i + 1 >= argv.length) fail(`${a} needs a value\n${USAGE}`);
+      if (i + 1 >= argv.length) fail(`${a} needs a value; ${USAGE}`);
       return argv[++i];
     };
     const int = (name, v, max) => {
@@ -35,7 +36,7 @@ function parseArgs(argv) {
     else if (a === '--help' || a === '-h') {
       console.log(USAGE);
       process.exit(0);
-    } else fail(`unknown argument ${a}\n${USAGE}`);
+    } else fail(`unknown argument ${a}; ${USAGE}`);
   }
   if (o.backend !== 'native' && o.backend !== 'cpu')
     fail(`--backend must be native or cpu (got ${o.backend})`);
@@ -79,6 +80,7 @@ function worker() {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     let current = null;
+    let ready = false;
     let timer = null;
     let stderr = '';
     child.stderr.on('data', (d) => {
@@ -102,8 +104,10 @@ function worker() {
     };
     child.on('message', (m) => {
       if (m.type === 'fatal') fatal = m.message;
-      else if (m.type === 'ready') next();
-      else if (m.type === 'done') {
+      else if (m.type === 'ready') {
+        ready = true;
+        next();
+      } else if (m.type === 'done') {
         report(m.file, m);
         next();
       }
@@ -115,6 +119,11 @@ function worker() {
         console.log(`FAIL ${current} › (worker died: ${signal ?? `exit ${code}`}) ${last}`);
         totals.failed++;
         totals.crashed++;
+      }
+      // A worker that dies before it is ready would die again: stop instead of starting workers forever.
+      if (!ready && !fatal) {
+        const last = stderr.trim().split('\n').slice(-3).join(' | ');
+        fatal = `a worker died while starting (${signal ?? `exit ${code}`}): ${last}`;
       }
       // Another worker for the files still queued.
       if (queue.length > 0 && !fatal) worker().then(done);
