@@ -47,34 +47,30 @@ interface Entry {
 
 const same = (v: Float32Array) => v;
 
-/** Moves axes: out[perm-ordered index] = in[index]; `shape` is the input's, out's shape is shape[perm[i]]. */
-function permute(v: Float32Array, shape: number[], perm: number[]): Float32Array {
-  const outShape = perm.map((p) => shape[p]);
-  const inStrides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
-  const strides = perm.map((p) => inStrides[p]);
+/** [A, I, B] → [B, I, A] (row-major): HWIO ↔ OIHW with A = H·W, B = O (or back), [in, out] ↔ [out, in] with I = 1. */
+function swapOuter(v: Float32Array, A: number, I: number, B: number): Float32Array {
   const out = new Float32Array(v.length);
-  const idx = new Array(shape.length).fill(0);
-  for (let o = 0; o < out.length; o++) {
-    let src = 0;
-    for (let d = 0; d < idx.length; d++) src += idx[d] * strides[d];
-    out[o] = v[src];
-    for (let d = idx.length - 1; d >= 0; d--) {
-      if (++idx[d] < outShape[d]) break;
-      idx[d] = 0;
-    }
-  }
+  for (let b = 0; b < B; b++)
+    for (let i = 0; i < I; i++)
+      for (let a = 0, o = (b * I + i) * A; a < A; a++) out[o + a] = v[(a * I + i) * B + b];
   return out;
 }
 
-/** The inverse of a permutation. */
-const inverse = (perm: number[]) => perm.map((_, i) => perm.indexOf(i));
-
-function reordered(shape: number[], perm: number[]): Pick<Entry, 'fileShape' | 'toFile' | 'fromFile'> {
-  const fileShape = perm.map((p) => shape[p]);
+/** HWIO → OIHW (convolutions) and [in, out] → [out, in] (linear layers), and back. */
+function reordered(shape: number[]): Pick<Entry, 'fileShape' | 'toFile' | 'fromFile'> {
+  if (shape.length === 2) {
+    const [n, m] = shape;
+    return {
+      fileShape: [m, n],
+      toFile: (v) => swapOuter(v, n, 1, m),
+      fromFile: (v) => swapOuter(v, m, 1, n),
+    };
+  }
+  const [h, w, i, o] = shape;
   return {
-    fileShape,
-    toFile: (v) => permute(v, shape, perm),
-    fromFile: (v) => permute(v, fileShape, inverse(perm)),
+    fileShape: [o, i, h, w],
+    toFile: (v) => swapOuter(v, h * w, i, o),
+    fromFile: (v) => swapOuter(v, o, i, h * w),
   };
 }
 
@@ -88,9 +84,9 @@ function torchEntry(name: string, kind: ParamKind | 'buffer', variable: tf.Varia
   const renamed = (torchLeaf: string) => ({ ...plain, fileName: owner + torchLeaf });
   if (kind === 'laurel') return { ...plain, fileName: name };
   if (kind === 'weight' && leaf === 'kernel' && shape.length === 4)
-    return { ...renamed('weight'), ...reordered(shape, [3, 2, 0, 1]) }; // HWIO → OIHW
+    return { ...renamed('weight'), ...reordered(shape) }; // HWIO → OIHW
   if (kind === 'weight' && leaf === 'kernel' && shape.length === 2)
-    return { ...renamed('weight'), ...reordered(shape, [1, 0]) }; // [in, out] → [out, in]
+    return { ...renamed('weight'), ...reordered(shape) }; // [in, out] → [out, in]
   if (kind === 'embedding' && leaf === 'table') return renamed('weight');
   if (kind === 'bias' && leaf === 'bias') return renamed('bias');
   if (kind === 'norm' && leaf === 'gamma') return renamed('weight');
