@@ -1,27 +1,18 @@
 // Bundles tfjs-core 4.22's shipped jasmine specs with the worker into one ESM build (esbuild, code splitting:
 // one chunk per spec file, imported on demand, over one shared tfjs-core). The dist specs are ESM with
 // extensionless relative imports, which plain node cannot load.
-import { mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const coreDist = join(root, 'node_modules', '@tensorflow', 'tfjs-core', 'dist');
 
-function findSpecs(dir) {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) return findSpecs(p);
-    return name.endsWith('_test.js') ? [p] : [];
-  });
-}
-
-/** The spec files, as paths relative to tfjs-core's dist/, sorted. */
+/** The spec files tfjs-core's dist/tests.js imports (its own list of the suite), relative to dist/, sorted. */
 export function specFiles() {
-  return findSpecs(coreDist)
-    .map((p) => relative(coreDist, p))
-    .sort();
+  const index = readFileSync(join(coreDist, 'tests.js'), 'utf8');
+  return [...index.matchAll(/^import '\.\/(.+_test)';$/gm)].map((m) => `${m[1]}.js`).sort();
 }
 
 /**
