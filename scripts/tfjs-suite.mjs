@@ -86,6 +86,7 @@ function worker() {
     child.stderr.on('data', (d) => {
       stderr = (stderr + d).slice(-2000);
     });
+    const lastWords = () => stderr.trim().split('\n').slice(-3).join(' | ');
     const next = () => {
       current = queue.shift() ?? null;
       if (current === null || fatal) {
@@ -115,16 +116,13 @@ function worker() {
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       if (current !== null) {
-        const last = stderr.trim().split('\n').slice(-3).join(' | ');
-        console.log(`FAIL ${current} › (worker died: ${signal ?? `exit ${code}`}) ${last}`);
+        console.log(`FAIL ${current} › (worker died: ${signal ?? `exit ${code}`}) ${lastWords()}`);
         totals.failed++;
         totals.crashed++;
       }
       // A worker that dies before it is ready would die again: stop instead of starting workers forever.
-      if (!ready && !fatal) {
-        const last = stderr.trim().split('\n').slice(-3).join(' | ');
-        fatal = `a worker died while starting (${signal ?? `exit ${code}`}): ${last}`;
-      }
+      if (!ready && !fatal)
+        fatal = `a worker died while starting (${signal ?? `exit ${code}`}): ${lastWords()}`;
       // Another worker for the files still queued.
       if (queue.length > 0 && !fatal) worker().then(done);
       else done();
