@@ -54,25 +54,34 @@ def _no_duplicates(pairs):
     out = {}
     for k, v in pairs:
         if k in out:
-            raise ValueError(f"safetensors: '{k}' appears twice in the header")
+            raise ValueError(f"'{k}' appears twice in the header")
         out[k] = v
     return out
 
 
 def _read_header(path):
+    """(header dict, data section) of a safetensors file; ValueError naming the file for anything malformed."""
     with open(path, "rb") as f:
         data = f.read()
-    if len(data) < 8:
-        raise ValueError(f"safetensors: {path}: {len(data)} bytes, shorter than the 8-byte header length")
-    (n,) = struct.unpack("<Q", data[:8])
-    if n > MAX_HEADER_BYTES:
-        raise ValueError(f"safetensors: {path}: header length {n} exceeds the limit of {MAX_HEADER_BYTES} bytes")
-    if 8 + n > len(data):
-        raise ValueError(f"safetensors: {path}: header length {n} runs past the end of the file")
-    text = data[8 : 8 + n].decode("utf-8")
-    if not text.startswith("{"):
-        raise ValueError(f"safetensors: {path}: header does not start with '{{'")
-    header = json.loads(text, object_pairs_hook=_no_duplicates)
+    try:
+        if len(data) < 8:
+            raise ValueError(f"{len(data)} bytes, shorter than the 8-byte header length")
+        (n,) = struct.unpack("<Q", data[:8])
+        if n > MAX_HEADER_BYTES:
+            raise ValueError(f"header length {n} exceeds the limit of {MAX_HEADER_BYTES} bytes")
+        if 8 + n > len(data):
+            raise ValueError(f"header length {n} runs past the end of the file ({len(data)} bytes)")
+        text = data[8 : 8 + n].decode("utf-8")
+        if not text.startswith("{"):
+            raise ValueError("header does not start with '{'")
+        header = json.loads(text, object_pairs_hook=_no_duplicates)
+        meta = header.get("__metadata__", {})
+        if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+            raise ValueError("__metadata__ is not an object of strings")
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"safetensors: {path}: header is not valid UTF-8 JSON: {e}") from None
+    except ValueError as e:
+        raise ValueError(f"safetensors: {path}: {e}") from None
     return header, memoryview(data)[8 + n :]
 
 
@@ -82,16 +91,23 @@ def load_metadata(path):
 
 
 def load_file(path):
-    """name -> tensor (CPU, stored dtype), checking what the reference checks: known dtypes, sizes that match
-    shapes, offsets contiguous from 0 to the end of the data."""
+    """name -> tensor (CPU, stored dtype), as safetensors.torch.load_file returns, checking what the reference
+    checks: known dtypes, sizes that match shapes, offsets that tile the data section from 0 to its end."""
     header, data = _read_header(path)
-    infos = sorted(((k, v) for k, v in header.items() if k != "__metadata__"), key=lambda kv: kv[1]["data_offsets"])
+    infos = []
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
+            raise ValueError(f"safetensors: {path}: tensor '{name}' needs exactly dtype, shape, data_offsets")
+        if info["dtype"] not in _DTYPES:
+            raise ValueError(f"safetensors: {path}: tensor '{name}' has unsupported dtype {info['dtype']}")
+        infos.append((name, info))
+    infos.sort(key=lambda kv: kv[1]["data_offsets"])
     out = {}
     pos = 0
     for name, info in infos:
-        dtype = _DTYPES.get(info["dtype"])
-        if dtype is None:
-            raise ValueError(f"safetensors: {path}: tensor '{name}' has unsupported dtype {info['dtype']}")
+        dtype = _DTYPES[info["dtype"]]
         begin, end = info["data_offsets"]
         shape = list(info["shape"])
         size = math.prod(shape) * torch.tensor([], dtype=dtype).element_size()
