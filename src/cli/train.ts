@@ -251,6 +251,8 @@ export async function runTraining(
   } finally {
     (ownLock as RunLock | null)?.release();
   }
+  // why a run stopped (diverged, interrupted) is not progress: said even with --quiet
+  if (rt.quiet && result.message) process.stderr.write(`${result.message}\n`);
   optimizer.dispose();
   const summary = summarize(run, result, rt.backend, performance.now() - t0);
   run.model.dispose();

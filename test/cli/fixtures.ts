@@ -15,8 +15,16 @@ export interface Result {
   stderr: string;
 }
 
-export function laurel(args: string[]): Result {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: ENV });
+/** Runs the CLI; `env` adds to (or, with undefined values, removes from) the test environment. */
+export function laurel(
+  args: string[],
+  o: { env?: Record<string, string | undefined>; timeoutMs?: number } = {},
+): Result {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...ENV, ...o.env },
+    timeout: o.timeoutMs,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -101,3 +109,39 @@ export function tinyTmpfs(bytes: number, options = ''): { dir: string; unmount: 
     },
   };
 }
+
+/** A tiny GPT run (1 layer, D = 16, RW+LR r = 4) on the `text` folder, with --json. */
+export const gptArgs = (text: string, out: string, steps = 6, evalEvery = 2) => [
+  'train',
+  '--task',
+  'text',
+  '--model',
+  'gpt',
+  '--layers',
+  '1',
+  '--dim',
+  '16',
+  '--heads',
+  '2',
+  '--context',
+  '16',
+  '--residual',
+  'rw+lr',
+  '--rank',
+  '4',
+  '--batch-size',
+  '4',
+  '--max-steps',
+  String(steps),
+  '--eval-every',
+  String(evalEvery),
+  '--eval-limit',
+  '4',
+  '--seed',
+  '3',
+  '--data',
+  text,
+  '--out',
+  out,
+  '--json',
+];

@@ -4,47 +4,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadCheckpoint } from '../../src/train/checkpoint.ts';
 import { readMetrics } from '../../src/train/metrics.ts';
-import { lastJson, laurel, laurelAsync, tinyIdx, tinyText, tmp } from './fixtures.ts';
+import { gptArgs, lastJson, laurel, laurelAsync, tinyIdx, tinyText, tmp } from './fixtures.ts';
 
 const text = tinyText();
-const gptArgs = (out: string, steps = 6, evalEvery = 2) => [
-  'train',
-  '--task',
-  'text',
-  '--model',
-  'gpt',
-  '--layers',
-  '1',
-  '--dim',
-  '16',
-  '--heads',
-  '2',
-  '--context',
-  '16',
-  '--residual',
-  'rw+lr',
-  '--rank',
-  '4',
-  '--batch-size',
-  '4',
-  '--max-steps',
-  String(steps),
-  '--eval-every',
-  String(evalEvery),
-  '--eval-limit',
-  '4',
-  '--seed',
-  '3',
-  '--data',
-  text,
-  '--out',
-  out,
-  '--json',
-];
 
 test('text: train, stop, resume == uninterrupted run; eval re-evaluates the checkpoint', () => {
   const full = join(tmp('full'), 'run');
-  const a = laurel(gptArgs(full));
+  const a = laurel(gptArgs(text, full));
   assert.equal(a.status, 0, a.stderr);
   const sa = lastJson(a.stdout);
   assert.equal(sa.steps, 6);
@@ -65,12 +31,12 @@ test('text: train, stop, resume == uninterrupted run; eval re-evaluates the chec
   assert.equal(config.flags.optimizer, 'adamw');
 
   const out = join(tmp('resume'), 'run');
-  const b1 = laurel([...gptArgs(out), '--stop-at', '3']);
+  const b1 = laurel([...gptArgs(text, out), '--stop-at', '3']);
   assert.equal(b1.status, 0, b1.stderr);
   assert.equal(lastJson(b1.stdout).status, 'stopped');
   assert.equal(loadCheckpoint(out).step, 3);
   // a run folder is not overwritten by accident, and a resumed run keeps its config
-  assert.match(laurel(gptArgs(out)).stderr, /already holds a run; add --resume/);
+  assert.match(laurel(gptArgs(text, out)).stderr, /already holds a run; add --resume/);
   const clash = laurel(['train', '--out', out, '--resume', '--rank', '2']);
   assert.equal(clash.status, 2);
   assert.match(clash.stderr, /--rank 2 differs from the run in .* \(4\)/);
@@ -171,7 +137,7 @@ test('demo (npm start) trains baseline and RW+LR and prints the comparison table
 
 test('Ctrl-C (SIGINT) writes a checkpoint and exits 130', async () => {
   const out = join(tmp('sigint'), 'run');
-  const child = laurelAsync(gptArgs(out, 100000, 1));
+  const child = laurelAsync(gptArgs(text, out, 100000, 1));
   let stderr = '';
   child.stderr.on('data', (d) => {
     stderr += d;
