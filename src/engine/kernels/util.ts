@@ -28,7 +28,8 @@ export function addon(): NativeAddon {
  * type (the cpu kernels share an int32 or bool tensor's array with a float32 view of it; cast.ts stops that on
  * this backend, but a tensor may come from elsewhere, e.g. the real part of a complex64) is converted by value,
  * never reinterpreted: reading an Int32Array's bytes as floats gives garbage, a Uint8Array's reads past its end.
- * Kernels never write into inputs, so a converted copy is safe.
+ * Kernels never write into inputs, so a converted copy is safe; outputs come from alloc (Float32Array), so an
+ * epilogue that reads its own output through f32 gets the real storage.
  */
 export function f32(b: Backend, t: TensorInfo): Float32Array {
   return asArray(b.data.get(t.dataId).values, Float32Array);
