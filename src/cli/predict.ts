@@ -151,12 +151,12 @@ export async function predictCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(flags, PREDICT_FLAGS, 'predict');
   const out = values.out as string | undefined;
   if (out === undefined) throw new UsageError('laurel predict: --out RUN is required');
-  const images = loadImages(values, positional);
   await startBackend(values);
   const { model, step } = loadRunModel(out, 'predict');
   try {
     if (!(model instanceof ResNet || model instanceof FoldedResNet))
       throw new UsageError(`laurel predict: ${out} holds a GPT, not a ResNet (use laurel generate)`);
+    const images = loadImages(values, positional);
     const { numClasses, inChannels } = model.config;
     if (inChannels !== 1)
       throw new UsageError(
