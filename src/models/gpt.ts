@@ -279,8 +279,21 @@ export class Gpt extends Module {
   }
 
   forward(tokens: tf.Tensor2D, cache?: GptCache): tf.Tensor3D {
+    return tf.tidy(() => {
+      const f = this.features(tokens, cache);
+      const [b, t, D] = f.shape;
+      const h = tf.reshape(f, [b * t, D]) as tf.Tensor2D;
+      const logits = this.head
+        ? this.head.forward(h)
+        : tf.matMul(h, this.wte.table as tf.Tensor2D, false, true);
+      return tf.reshape(logits, [b, t, this.config.vocab]);
+    });
+  }
+
+  /** The final hidden states lnF(x) [B, T, D] the head reads (also the features of a linear probe). */
+  features(tokens: tf.Tensor2D, cache?: GptCache): tf.Tensor3D {
     if (tokens.rank !== 2) throw new Error(`Gpt: tokens must be int32 [B, T], got shape [${tokens.shape}]`);
-    const [b, t] = tokens.shape;
+    const t = tokens.shape[1];
     const start = cache?.length ?? 0;
     if (start + t > this.config.context) {
       throw new Error(
@@ -299,11 +312,7 @@ export class Gpt extends Module {
       this.layers.forEach((layer, i) => {
         x = layer.forward(x, history, cache?.layers[i]);
       });
-      const h = tf.reshape(this.lnF.forward(x), [b * t, D]) as tf.Tensor2D;
-      const logits = this.head
-        ? this.head.forward(h)
-        : tf.matMul(h, this.wte.table as tf.Tensor2D, false, true);
-      return tf.reshape(logits, [b, t, this.config.vocab]);
+      return this.lnF.forward(x) as tf.Tensor3D;
     });
   }
 
