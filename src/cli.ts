@@ -80,6 +80,7 @@ function mainHelp(): string {
     ...Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(width)}${c.summary}`),
     '',
     "Run 'laurel <command> --help' for a command's flags.",
+    'Errors print one line (exit 2: bad flags, data, run folder, checkpoint or disk); LAUREL_DEBUG=1 adds the stack.',
     '',
   ].join('\n');
 }

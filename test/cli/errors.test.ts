@@ -84,3 +84,14 @@ test('a missing dataset exits 2 naming the folder, and writes nothing', () => {
   assert.equal(t.status, 2);
   assert.match(t.stderr, /\/nonexistent\/texts does not exist/);
 });
+
+test('LAUREL_DEBUG=1 adds the stack trace to a known error; without it the error is one line', () => {
+  const args = ['eval', '--out', join(tmp('debug'), 'none')];
+  const plain = laurel(args);
+  assert.equal(plain.status, 2);
+  assert.equal(plain.stderr.trim().split('\n').length, 1, plain.stderr);
+  const debug = laurel(args, { env: { LAUREL_DEBUG: '1' } });
+  assert.equal(debug.status, 2);
+  assert.match(debug.stderr, /^laurel: no run in .*none.*\n\w*Error: .*\n\s+at /);
+  assert.match(laurel(['--help']).stdout, /LAUREL_DEBUG=1 adds the stack/);
+});
