@@ -12,19 +12,23 @@
 namespace laurel {
 namespace {
 
+// setNumThreads(n): n in [1, pool_max_threads()]; returns the count started (fewer when the system refused).
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
-  int n = static_cast<int>(num(info, 0));
-  if (n < 1) n = 1;
-  openblas_set_num_threads(n);
+  const int n = static_cast<int>(int_arg(info, 0, 1, pool_max_threads()));
   pool_set_threads(n);
-  return info.Env().Undefined();
+  openblas_set_num_threads(pool_threads());
+  return Napi::Number::New(info.Env(), pool_threads());
 }
 
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), pool_threads());
 }
 
+#if defined(LAUREL_ACCELERATE)
+const char* openblas_get_corename() { return "Accelerate"; }
+#else
 extern "C" char* openblas_get_corename(void);
+#endif
 
 // blasCore(): the kernel set OpenBLAS chose when it loaded (see src/engine/blas-core.ts).
 Napi::Value BlasCore(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), openblas_get_corename()); }
@@ -32,7 +36,7 @@ Napi::Value BlasCore(const Napi::CallbackInfo& info) { return Napi::String::New(
 // poolProbe(n): how many distinct threads run the chunks of parallel_for(n, 1, …) (the tests check that n
 // per-thread items, as the partial-sum kernels use, really go to n threads).
 Napi::Value PoolProbe(const Napi::CallbackInfo& info) {
-  const int64_t n = num(info, 0);
+  const int64_t n = int_arg(info, 0, 0, 1 << 20);
   std::mutex mu;
   std::set<std::thread::id> ids;
   parallel_for(n, 1, [&](int64_t, int64_t) {
@@ -132,14 +136,19 @@ void gemm_auto(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A
 // gemm(transA, transB, M, N, K, alpha, A, B, beta, C): C[M,N] = alpha * op(A) op(B) + beta * C, row-major.
 // This is the direct OpenBLAS entry used as the benchmark reference.
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
-  bool ta = info[0].As<Napi::Boolean>().Value();
-  bool tb = info[1].As<Napi::Boolean>().Value();
-  int M = num(info, 2), N = num(info, 3), K = num(info, 4);
+  const bool ta = flag(info, 0), tb = flag(info, 1);
+  const int M = dim_arg(info, 2), N = dim_arg(info, 3), K = dim_arg(info, 4);
   float alpha = dbl(info, 5);
-  float* A = f32(info, 6);
-  float* B = f32(info, 7);
+  const Arr<float> A = f32(info, 6), B = f32(info, 7), C = f32(info, 9);
   float beta = dbl(info, 8);
-  float* C = f32(info, 9);
+  need(A, mul(M, K), "A");
+  need(B, mul(K, N), "B");
+  need(C, mul(M, N), "C");
+  if (M == 0 || N == 0) return info.Env().Undefined();
+  if (K == 0) {  // no product: C = beta·C (OpenBLAS rejects a leading dimension of 0)
+    for (int64_t i = 0; i < static_cast<int64_t>(M) * N; i++) C[i] = beta == 0.0f ? 0.0f : beta * C[i];
+    return info.Env().Undefined();
+  }
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A,
               ta ? M : K, B, tb ? K : N, beta, C, N);
   return info.Env().Undefined();
@@ -150,12 +159,13 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
 // longer depends on which BLAS kernels the machine's OpenBLAS picked (their summation orders differed by
 // ~3e-5 relative on the PyTorch fixtures).
 Napi::Value SmallGemm(const Napi::CallbackInfo& info) {
-  const bool ta = info[0].As<Napi::Boolean>().Value(), tb = info[1].As<Napi::Boolean>().Value();
-  const int64_t M = num(info, 2), N = num(info, 3), K = num(info, 4);
+  const bool ta = flag(info, 0), tb = flag(info, 1);
+  const int64_t M = dim_arg(info, 2), N = dim_arg(info, 3), K = dim_arg(info, 4);
   const double alpha = dbl(info, 5), beta = dbl(info, 8);
-  const float* A = f32(info, 6);
-  const float* B = f32(info, 7);
-  float* C = f32(info, 9);
+  const Arr<float> A = f32(info, 6), B = f32(info, 7), C = f32(info, 9);
+  need(A, mul(M, K), "A");
+  need(B, mul(K, N), "B");
+  need(C, mul(M, N), "C");
   // op(B) row-major in double once, then each row of C as Σ_k A(i, k)·op(B)[k, :] (contiguous inner loops).
   std::vector<double> b(static_cast<size_t>(K * N)), row(static_cast<size_t>(N));
   for (int64_t k = 0; k < K; k++)
@@ -176,15 +186,23 @@ Napi::Value SmallGemm(const Napi::CallbackInfo& info) {
 // batchGemm(transA, transB, M, N, K, A, B, C, aOffsets, bOffsets): for each batch i,
 // C[i] = op(A + aOffsets[i]) op(B + bOffsets[i]); C is contiguous [batch, M, N].
 Napi::Value BatchGemm(const Napi::CallbackInfo& info) {
-  bool ta = info[0].As<Napi::Boolean>().Value();
-  bool tb = info[1].As<Napi::Boolean>().Value();
-  int M = num(info, 2), N = num(info, 3), K = num(info, 4);
-  float* A = f32(info, 5);
-  float* B = f32(info, 6);
-  float* C = f32(info, 7);
-  int32_t* ao = i32(info, 8);
-  int32_t* bo = i32(info, 9);
-  size_t batch = tlen(info, 8);
+  const bool ta = flag(info, 0), tb = flag(info, 1);
+  const int M = dim_arg(info, 2), N = dim_arg(info, 3), K = dim_arg(info, 4);
+  const Arr<float> A = f32(info, 5), B = f32(info, 6), C = f32(info, 7);
+  const Arr<int32_t> ao = i32(info, 8), bo = i32(info, 9);
+  const size_t batch = static_cast<size_t>(ao.n);
+  need(bo, ao.n, "bOffsets");
+  need(C, mul(ao.n, mul(M, N)), "C");
+  const int64_t MK = mul(M, K), KN = mul(K, N);
+  for (size_t i = 0; i < batch; i++)
+    if (ao[i] < 0 || ao[i] > A.n - MK || bo[i] < 0 || bo[i] > B.n - KN)
+      arg_fail("batch " + std::to_string(i) + ": offsets " + std::to_string(ao[i]) + ", " + std::to_string(bo[i]) +
+               " run past A (" + std::to_string(A.n) + ") or B (" + std::to_string(B.n) + ")");
+  if (M == 0 || N == 0 || batch == 0) return info.Env().Undefined();
+  if (K == 0) {  // no product: C = 0 (OpenBLAS rejects a leading dimension of 0)
+    std::fill(C.p, C.p + batch * M * N, 0.0f);
+    return info.Env().Undefined();
+  }
   // When B is shared by every batch and A is contiguous and not transposed, it is one big GEMM.
   bool shareB = true, contA = !ta;
   for (size_t i = 0; i < batch; i++) {
@@ -201,7 +219,7 @@ Napi::Value BatchGemm(const Napi::CallbackInfo& info) {
   };
   // Many small products (attention): one single-threaded GEMM per batch entry, the batch split over our
   // threads, instead of OpenBLAS synchronising its threads on every small call.
-  bool parallelBatches = info.Length() > 10 && info[10].As<Napi::Boolean>().Value();
+  bool parallelBatches = info.Length() > 10 && info[10].ToBoolean().Value();
   int nt = pool_threads();
   if (parallelBatches && nt > 1 && batch >= static_cast<size_t>(2 * nt)) {
     openblas_set_num_threads(1);
@@ -217,13 +235,13 @@ Napi::Value BatchGemm(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
-  exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
-  exports.Set("poolProbe", Napi::Function::New(env, PoolProbe));
-  exports.Set("blasCore", Napi::Function::New(env, BlasCore));
-  exports.Set("gemm", Napi::Function::New(env, Gemm));
-  exports.Set("batchGemm", Napi::Function::New(env, BatchGemm));
-  exports.Set("smallGemm", Napi::Function::New(env, SmallGemm));
+  def(env, exports, "setNumThreads", SetNumThreads, 1);
+  def(env, exports, "getNumThreads", GetNumThreads, 0);
+  def(env, exports, "poolProbe", PoolProbe, 1);
+  def(env, exports, "blasCore", BlasCore, 0);
+  def(env, exports, "gemm", Gemm, 10);
+  def(env, exports, "batchGemm", BatchGemm, 10, 11);
+  def(env, exports, "smallGemm", SmallGemm, 10);
   register_elementwise(env, exports);
   register_conv(env, exports);
   register_skinny(env, exports);

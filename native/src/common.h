@@ -4,14 +4,29 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <utility>
 
+#if defined(LAUREL_ACCELERATE)
+// Apple's Accelerate sizes its own threads: nothing to set (the macOS build without Homebrew's OpenBLAS).
+inline void openblas_set_num_threads(int) {}
+#else
 extern "C" void openblas_set_num_threads(int);
+#endif
 
 namespace laurel {
 
 // Thread pool shared by all of our kernels. OpenBLAS gets the same thread count (see setNumThreads).
+// n is capped to [1, pool_max_threads()]; fewer threads run when the system refuses to start more (pool_threads
+// says how many).
 void pool_set_threads(int n);
 int pool_threads();
+// The most threads the pool takes: max(64, 4 × the cores), far beyond any speed-up, far below a count that
+// exhausts the system (setNumThreads(100000) used to abort the process).
+int pool_max_threads();
 // Runs fn(begin, end) over [0, n) split into one contiguous chunk per thread (rounded to multiples of 16 when
 // longer than 16); serial when n < 2 * grain or one thread.
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
@@ -45,35 +60,153 @@ void for_threads(int nt, F&& fn) {
   openblas_set_num_threads(pool_threads());
 }
 
-// Argument i as a typed array: its data pointer (zero-copy) and its length in elements.
-struct TypedArg {
-  void* data;
-  size_t length;
+// ---- Arguments: every entry point checks them before it reads or writes memory ----------------------------
+// A wrong count, type, length or size throws ArgError; the wrapper def() registers each entry point with turns
+// it (and std::bad_alloc) into one JavaScript Error, "laurel native <name>: <what>", so that no call from
+// JavaScript can touch memory outside the arrays it passes or abort the process.
+struct ArgError : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
-inline TypedArg typed_arg(const Napi::CallbackInfo& info, size_t i) {
+[[noreturn]] inline void arg_fail(const std::string& what) { throw ArgError(what); }
+// "argument 3" for info[2] (counted from 1, as a reader of the call counts).
+inline std::string arg_name(size_t i) { return "argument " + std::to_string(i + 1); }
+
+using Entry = Napi::Value (*)(const Napi::CallbackInfo&);
+// Registers fn as exports[name], called with min_args to max_args arguments (max_args < 0: exactly min_args).
+inline void def(Napi::Env env, Napi::Object exports, const char* name, Entry fn, size_t min_args,
+                int max_args = -1) {
+  const size_t hi = max_args < 0 ? min_args : static_cast<size_t>(max_args);
+  auto call = [name, fn, min_args, hi](const Napi::CallbackInfo& info) -> Napi::Value {
+    std::string err;
+    try {
+      if (info.Length() < min_args || info.Length() > hi)
+        arg_fail("expected " + (min_args == hi ? std::to_string(min_args)
+                                               : std::to_string(min_args) + " to " + std::to_string(hi)) +
+                 " arguments, got " + std::to_string(info.Length()));
+      return fn(info);
+    } catch (const std::bad_alloc&) {
+      err = "out of memory";
+    } catch (const std::exception& e) {
+      err = e.what();
+    }
+    Napi::Error::New(info.Env(), std::string("laurel native ") + name + ": " + err).ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  };
+  exports.Set(name, Napi::Function::New(env, call, name));
+}
+
+// A typed array argument: its data (zero-copy) and length in elements; converts to T* for the kernels.
+template <class T>
+struct Arr {
+  T* p = nullptr;
+  int64_t n = 0;
+  operator T*() const { return p; }  // NOLINT: kernels take plain pointers (null for a missing optional array)
+};
+
+template <class T>
+Arr<T> typed(const Napi::CallbackInfo& info, size_t i, napi_typedarray_type want, const char* kind, bool optional) {
+  Arr<T> a;
+  const Napi::Value v = info[i];
+  if (optional && (v.IsNull() || v.IsUndefined())) return a;
   napi_typedarray_type t;
-  TypedArg a{nullptr, 0};
+  size_t len = 0;
+  void* data = nullptr;
   napi_value ab;
   size_t off;
-  napi_get_typedarray_info(info.Env(), info[i], &t, &a.length, &a.data, &ab, &off);
+  if (!v.IsTypedArray() || napi_get_typedarray_info(info.Env(), v, &t, &len, &data, &ab, &off) != napi_ok ||
+      t != want)
+    arg_fail(arg_name(i) + " must be " + kind + (optional ? " or null" : ""));
+  a.p = static_cast<T*>(data);
+  a.n = static_cast<int64_t>(len);
   return a;
 }
-inline float* f32(const Napi::CallbackInfo& info, size_t i) {
-  return static_cast<float*>(typed_arg(info, i).data);
+inline Arr<float> f32(const Napi::CallbackInfo& info, size_t i) {
+  return typed<float>(info, i, napi_float32_array, "a Float32Array", false);
 }
-inline int32_t* i32(const Napi::CallbackInfo& info, size_t i) {
-  return static_cast<int32_t*>(typed_arg(info, i).data);
+// A Float32Array or null / undefined (then p is null and n is 0).
+inline Arr<float> f32_opt(const Napi::CallbackInfo& info, size_t i) {
+  return typed<float>(info, i, napi_float32_array, "a Float32Array", true);
 }
-inline size_t tlen(const Napi::CallbackInfo& info, size_t i) { return typed_arg(info, i).length; }
-inline int64_t num(const Napi::CallbackInfo& info, size_t i) {
-  int64_t v = 0;
-  napi_get_value_int64(info.Env(), info[i], &v);
-  return v;
+inline Arr<int32_t> i32(const Napi::CallbackInfo& info, size_t i) {
+  return typed<int32_t>(info, i, napi_int32_array, "an Int32Array", false);
 }
+
+// A number argument (any value, NaN included: coefficients and epsilons pass through to the arithmetic).
 inline double dbl(const Napi::CallbackInfo& info, size_t i) {
   double v = 0;
-  napi_get_value_double(info.Env(), info[i], &v);
+  if (napi_get_value_double(info.Env(), info[i], &v) != napi_ok)
+    arg_fail(arg_name(i) + " must be a number");
   return v;
+}
+// An integer argument in [lo, hi].
+inline int64_t int_arg(const Napi::CallbackInfo& info, size_t i, int64_t lo, int64_t hi) {
+  const double v = dbl(info, i);
+  if (!(v >= static_cast<double>(lo) && v <= static_cast<double>(hi)) || v != static_cast<double>(static_cast<int64_t>(v)))
+    arg_fail(arg_name(i) + " must be an integer in [" + std::to_string(lo) + ", " +
+             std::to_string(hi) + "], got " + Napi::Number::New(info.Env(), v).ToString().Utf8Value());
+  return static_cast<int64_t>(v);
+}
+// A size or count: an integer in [0, 2³¹ − 1] (what OpenBLAS's int arguments hold).
+constexpr int64_t kMaxDim = 2147483647;
+inline int64_t dim_arg(const Napi::CallbackInfo& info, size_t i) { return int_arg(info, i, 0, kMaxDim); }
+inline bool flag(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsBoolean()) arg_fail(arg_name(i) + " must be a boolean");
+  return info[i].As<Napi::Boolean>().Value();
+}
+
+// a · b, throwing when the product of two sizes overflows (or is negative).
+inline int64_t mul(int64_t a, int64_t b) {
+  int64_t r;
+  if (a < 0 || b < 0 || __builtin_mul_overflow(a, b, &r)) arg_fail("sizes are negative or their product overflows");
+  return r;
+}
+inline int64_t prod(std::initializer_list<int64_t> xs) {
+  int64_t r = 1;
+  for (int64_t x : xs) r = mul(r, x);
+  return r;
+}
+// The array a must hold at least n elements.
+template <class T>
+void need(const Arr<T>& a, int64_t n, const char* what) {
+  if (a.n < n)
+    arg_fail(std::string(what) + " has " + std::to_string(a.n) + " elements, needs " + std::to_string(n));
+}
+// need for each (array, name) pair.
+inline void need_each(int64_t n, std::initializer_list<std::pair<Arr<float>, const char*>> arrays) {
+  for (const auto& [a, what] : arrays) need(a, n, what);
+}
+// As need, for an optional array (nothing to check when it is null).
+template <class T>
+void need_opt(const Arr<T>& a, int64_t n, const char* what) {
+  if (a) need(a, n, what);
+}
+// A shape argument: an Int32Array of rank in [1, max_rank], every size ≥ 0; returns the element count.
+inline int64_t shape_size(const Arr<int32_t>& shape, int max_rank, const char* what) {
+  if (shape.n < 1 || shape.n > max_rank)
+    arg_fail(std::string(what) + " must have 1 to " + std::to_string(max_rank) + " dimensions, got " +
+             std::to_string(shape.n));
+  int64_t total = 1;
+  for (int64_t d = 0; d < shape.n; d++) {
+    if (shape[d] < 0) arg_fail(std::string(what) + " has a negative size");
+    total = mul(total, shape[d]);
+  }
+  return total;
+}
+// Elements [off + Σ i_d·stride_d] for 0 ≤ i_d < shape_d must lie in [0, len) (nothing to check when any size is
+// 0); strides has at least as many entries as shape.
+inline void check_span(const Arr<int32_t>& shape, const Arr<int32_t>& strides, int64_t off, int64_t len,
+                       const char* what) {
+  if (strides.n < shape.n) arg_fail(std::string(what) + ": fewer strides than dimensions");
+  int64_t lo = off, hi = off;
+  for (int64_t d = 0; d < shape.n; d++) {
+    if (shape[d] == 0) return;
+    const int64_t st = strides[d], reach = mul(shape[d] - 1, st < 0 ? -st : st);
+    if (__builtin_add_overflow(st < 0 ? lo : hi, st < 0 ? -reach : reach, st < 0 ? &lo : &hi))
+      arg_fail(std::string(what) + ": offsets overflow");
+  }
+  if (lo < 0 || hi >= len)
+    arg_fail(std::string(what) + " reaches elements " + std::to_string(lo) + " to " + std::to_string(hi) +
+             " of an array of " + std::to_string(len));
 }
 
 // Skinny GEMM micro-kernels (skinny.cc, AVX-512 only: skinny_available() says whether they may be called).

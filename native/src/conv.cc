@@ -21,10 +21,30 @@ struct ConvP {
       : N(p[0]), H(p[1]), W(p[2]), C(p[3]), OH(p[4]), OW(p[5]), OC(p[6]), KH(p[7]), KW(p[8]), SH(p[9]), SW(p[10]),
         DH(p[11]), DW(p[12]), PT(p[13]), PL(p[14]) {}
   int64_t K() const { return KH * KW * C; }
+  int64_t in_size() const { return prod({N, H, W, C}); }
+  int64_t out_size() const { return prod({N, OH, OW, OC}); }
+  int64_t w_size() const { return prod({KH, KW, C, OC}); }
   bool pointwise() const { return KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0 && OH == H && OW == W; }
 };
 
-extern "C" void openblas_set_num_threads(int);
+// Sizes ≥ 0, strides and dilations ≥ 1, pads in [0, 2³⁰] in the first `count` entries of the Int32Array
+// argument i (N, H, W, C, … as ConvP and PoolP list them; `strides` is the index of the first stride).
+const int32_t* window_params(const Napi::CallbackInfo& info, size_t i, int count, int strides) {
+  const Arr<int32_t> q = i32(info, i);
+  if (q.n < count) arg_fail("params must have " + std::to_string(count) + " entries");
+  for (int j = 0; j < count; j++) {
+    const int64_t lo = j >= strides && j < strides + 4 ? 1 : 0, hi = j >= strides + 4 ? (1 << 30) : kMaxDim;
+    if (q[j] < lo || q[j] > hi) arg_fail("params[" + std::to_string(j) + "] = " + std::to_string(q[j]) + " is out of range");
+  }
+  return q;
+}
+
+// Conv params, checked (the OpenBLAS calls take K and the row count as int).
+ConvP conv_params(const Napi::CallbackInfo& info, size_t i) {
+  const ConvP p(window_params(info, i, 15, 9));
+  if (prod({p.KH, p.KW, p.C}) > kMaxDim || prod({p.N, p.OH, p.OW}) > kMaxDim) arg_fail("sizes too large");
+  return p;
+}
 
 // Row r of the im2col matrix is the output pixel (n, oy, ox) = (r / (OH*OW), ...); its K = KH*KW*C entries are
 // the input patch in (ky, kx, c) order (0 outside the image), so that out[r, :] = col[r, :] · W[K, OC].
@@ -861,10 +881,13 @@ void direct_back_input(const ConvP& p, const float* dy, const float* w, float* d
 
 // conv2d(x, w, out, params): out[N, OH, OW, OC] = conv(x[N, H, W, C], w[KH, KW, C, OC]).
 Napi::Value Conv2d(const Napi::CallbackInfo& info) {
-  const float* x = f32(info, 0);
-  const float* w = f32(info, 1);
-  float* out = f32(info, 2);
-  ConvP p(i32(info, 3));
+  const Arr<float> x = f32(info, 0), w = f32(info, 1), out = f32(info, 2);
+  const ConvP p = conv_params(info, 3);
+  need(x, p.in_size(), "x");
+  need(w, p.w_size(), "filter");
+  need(out, p.out_size(), "out");
+  if (p.K() == 0) std::fill(out.p, out.p + p.out_size(), 0.0f);  // no taps: zeros (OpenBLAS rejects K = 0)
+  if (p.K() == 0 || p.out_size() == 0) return info.Env().Undefined();
   const int64_t K = p.K(), rows = p.N * p.OH * p.OW, T = tile_rows(p);
   const bool pw = p.pointwise();
 #ifdef LAUREL_DIRECT
@@ -898,10 +921,15 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
 
 // conv2dBackInput(dy, w, dx, params): dcol = dy · Wᵀ tile by tile, scattered back (col2im) into dx.
 Napi::Value Conv2dBackInput(const Napi::CallbackInfo& info) {
-  const float* dy = f32(info, 0);
-  const float* w = f32(info, 1);
-  float* dx = f32(info, 2);
-  ConvP p(i32(info, 3));
+  const Arr<float> dy = f32(info, 0), w = f32(info, 1), dx = f32(info, 2);
+  const ConvP p = conv_params(info, 3);
+  need(dy, p.out_size(), "dy");
+  need(w, p.w_size(), "filter");
+  need(dx, p.in_size(), "dx");
+  if (p.K() == 0 || p.out_size() == 0) {  // no tap or no output reaches dx
+    std::fill(dx.p, dx.p + p.in_size(), 0.0f);
+    return info.Env().Undefined();
+  }
   const int64_t K = p.K(), OHW = p.OH * p.OW, T = tile_rows(p);
   if (p.pointwise()) {
     const int64_t rows = p.N * OHW;
@@ -945,10 +973,15 @@ Napi::Value Conv2dBackInput(const Napi::CallbackInfo& info) {
 // conv2dBackFilter(x, dy, dw, params): dw[K, OC] = Σ_rows col[r, :]ᵀ dy[r, :]; each thread sums its rows into
 // a partial dw, and the partials are added at the end.
 Napi::Value Conv2dBackFilter(const Napi::CallbackInfo& info) {
-  const float* x = f32(info, 0);
-  const float* dy = f32(info, 1);
-  float* dw = f32(info, 2);
-  ConvP p(i32(info, 3));
+  const Arr<float> x = f32(info, 0), dy = f32(info, 1), dw = f32(info, 2);
+  const ConvP p = conv_params(info, 3);
+  need(x, p.in_size(), "x");
+  need(dy, p.out_size(), "dy");
+  need(dw, p.w_size(), "dw");
+  if (p.K() == 0 || p.out_size() == 0) {  // an empty sum
+    std::fill(dw.p, dw.p + p.w_size(), 0.0f);
+    return info.Env().Undefined();
+  }
   const int64_t K = p.K(), rows = p.N * p.OH * p.OW, T = tile_rows(p), KO = K * p.OC;
   const bool pw = p.pointwise();
 #ifdef LAUREL_DIRECT
@@ -999,10 +1032,11 @@ struct PoolP {
 
 // pool(op, x, out, params): op 0 = max, 1 = avg (over the valid positions, like tfjs).
 Napi::Value Pool(const Napi::CallbackInfo& info) {
-  int op = num(info, 0);
-  const float* x = f32(info, 1);
-  float* out = f32(info, 2);
-  PoolP p(i32(info, 3));
+  const int op = int_arg(info, 0, 0, 1);
+  const Arr<float> x = f32(info, 1), out = f32(info, 2);
+  const PoolP p(window_params(info, 3, 14, 8));
+  need(x, prod({p.N, p.H, p.W, p.C}), "x");
+  need(out, prod({p.N, p.OH, p.OW, p.C}), "out");
   parallel_for(p.N * p.OH, 1, [&](int64_t s, int64_t e) {
     std::vector<float> acc(p.C);
     for (int64_t r = s; r < e; r++) {
@@ -1042,11 +1076,13 @@ Napi::Value Pool(const Napi::CallbackInfo& info) {
 // poolGrad(op, dy, x, dx, params): max routes dy to the first maximum of each window (as tfjs does);
 // avg spreads dy / (window size) over the window's valid positions (as tfjs does).
 Napi::Value PoolGrad(const Napi::CallbackInfo& info) {
-  int op = num(info, 0);
-  const float* dy = f32(info, 1);
-  const float* x = op == 0 ? f32(info, 2) : nullptr;
-  float* dx = f32(info, 3);
-  PoolP p(i32(info, 4));
+  const int op = int_arg(info, 0, 0, 1);
+  const Arr<float> dy = f32(info, 1), dx = f32(info, 3);
+  const Arr<float> x = op == 0 ? f32(info, 2) : Arr<float>{};
+  const PoolP p(window_params(info, 4, 14, 8));
+  need(dy, prod({p.N, p.OH, p.OW, p.C}), "dy");
+  need_opt(x, prod({p.N, p.H, p.W, p.C}), "x");
+  need(dx, prod({p.N, p.H, p.W, p.C}), "dx");
   std::memset(dx, 0, p.N * p.H * p.W * p.C * sizeof(float));
   parallel_for(p.N, 1, [&](int64_t s, int64_t e) {
     std::vector<float> best(p.C);
@@ -1102,11 +1138,11 @@ Napi::Value PoolGrad(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void register_conv(Napi::Env env, Napi::Object exports) {
-  exports.Set("conv2d", Napi::Function::New(env, Conv2d));
-  exports.Set("conv2dBackInput", Napi::Function::New(env, Conv2dBackInput));
-  exports.Set("conv2dBackFilter", Napi::Function::New(env, Conv2dBackFilter));
-  exports.Set("pool", Napi::Function::New(env, Pool));
-  exports.Set("poolGrad", Napi::Function::New(env, PoolGrad));
+  def(env, exports, "conv2d", Conv2d, 4);
+  def(env, exports, "conv2dBackInput", Conv2dBackInput, 4);
+  def(env, exports, "conv2dBackFilter", Conv2dBackFilter, 4);
+  def(env, exports, "pool", Pool, 4);
+  def(env, exports, "poolGrad", PoolGrad, 5);
 }
 
 }  // namespace laurel

@@ -76,11 +76,11 @@ void map1(const float* x, float* o, int64_t n, F f) {
 
 // unary(op, x, out, alpha)
 Napi::Value UnaryOp(const Napi::CallbackInfo& info) {
-  int op = num(info, 0);
-  const float* x = f32(info, 1);
-  float* o = f32(info, 2);
-  int64_t n = tlen(info, 2);
-  float a = info.Length() > 3 ? dbl(info, 3) : 0.0f;
+  const int op = int_arg(info, 0, 0, U_ADDSCALAR);
+  const Arr<float> x = f32(info, 1), o = f32(info, 2);
+  const int64_t n = o.n;
+  need(x, n, "x");
+  float a = info.Length() > 3 && !info[3].IsUndefined() ? dbl(info, 3) : 0.0f;
   switch (op) {
     case U_NEG: map1(x, o, n, [](float v) { return -v; }); break;
     case U_RELU: map1(x, o, n, [](float v) { return v > 0.0f ? v : (v == v ? 0.0f : v); }); break;
@@ -157,14 +157,13 @@ void bcast(const float* a, const float* b, float* o, const int32_t* shape, const
 
 // binary(op, a, b, out, shape, aStrides, bStrides)
 Napi::Value BinaryOp(const Napi::CallbackInfo& info) {
-  int op = num(info, 0);
-  const float* a = f32(info, 1);
-  const float* b = f32(info, 2);
-  float* o = f32(info, 3);
-  const int32_t* shape = i32(info, 4);
-  const int32_t* sa = i32(info, 5);
-  const int32_t* sb = i32(info, 6);
-  int rank = tlen(info, 4);
+  const int op = int_arg(info, 0, 0, B_TANHGRAD);
+  const Arr<float> a = f32(info, 1), b = f32(info, 2), o = f32(info, 3);
+  const Arr<int32_t> shape = i32(info, 4), sa = i32(info, 5), sb = i32(info, 6);
+  need(o, shape_size(shape, 64, "shape"), "out");
+  check_span(shape, sa, 0, a.n, "a");
+  check_span(shape, sb, 0, b.n, "b");
+  const int rank = static_cast<int>(shape.n);
   switch (op) {
     case B_ADD: bcast(a, b, o, shape, sa, sb, rank, [](float x, float y) { return x + y; }); break;
     case B_SUB: bcast(a, b, o, shape, sa, sb, rank, [](float x, float y) { return x - y; }); break;
@@ -242,10 +241,11 @@ inline float reduce_row(int op, const float* x, int64_t n) {
 
 // reduce(op, x, out, A, R, B): out[a, b] = reduce over r of x[a, r, b].
 Napi::Value ReduceOp(const Napi::CallbackInfo& info) {
-  int op = num(info, 0);
-  const float* x = f32(info, 1);
-  float* o = f32(info, 2);
-  int64_t A = num(info, 3), R = num(info, 4), B = num(info, 5);
+  const int op = int_arg(info, 0, 0, R_PROD);
+  const Arr<float> x = f32(info, 1), o = f32(info, 2);
+  const int64_t A = dim_arg(info, 3), R = dim_arg(info, 4), B = dim_arg(info, 5);
+  need(x, prod({A, R, B}), "x");
+  need(o, mul(A, B), "out");
   if (B == 1) {
     int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(1, R));
     if (A == 1 && R >= 2 * kGrain && (op == R_SUM || op == R_MEAN)) {
@@ -312,11 +312,18 @@ Napi::Value ReduceOp(const Napi::CallbackInfo& info) {
 
 // transpose(x, out, shape, perm) with a collapsed shape (rank <= 8).
 Napi::Value TransposeOp(const Napi::CallbackInfo& info) {
-  const float* x = f32(info, 0);
-  float* o = f32(info, 1);
-  const int32_t* shape = i32(info, 2);
-  const int32_t* perm = i32(info, 3);
-  int rank = tlen(info, 2);
+  const Arr<float> x = f32(info, 0), o = f32(info, 1);
+  const Arr<int32_t> shape = i32(info, 2), perm = i32(info, 3);
+  const int64_t size = shape_size(shape, 8, "shape");
+  const int rank = static_cast<int>(shape.n);
+  if (perm.n != rank) arg_fail("perm must have one entry per dimension");
+  for (int d = 0, seen = 0; d < rank; d++) {
+    if (perm[d] < 0 || perm[d] >= rank || (seen >> perm[d] & 1)) arg_fail("perm is not a permutation");
+    seen |= 1 << perm[d];
+  }
+  need(x, size, "x");
+  need(o, size, "out");
+  if (size == 0) return info.Env().Undefined();
   int64_t istr[8], oshape[8], ostr_in[8];
   istr[rank - 1] = 1;
   for (int d = rank - 2; d >= 0; d--) istr[d] = istr[d + 1] * shape[d + 1];
@@ -371,10 +378,11 @@ Napi::Value TransposeOp(const Napi::CallbackInfo& info) {
 
 // softmax(x, out, rows, cols, log)
 Napi::Value SoftmaxOp(const Napi::CallbackInfo& info) {
-  const float* x = f32(info, 0);
-  float* o = f32(info, 1);
-  int64_t rows = num(info, 2), cols = num(info, 3);
-  bool lg = info[4].As<Napi::Boolean>().Value();
+  const Arr<float> x = f32(info, 0), o = f32(info, 1);
+  const int64_t rows = dim_arg(info, 2), cols = dim_arg(info, 3);
+  const bool lg = flag(info, 4);
+  need(x, mul(rows, cols), "x");
+  need(o, mul(rows, cols), "out");
   parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, cols)), [&](int64_t s, int64_t e) {
     for (int64_t r = s; r < e; r++) {
       const float* xr = x + r * cols;
@@ -401,9 +409,9 @@ Napi::Value SoftmaxOp(const Napi::CallbackInfo& info) {
 // causalSoftmax(x, y, T, scale): each T×T matrix of x, row i: y[i, j] = softmax_j(scale·x[i, j]) over j ≤ i, and
 // 0 past the diagonal (attention's causal mask, without an additive mask tensor). scale > 0.
 Napi::Value CausalSoftmaxOp(const Napi::CallbackInfo& info) {
-  const float* x = f32(info, 0);
-  float* y = f32(info, 1);
-  const int64_t T = num(info, 2), rows = static_cast<int64_t>(tlen(info, 0)) / T;
+  const Arr<float> x = f32(info, 0), y = f32(info, 1);
+  const int64_t T = int_arg(info, 2, 1, kMaxDim), rows = x.n / T;
+  need(y, rows * T, "y");
   const float scale = static_cast<float>(dbl(info, 3));
   parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, T)), [&](int64_t s, int64_t e) {
     for (int64_t r = s; r < e; r++) {
@@ -422,10 +430,10 @@ Napi::Value CausalSoftmaxOp(const Napi::CallbackInfo& info) {
 
 // causalSoftmaxGrad(dy, y, dx, T, scale): dx = scale·y·(dy − Σ_j dy_j·y_j) row by row (0 where y is).
 Napi::Value CausalSoftmaxGradOp(const Napi::CallbackInfo& info) {
-  const float* dy = f32(info, 0);
-  const float* y = f32(info, 1);
-  float* dx = f32(info, 2);
-  const int64_t T = num(info, 3), rows = static_cast<int64_t>(tlen(info, 0)) / T;
+  const Arr<float> dy = f32(info, 0), y = f32(info, 1), dx = f32(info, 2);
+  const int64_t T = int_arg(info, 3, 1, kMaxDim), rows = dy.n / T;
+  need(y, rows * T, "y");
+  need(dx, rows * T, "dx");
   const float scale = static_cast<float>(dbl(info, 4));
   parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, T)), [&](int64_t s, int64_t e) {
     for (int64_t r = s; r < e; r++) {
@@ -449,11 +457,12 @@ Napi::Value CausalSoftmaxGradOp(const Napi::CallbackInfo& info) {
 // gather(x, indices, out, outer, axisSize, inner): out[o, i, :] = x[o, idx[i], :]. Returns the first bad index
 // position or -1.
 Napi::Value GatherOp(const Napi::CallbackInfo& info) {
-  const float* x = f32(info, 0);
-  const int32_t* idx = i32(info, 1);
-  int64_t nIdx = tlen(info, 1);
-  float* o = f32(info, 2);
-  int64_t outer = num(info, 3), axis = num(info, 4), inner = num(info, 5);
+  const Arr<float> x = f32(info, 0), o = f32(info, 2);
+  const Arr<int32_t> idx = i32(info, 1);
+  const int64_t nIdx = idx.n;
+  const int64_t outer = dim_arg(info, 3), axis = dim_arg(info, 4), inner = dim_arg(info, 5);
+  need(x, prod({outer, axis, inner}), "x");
+  need(o, prod({outer, nIdx, inner}), "out");
   for (int64_t i = 0; i < nIdx; i++)
     if (idx[i] < 0 || idx[i] >= axis) return Napi::Number::New(info.Env(), static_cast<double>(i));
   parallel_for(outer * nIdx, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, inner)), [&](int64_t s, int64_t e) {
@@ -467,11 +476,11 @@ Napi::Value GatherOp(const Napi::CallbackInfo& info) {
 
 // segmentSum(x, ids, out, inner, numSegments): out[ids[i], :] += x[i, :]; ids outside the range are dropped.
 Napi::Value SegmentSumOp(const Napi::CallbackInfo& info) {
-  const float* x = f32(info, 0);
-  const int32_t* ids = i32(info, 1);
-  int64_t n = tlen(info, 1);
-  float* o = f32(info, 2);
-  int64_t inner = num(info, 3), segs = num(info, 4);
+  const Arr<float> x = f32(info, 0), o = f32(info, 2);
+  const Arr<int32_t> ids = i32(info, 1);
+  const int64_t n = ids.n, inner = dim_arg(info, 3), segs = dim_arg(info, 4);
+  need(x, mul(n, inner), "x");
+  need(o, mul(segs, inner), "out");
   std::memset(o, 0, segs * inner * sizeof(float));
   // Parallel over columns so that no two threads touch the same output element.
   parallel_for(inner, std::max<int64_t>(16, kGrain / std::max<int64_t>(1, n)), [&](int64_t s, int64_t e) {
@@ -488,19 +497,14 @@ Napi::Value SegmentSumOp(const Napi::CallbackInfo& info) {
 
 // batchNorm(x, out, mean, variance, offset|null, scale|null, eps): parameters indexed by i % their length.
 Napi::Value BatchNormOp(const Napi::CallbackInfo& info) {
-  const float* x = f32(info, 0);
-  float* o = f32(info, 1);
-  int64_t n = tlen(info, 1);
-  const float* mean = f32(info, 2);
-  int64_t lm = tlen(info, 2);
-  const float* var = f32(info, 3);
-  int64_t lv = tlen(info, 3);
-  bool hasOff = info[4].IsTypedArray(), hasScale = info[5].IsTypedArray();
-  const float* off = hasOff ? f32(info, 4) : nullptr;
-  int64_t lo = hasOff ? tlen(info, 4) : 1;
-  const float* sc = hasScale ? f32(info, 5) : nullptr;
-  int64_t ls = hasScale ? tlen(info, 5) : 1;
+  const Arr<float> x = f32(info, 0), o = f32(info, 1), mean = f32(info, 2), var = f32(info, 3);
+  const Arr<float> off = f32_opt(info, 4), sc = f32_opt(info, 5);
+  const int64_t n = o.n, lm = mean.n, lv = var.n;
+  const bool hasOff = off.p != nullptr, hasScale = sc.p != nullptr;
+  const int64_t lo = hasOff ? off.n : 1, ls = hasScale ? sc.n : 1;
   float eps = dbl(info, 6);
+  need(x, n, "x");
+  if (lm < 1 || lv < 1 || lo < 1 || ls < 1) arg_fail("mean, variance, offset and scale must not be empty");
   int64_t C = lm;
   bool perChannel = lv == C && (!hasOff || lo == C) && (!hasScale || ls == C) && n % C == 0;
   if (perChannel) {
@@ -528,11 +532,16 @@ Napi::Value BatchNormOp(const Napi::CallbackInfo& info) {
 
 // tile(x, out, inShape, outShape): out[i] = x[i mod inShape per dim].
 Napi::Value TileOp(const Napi::CallbackInfo& info) {
-  const float* x = f32(info, 0);
-  float* o = f32(info, 1);
-  const int32_t* ish = i32(info, 2);
-  const int32_t* osh = i32(info, 3);
-  int rank = tlen(info, 2);
+  const Arr<float> x = f32(info, 0), o = f32(info, 1);
+  const Arr<int32_t> ish = i32(info, 2), osh = i32(info, 3);
+  need(x, shape_size(ish, 8, "inShape"), "x");
+  need(o, shape_size(osh, 8, "outShape"), "out");
+  const int rank = static_cast<int>(ish.n);
+  if (osh.n != rank) arg_fail("inShape and outShape differ in rank");
+  for (int d = 0; d < rank; d++)
+    if (osh[d] > 0 && (ish[d] == 0 || osh[d] % ish[d] != 0)) arg_fail("outShape is not a multiple of inShape");
+  for (int d = 0; d < rank; d++)
+    if (osh[d] == 0) return info.Env().Undefined();
   int64_t istr[8];
   istr[rank - 1] = 1;
   for (int d = rank - 2; d >= 0; d--) istr[d] = istr[d + 1] * ish[d + 1];
@@ -557,14 +566,10 @@ Napi::Value TileOp(const Napi::CallbackInfo& info) {
 //   p ← p·(1 − lr·wd);  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;  p ← p − (lr/bc1)·m / (√v/√bc2 + ε)
 // with bc1 = 1 − β1^t, bc2 = 1 − β2^t. Outputs may alias the inputs.
 Napi::Value AdamWOp(const Napi::CallbackInfo& info) {
-  const float* p = f32(info, 0);
-  const float* g = f32(info, 1);
-  const float* m = f32(info, 2);
-  const float* v = f32(info, 3);
-  float* po = f32(info, 4);
-  float* mo = f32(info, 5);
-  float* vo = f32(info, 6);
-  int64_t n = tlen(info, 0);
+  const Arr<float> p = f32(info, 0), g = f32(info, 1), m = f32(info, 2), v = f32(info, 3);
+  const Arr<float> po = f32(info, 4), mo = f32(info, 5), vo = f32(info, 6);
+  const int64_t n = p.n;
+  need_each(n, {{g, "g"}, {m, "m"}, {v, "v"}, {po, "pOut"}, {mo, "mOut"}, {vo, "vOut"}});
   float lr = dbl(info, 7), b1 = dbl(info, 8), b2 = dbl(info, 9), eps = dbl(info, 10), wd = dbl(info, 11);
   float bc1 = dbl(info, 12), bc2 = dbl(info, 13);
   float step = lr / bc1, isb2 = 1.0f / std::sqrt(bc2), keep = 1.0f - lr * wd;
@@ -585,15 +590,11 @@ Napi::Value AdamWOp(const Napi::CallbackInfo& info) {
 // sgd(p, g, buf, pOut, bufOut, lr, momentum, weightDecay, nesterov, first): torch.optim.SGD with L2 decay:
 //   d = g + wd·p;  b = first ? d : μ·b + d;  d = nesterov ? d + μ·b : b;  p ← p − lr·d
 Napi::Value SgdOp(const Napi::CallbackInfo& info) {
-  const float* p = f32(info, 0);
-  const float* g = f32(info, 1);
-  const float* b = f32(info, 2);
-  float* po = f32(info, 3);
-  float* bo = f32(info, 4);
-  int64_t n = tlen(info, 0);
+  const Arr<float> p = f32(info, 0), g = f32(info, 1), b = f32(info, 2), po = f32(info, 3), bo = f32(info, 4);
+  const int64_t n = p.n;
+  need_each(n, {{g, "g"}, {b, "buf"}, {po, "pOut"}, {bo, "bufOut"}});
   float lr = dbl(info, 5), mu = dbl(info, 6), wd = dbl(info, 7);
-  bool nesterov = info[8].As<Napi::Boolean>().Value();
-  bool first = info[9].As<Napi::Boolean>().Value();
+  const bool nesterov = flag(info, 8), first = flag(info, 9);
   parallel_for(n, kGrain, [&](int64_t s, int64_t e) {
     for (int64_t i = s; i < e; i++) {
       float d = g[i] + wd * p[i];
@@ -604,6 +605,12 @@ Napi::Value SgdOp(const Napi::CallbackInfo& info) {
     }
   });
   return info.Env().Undefined();
+}
+
+// α or β: null, or 1 or at least D values (what coef reads).
+void check_coef(const Arr<float>& c, int64_t D, const char* what) {
+  if (c.p != nullptr && c.n != 1 && c.n < D)
+    arg_fail(std::string(what) + " must have 1 or " + std::to_string(D) + " values, got " + std::to_string(c.n));
 }
 
 // A length-1 or length-D coefficient (α or β) broadcast to D values; missing: all ones.
@@ -657,16 +664,13 @@ void combine_grad_rows(int64_t r0, int64_t r1, int64_t D, const float* __restric
 // length 1 or D (the last dimension); a missing α/β is 1, a missing extra is 0; relu: ReLU of that. The LAUREL
 // combine (and a ResNet block's final activation) in one pass.
 Napi::Value CombineOp(const Napi::CallbackInfo& info) {
-  const float* fx = f32(info, 0);
-  const float* x = f32(info, 1);
-  const float* ex = info[2].IsTypedArray() ? f32(info, 2) : nullptr;
-  const float* al = info[3].IsTypedArray() ? f32(info, 3) : nullptr;
-  const float* be = info[4].IsTypedArray() ? f32(info, 4) : nullptr;
-  int64_t la = al ? tlen(info, 3) : 0, lb = be ? tlen(info, 4) : 0;
-  float* out = f32(info, 5);
-  int64_t n = tlen(info, 5);
-  int64_t D = num(info, 6);
-  int64_t rows = n / D;
+  const Arr<float> fx = f32(info, 0), x = f32(info, 1), ex = f32_opt(info, 2), al = f32_opt(info, 3);
+  const Arr<float> be = f32_opt(info, 4), out = f32(info, 5);
+  const int64_t la = al.n, lb = be.n, D = int_arg(info, 6, 1, kMaxDim), rows = out.n / D, n = rows * D;
+  need_each(n, {{fx, "fx"}, {x, "x"}});
+  need_opt(ex, n, "extra");
+  check_coef(al, D, "alpha");
+  check_coef(be, D, "beta");
   const bool relu = info.Length() > 7 && info[7].ToBoolean().Value();
   const std::vector<float> av = coef(al, la, D), bv = coef(be, lb, D);
   parallel_for(rows, std::max<int64_t>(1, kGrain / D), [&](int64_t s, int64_t e) {
@@ -741,25 +745,24 @@ void combine_grad_flat(int64_t s, int64_t e, const float* __restrict dy, const f
 // dfx = α·dy; dx = β·dy (also the gradient of extra); dα = Σ dy·fx, dβ = Σ dy·(x + extra), summed to length 1 or D.
 // With y (the output of combine with relu), dy·(y > 0) stands for dy throughout.
 Napi::Value CombineGradOp(const Napi::CallbackInfo& info) {
-  const float* dy = f32(info, 0);
-  const float* fx = f32(info, 1);
-  const float* x = f32(info, 2);
-  const float* ex = info[3].IsTypedArray() ? f32(info, 3) : nullptr;
-  const float* al = info[4].IsTypedArray() ? f32(info, 4) : nullptr;
-  const float* be = info[5].IsTypedArray() ? f32(info, 5) : nullptr;
-  int64_t la = al ? tlen(info, 4) : 0, lb = be ? tlen(info, 5) : 0;
-  float* dfx = f32(info, 6);
-  float* dx = info[7].IsTypedArray() ? f32(info, 7) : nullptr;  // null: the caller computes dx itself
-  float* da = info[8].IsTypedArray() ? f32(info, 8) : nullptr;
-  float* db = info[9].IsTypedArray() ? f32(info, 9) : nullptr;
-  int64_t D = num(info, 10);
-  const float* y = info.Length() > 11 && info[11].IsTypedArray() ? f32(info, 11) : nullptr;
+  const Arr<float> dy = f32(info, 0), fx = f32(info, 1), x = f32(info, 2), ex = f32_opt(info, 3);
+  const Arr<float> al = f32_opt(info, 4), be = f32_opt(info, 5), dfx = f32(info, 6);
+  const Arr<float> dx = f32_opt(info, 7);  // null: the caller computes dx itself
+  const Arr<float> da = f32_opt(info, 8), db = f32_opt(info, 9), y = f32_opt(info, 11);
+  const int64_t la = al.n, lb = be.n, D = int_arg(info, 10, 1, kMaxDim);
+  need_each(dy.n, {{fx, "fx"}, {x, "x"}, {dfx, "dfx"}});
+  for (const Arr<float>& a : {ex, dx, y}) need_opt(a, dy.n, "extra, dx and y");
+  check_coef(al, D, "alpha");
+  check_coef(be, D, "beta");
+  // dα and dβ: one sum, or one per column when α or β has D entries (the row path), whichever is null.
+  const bool scalar = la <= 1 && lb <= 1;
+  need_opt(da, scalar || la == 1 ? 1 : D, "dAlpha");
+  need_opt(db, scalar || lb == 1 ? 1 : D, "dBeta");
   if (y && ex) {
     Napi::Error::New(info.Env(), "combineGrad: the ReLU form takes no extra").ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }
-  int64_t n = tlen(info, 0);
-  int64_t rows = n / D;
+  const int64_t n = dy.n, rows = n / D;
   int nt = std::max(1, pool_threads());
   if (la <= 1 && lb <= 1) {  // scalar α and β: one flat pass
     const float a = al ? al[0] : 1.0f, b = be ? be[0] : 1.0f;
@@ -840,19 +843,18 @@ constexpr float kGeluB = 0.044715f;
 
 // gelu(x, out): tanh approximation in the σ form, x·σ(a·(x + 0.044715·x³)), a = 2√(2/π).
 Napi::Value GeluOp(const Napi::CallbackInfo& info) {
-  const float* x = f32(info, 0);
-  float* o = f32(info, 1);
-  int64_t n = tlen(info, 1);
+  const Arr<float> x = f32(info, 0), o = f32(info, 1);
+  const int64_t n = o.n;
+  need(x, n, "x");
   map1(x, o, n, [](float v) { return v * fsigmoid(kGeluA * (v + kGeluB * v * v * v)); });
   return info.Env().Undefined();
 }
 
 // geluGrad(dy, x, dx): d/dx x·σ(u) = σ(u) + x·σ(u)(1 − σ(u))·a·(1 + 3·0.044715·x²).
 Napi::Value GeluGradOp(const Napi::CallbackInfo& info) {
-  const float* dy = f32(info, 0);
-  const float* x = f32(info, 1);
-  float* dx = f32(info, 2);
-  int64_t n = tlen(info, 2);
+  const Arr<float> dy = f32(info, 0), x = f32(info, 1), dx = f32(info, 2);
+  const int64_t n = dx.n;
+  need_each(n, {{dy, "dy"}, {x, "x"}});
   parallel_for(n, kGrain, [&](int64_t s, int64_t e) {
     for (int64_t i = s; i < e; i++) {
       float v = x[i];
@@ -865,15 +867,14 @@ Napi::Value GeluGradOp(const Napi::CallbackInfo& info) {
 
 // layerNorm(x, gamma|null, beta|null, out, mean, rstd, D, eps): over the last dimension (rows = n / D).
 Napi::Value LayerNormOp(const Napi::CallbackInfo& info) {
-  const float* x = f32(info, 0);
-  const float* g = info[1].IsTypedArray() ? f32(info, 1) : nullptr;
-  const float* b = info[2].IsTypedArray() ? f32(info, 2) : nullptr;
-  float* o = f32(info, 3);
-  float* mean = f32(info, 4);
-  float* rstd = f32(info, 5);
-  int64_t D = num(info, 6);
+  const Arr<float> x = f32(info, 0), g = f32_opt(info, 1), b = f32_opt(info, 2), o = f32(info, 3);
+  const Arr<float> mean = f32(info, 4), rstd = f32(info, 5);
+  const int64_t D = int_arg(info, 6, 1, kMaxDim), rows = o.n / D;
   float eps = dbl(info, 7);
-  int64_t rows = tlen(info, 3) / D;
+  need(x, rows * D, "x");
+  need_each(rows, {{mean, "mean"}, {rstd, "rstd"}});
+  need_opt(g, D, "gamma");
+  need_opt(b, D, "beta");
   parallel_for(rows, std::max<int64_t>(1, kGrain / D), [&](int64_t s, int64_t e) {
     for (int64_t r = s; r < e; r++) {
       const float* xr = x + r * D;
@@ -896,16 +897,12 @@ Napi::Value LayerNormOp(const Napi::CallbackInfo& info) {
 // layerNormGrad(dy, x, mean, rstd, gamma|null, dx, dGamma|null, dBeta|null, D):
 // dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with ĝ = dy·γ; dγ = Σ dy·x̂, dβ = Σ dy over rows.
 Napi::Value LayerNormGradOp(const Napi::CallbackInfo& info) {
-  const float* dy = f32(info, 0);
-  const float* x = f32(info, 1);
-  const float* mean = f32(info, 2);
-  const float* rstd = f32(info, 3);
-  const float* g = info[4].IsTypedArray() ? f32(info, 4) : nullptr;
-  float* dx = f32(info, 5);
-  float* dg = info[6].IsTypedArray() ? f32(info, 6) : nullptr;
-  float* db = info[7].IsTypedArray() ? f32(info, 7) : nullptr;
-  int64_t D = num(info, 8);
-  int64_t rows = tlen(info, 0) / D;
+  const Arr<float> dy = f32(info, 0), x = f32(info, 1), mean = f32(info, 2), rstd = f32(info, 3);
+  const Arr<float> g = f32_opt(info, 4), dx = f32(info, 5), dg = f32_opt(info, 6), db = f32_opt(info, 7);
+  const int64_t D = int_arg(info, 8, 1, kMaxDim), rows = dy.n / D;
+  need_each(rows * D, {{x, "x"}, {dx, "dx"}});
+  need_each(rows, {{mean, "mean"}, {rstd, "rstd"}});
+  for (const Arr<float>& a : {g, dg, db}) need_opt(a, D, "gamma, dGamma and dBeta");
   int nt = std::max(1, pool_threads());
   std::vector<float> pg(static_cast<size_t>(nt) * D, 0.0f), pb(static_cast<size_t>(nt) * D, 0.0f);
   int64_t per = (rows + nt - 1) / nt;
@@ -1000,19 +997,19 @@ inline void bn_stats_row(int64_t C, const float* __restrict x, const float* __re
 }
 
 Napi::Value BatchNormTrainOp(const Napi::CallbackInfo& info) {
-  const float* x = f32(info, 0);
-  const float* g = info[1].IsTypedArray() ? f32(info, 1) : nullptr;
-  const float* b = info[2].IsTypedArray() ? f32(info, 2) : nullptr;
-  float* y = f32(info, 3);
-  float* mean = f32(info, 4);
-  float* var = f32(info, 5);
-  int64_t C = num(info, 6);
+  const Arr<float> x = f32(info, 0), g = f32_opt(info, 1), b = f32_opt(info, 2), y = f32(info, 3);
+  const Arr<float> mean = f32(info, 4), var = f32(info, 5);
+  const int64_t C = int_arg(info, 6, 1, kMaxDim), rows = y.n / C;
   float eps = dbl(info, 7);
   const bool relu = info.Length() > 8 && info[8].ToBoolean().Value();
-  int64_t rows = tlen(info, 3) / C;
+  if (rows < 1) arg_fail("y must hold at least one row of C values");
+  need(x, rows * C, "x");
+  need_each(C, {{mean, "mean"}, {var, "variance"}});
+  need_opt(g, C, "gamma");
+  need_opt(b, C, "beta");
   // Mean and variance in one pass over x (BN is memory-bound: 3 passes instead of 4 with the normalisation),
   // as sums of d = x − shift and d², shifted by the first row so that var = E[d²] − E[d]² does not cancel.
-  const std::vector<float> shift(x, x + C);
+  const std::vector<float> shift(x.p, x.p + C);
   std::vector<float> sums(2 * C);
   column_sums(rows, C, 2, sums.data(), [&](int64_t r, float* acc) {
     bn_stats_row(C, x + r * C, shift.data(), acc, acc + C);
@@ -1066,19 +1063,16 @@ inline void bn_grad_dx_row(int64_t C, const float* __restrict dy, const float* _
 // x̂ = (x − mean)·rstd; dγ = Σ dy·x̂; dβ = Σ dy; dx = γ·rstd·(dy − dβ/M − x̂·dγ/M). With relu (the forward was
 // ReLU(BN(x))), dy is first masked where the recomputed pre-activation x·mul + add was ≤ 0.
 Napi::Value BatchNormTrainGradOp(const Napi::CallbackInfo& info) {
-  const float* dy = f32(info, 0);
-  const float* x = f32(info, 1);
-  const float* mean = f32(info, 2);
-  const float* var = f32(info, 3);
-  const float* g = info[4].IsTypedArray() ? f32(info, 4) : nullptr;
-  float* dx = f32(info, 5);
-  float* dg = f32(info, 6);
-  float* db = f32(info, 7);
-  int64_t C = num(info, 8);
+  const Arr<float> dy = f32(info, 0), x = f32(info, 1), mean = f32(info, 2), var = f32(info, 3);
+  const Arr<float> g = f32_opt(info, 4), dx = f32(info, 5), dg = f32(info, 6), db = f32(info, 7);
+  const Arr<float> b = f32_opt(info, 10);
+  const int64_t C = int_arg(info, 8, 1, kMaxDim), rows = dy.n / C;
   float eps = dbl(info, 9);
-  const float* b = info.Length() > 10 && info[10].IsTypedArray() ? f32(info, 10) : nullptr;
   const bool relu = info.Length() > 11 && info[11].ToBoolean().Value();
-  int64_t rows = tlen(info, 0) / C;
+  need_each(rows * C, {{x, "x"}, {dx, "dx"}});
+  need_each(C, {{mean, "mean"}, {var, "variance"}, {dg, "dGamma"}, {db, "dBeta"}});
+  need_opt(g, C, "gamma");
+  need_opt(b, C, "beta");
   std::vector<float> rs(C), sums(2 * C), mul(C), add(C);
   for (int64_t j = 0; j < C; j++) rs[j] = 1.0f / std::sqrt(var[j] + eps);
   bn_affine(mean, var, g, b, eps, C, mul.data(), add.data());
@@ -1116,13 +1110,13 @@ Napi::Value BatchNormTrainGradOp(const Napi::CallbackInfo& info) {
 // stridedCopy(src, dst, shape, srcStrides, dstStrides, srcOffset, dstOffset): dst[dOff + Σ i·ds] =
 // src[sOff + Σ i·ss] over `shape` (rank <= 8). Used by Slice, PadV2 and Concat.
 Napi::Value StridedCopyOp(const Napi::CallbackInfo& info) {
-  const float* src = f32(info, 0);
-  float* dst = f32(info, 1);
-  const int32_t* shape = i32(info, 2);
-  const int32_t* ss = i32(info, 3);
-  const int32_t* ds = i32(info, 4);
-  int rank = tlen(info, 2);
-  int64_t soff = num(info, 5), doff = num(info, 6);
+  const Arr<float> src = f32(info, 0), dst = f32(info, 1);
+  const Arr<int32_t> shape = i32(info, 2), ss = i32(info, 3), ds = i32(info, 4);
+  const int64_t soff = int_arg(info, 5, 0, 1LL << 52), doff = int_arg(info, 6, 0, 1LL << 52);
+  shape_size(shape, 64, "shape");
+  check_span(shape, ss, soff, src.n, "the source region");
+  check_span(shape, ds, doff, dst.n, "the destination region");
+  const int rank = static_cast<int>(shape.n);
   int64_t last = shape[rank - 1];
   int64_t rows = 1;
   for (int d = 0; d < rank - 1; d++) rows *= shape[d];
@@ -1147,8 +1141,8 @@ Napi::Value StridedCopyOp(const Napi::CallbackInfo& info) {
 
 // fill(dst, value)
 Napi::Value FillOp(const Napi::CallbackInfo& info) {
-  float* dst = f32(info, 0);
-  int64_t n = tlen(info, 0);
+  const Arr<float> dst = f32(info, 0);
+  const int64_t n = dst.n;
   float v = dbl(info, 1);
   parallel_for(n, kGrain * 4, [&](int64_t s, int64_t e) { std::fill(dst + s, dst + e, v); });
   return info.Env().Undefined();
@@ -1157,29 +1151,29 @@ Napi::Value FillOp(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void register_elementwise(Napi::Env env, Napi::Object exports) {
-  exports.Set("unary", Napi::Function::New(env, UnaryOp));
-  exports.Set("binary", Napi::Function::New(env, BinaryOp));
-  exports.Set("reduce", Napi::Function::New(env, ReduceOp));
-  exports.Set("transpose", Napi::Function::New(env, TransposeOp));
-  exports.Set("softmax", Napi::Function::New(env, SoftmaxOp));
-  exports.Set("causalSoftmax", Napi::Function::New(env, CausalSoftmaxOp));
-  exports.Set("causalSoftmaxGrad", Napi::Function::New(env, CausalSoftmaxGradOp));
-  exports.Set("gather", Napi::Function::New(env, GatherOp));
-  exports.Set("segmentSum", Napi::Function::New(env, SegmentSumOp));
-  exports.Set("batchNorm", Napi::Function::New(env, BatchNormOp));
-  exports.Set("tile", Napi::Function::New(env, TileOp));
-  exports.Set("adamw", Napi::Function::New(env, AdamWOp));
-  exports.Set("sgd", Napi::Function::New(env, SgdOp));
-  exports.Set("stridedCopy", Napi::Function::New(env, StridedCopyOp));
-  exports.Set("fill", Napi::Function::New(env, FillOp));
-  exports.Set("combine", Napi::Function::New(env, CombineOp));
-  exports.Set("gelu", Napi::Function::New(env, GeluOp));
-  exports.Set("batchNormTrain", Napi::Function::New(env, BatchNormTrainOp));
-  exports.Set("batchNormTrainGrad", Napi::Function::New(env, BatchNormTrainGradOp));
-  exports.Set("geluGrad", Napi::Function::New(env, GeluGradOp));
-  exports.Set("layerNorm", Napi::Function::New(env, LayerNormOp));
-  exports.Set("layerNormGrad", Napi::Function::New(env, LayerNormGradOp));
-  exports.Set("combineGrad", Napi::Function::New(env, CombineGradOp));
+  def(env, exports, "unary", UnaryOp, 3, 4);
+  def(env, exports, "binary", BinaryOp, 7);
+  def(env, exports, "reduce", ReduceOp, 6);
+  def(env, exports, "transpose", TransposeOp, 4);
+  def(env, exports, "softmax", SoftmaxOp, 5);
+  def(env, exports, "causalSoftmax", CausalSoftmaxOp, 4);
+  def(env, exports, "causalSoftmaxGrad", CausalSoftmaxGradOp, 5);
+  def(env, exports, "gather", GatherOp, 6);
+  def(env, exports, "segmentSum", SegmentSumOp, 5);
+  def(env, exports, "batchNorm", BatchNormOp, 7);
+  def(env, exports, "tile", TileOp, 4);
+  def(env, exports, "adamw", AdamWOp, 14);
+  def(env, exports, "sgd", SgdOp, 10);
+  def(env, exports, "stridedCopy", StridedCopyOp, 7);
+  def(env, exports, "fill", FillOp, 2);
+  def(env, exports, "combine", CombineOp, 7, 8);
+  def(env, exports, "gelu", GeluOp, 2);
+  def(env, exports, "batchNormTrain", BatchNormTrainOp, 8, 9);
+  def(env, exports, "batchNormTrainGrad", BatchNormTrainGradOp, 10, 12);
+  def(env, exports, "geluGrad", GeluGradOp, 3);
+  def(env, exports, "layerNorm", LayerNormOp, 8);
+  def(env, exports, "layerNormGrad", LayerNormGradOp, 9);
+  def(env, exports, "combineGrad", CombineGradOp, 11, 12);
 }
 
 }  // namespace laurel

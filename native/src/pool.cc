@@ -43,9 +43,17 @@ struct Pool {
 
   void start(int n) {
     shutdown();
-    nthreads = n < 1 ? 1 : n;
+    const int want = n < 1 ? 1 : (n > pool_max_threads() ? pool_max_threads() : n);
     uint64_t g = gen.load(std::memory_order_acquire);  // workers must not miss a job posted before they run
-    for (int i = 1; i < nthreads; i++) workers.emplace_back([this, i, g] { loop(i, g); });
+    // Where the system refuses a thread (std::system_error: a process or memory limit), keep the ones started
+    // instead of letting the exception abort the process. No job runs before start returns, so a worker told
+    // a larger count is never handed a chunk index it cannot have.
+    int started = 1;
+    try {
+      for (int i = 1; i < want; i++, started++) workers.emplace_back([this, i, g] { loop(i, g); });
+    } catch (const std::exception&) {  // std::system_error, or std::bad_alloc growing the vector
+    }
+    nthreads = started;
   }
 
   void loop(int idx, uint64_t seen) {
@@ -96,6 +104,10 @@ thread_local bool in_parallel = false;
 }  // namespace
 
 void pool_set_threads(int n) { pool().start(n); }
+int pool_max_threads() {
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  return cores > 16 ? 4 * cores : 64;
+}
 int pool_threads() { return pool().nthreads; }
 
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {

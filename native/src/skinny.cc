@@ -5,7 +5,12 @@
 // Both keep a tile of C in zmm registers and stream the long dimension through it once. Measured on this
 // machine's AVX-512 Xeon, one thread, [100352, 16]·[16, 16]: 3–4× OpenBLAS (1.3 ms against 4.9).
 // Below them: RW+LR's forward and backward as one pass over the rows for D ≤ 2r (LowRankCombineRows, ...Grad).
+// Elsewhere than x86-64 (ARM64: Linux servers, Apple Silicon) skinny_available() is false: the products stay on
+// OpenBLAS (skinny_tall / skinny_deep below are plain loops, correct but never chosen), and the row kernels
+// are not exported, so JavaScript keeps its GEMM path, as on x86 CPUs without AVX-512.
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 
 #include <cstdint>
 #include <vector>
@@ -13,6 +18,7 @@
 #include "common.h"
 
 namespace laurel {
+#if defined(__x86_64__)
 namespace {
 
 #define LAUREL_AVX512 __attribute__((target("avx512f")))
@@ -177,6 +183,9 @@ bool skinny_available() {
   static const bool cpu = __builtin_cpu_supports("avx512f");
   return cpu;
 }
+#else
+bool skinny_available() { return false; }
+#endif
 
 void skinny_pack_b(bool tb, int64_t K, int64_t N, const float* B, int64_t ldb, float* bp) {
   // bp[nb][k][0:16] = op(B)[k, 16nb : 16nb + 16], zero past N.
@@ -188,6 +197,7 @@ void skinny_pack_b(bool tb, int64_t K, int64_t N, const float* B, int64_t ldb, f
       }
 }
 
+#if defined(__x86_64__)
 void skinny_tall(int64_t rows, int64_t N, int64_t K, const float* A, int64_t lda, const float* bp, float* C) {
   tall_product(rows, N, K, A, lda, bp, C, TallEpilogue{});
 }
@@ -197,7 +207,33 @@ void skinny_deep(int64_t M, int64_t N, int64_t L, const float* A, int64_t lda, c
   for (int64_t i = 0; i < M * N; i++) C[i] = 0.0f;
   deep_rows(M, N, L, A, lda, B, ldb, C);
 }
+#else
+// Portable forms (16-wide inner loops for the compiler to vectorise), same contracts as above.
+void skinny_tall(int64_t rows, int64_t N, int64_t K, const float* A, int64_t lda, const float* bp, float* C) {
+  for (int64_t i = 0; i < rows; i++)
+    for (int64_t nb = 0; nb * 16 < N; nb++) {
+      float acc[16] = {};
+      for (int64_t k = 0; k < K; k++) {
+        const float a = A[i * lda + k];
+        const float* b = bp + (nb * K + k) * 16;
+        for (int j = 0; j < 16; j++) acc[j] += a * b[j];
+      }
+      for (int64_t j = 0; j < 16 && nb * 16 + j < N; j++) C[i * N + nb * 16 + j] = acc[j];
+    }
+}
 
+void skinny_deep(int64_t M, int64_t N, int64_t L, const float* A, int64_t lda, const float* B, int64_t ldb,
+                 float* C) {
+  for (int64_t i = 0; i < M * N; i++) C[i] = 0.0f;
+  for (int64_t l = 0; l < L; l++)
+    for (int64_t i = 0; i < M; i++) {
+      const float a = A[l * lda + i];
+      for (int64_t j = 0; j < N; j++) C[i * N + j] += a * B[l * ldb + j];
+    }
+}
+#endif
+
+#if defined(__x86_64__)
 namespace {
 
 // C[M, N] += A[L, M]ᵀ · B[L, N], in chunks of kChunk rows of the long dimension.
@@ -240,14 +276,13 @@ LAUREL_AVX512 float scale_mask_dot(int64_t n, const float* dy, const float* y, c
 
 // lowRankCombineRows(fx, x, B, alpha, out, D[, relu]): forward (relu: then ReLU, NaN passing as in tf.relu).
 Napi::Value LowRankCombineRows(const Napi::CallbackInfo& info) {
-  const float* fx = f32(info, 0);
-  const float* x = f32(info, 1);
-  const float* B = f32(info, 2);
+  const Arr<float> fx = f32(info, 0), x = f32(info, 1), B = f32(info, 2), out = f32(info, 4);
   const float a = static_cast<float>(dbl(info, 3));
-  float* out = f32(info, 4);
-  const int64_t D = num(info, 5);
+  const int64_t D = int_arg(info, 5, 1, 64);  // the tall kernels hold N ≤ 64 columns
   const bool relu = info.Length() > 6 && info[6].ToBoolean().Value();
-  const int64_t M = static_cast<int64_t>(tlen(info, 4)) / D;
+  const int64_t M = out.n / D;
+  need_each(M * D, {{fx, "fx"}, {x, "x"}});
+  need(B, D * D, "B");
   std::vector<float> bp(static_cast<size_t>(16 * D * ((D + 15) / 16)));
   skinny_pack_b(false, D, D, B, D, bp.data());
   const int64_t chunks = (M + kChunk - 1) / kChunk;
@@ -313,18 +348,16 @@ LAUREL_AVX512 void grad_rows16(int64_t rows, const float* dy, const float* y, co
 // G = xᵀ·dy [D, D] (∂L/∂B), dAlpha[0] = Σ dy·fx. With y (the forward's ReLU output) dy·(y > 0) stands for dy:
 // each chunk is masked once into a scratch that stays in L2 for the three uses.
 Napi::Value LowRankCombineGradRows(const Napi::CallbackInfo& info) {
-  const float* dy = f32(info, 0);
-  const float* fx = f32(info, 1);
-  const float* x = f32(info, 2);
-  const float* B = f32(info, 3);
+  const Arr<float> dy = f32(info, 0), fx = f32(info, 1), x = f32(info, 2), B = f32(info, 3);
   const float a = static_cast<float>(dbl(info, 4));
-  float* dfx = f32(info, 5);
-  float* dx = f32(info, 6);
-  float* G = f32(info, 7);
-  float* dAlpha = f32(info, 8);
-  const int64_t D = num(info, 9);
-  const float* y = info.Length() > 10 && info[10].IsTypedArray() ? f32(info, 10) : nullptr;
-  const int64_t M = static_cast<int64_t>(tlen(info, 0)) / D;
+  const Arr<float> dfx = f32(info, 5), dx = f32(info, 6), G = f32(info, 7), dAlpha = f32(info, 8);
+  const int64_t D = int_arg(info, 9, 1, 64);  // the tall kernels hold N ≤ 64 columns
+  const Arr<float> y = f32_opt(info, 10);
+  const int64_t M = dy.n / D;
+  need_each(M * D, {{fx, "fx"}, {x, "x"}, {dfx, "dfx"}, {dx, "dx"}});
+  need_opt(y, M * D, "y");
+  need_each(D * D, {{B, "B"}, {G, "G"}});
+  need(dAlpha, 1, "dAlpha");
   std::vector<float> bpT(static_cast<size_t>(16 * D * ((D + 15) / 16)));
   skinny_pack_b(true, D, D, B, D, bpT.data());
   const int nt = pool_threads();
@@ -362,11 +395,14 @@ Napi::Value LowRankCombineGradRows(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
+#endif
 
 void register_skinny(Napi::Env env, Napi::Object exports) {
   if (!skinny_available()) return;  // JavaScript keeps its GEMM path where these are absent
-  exports.Set("lowRankCombineRows", Napi::Function::New(env, LowRankCombineRows));
-  exports.Set("lowRankCombineGradRows", Napi::Function::New(env, LowRankCombineGradRows));
+#if defined(__x86_64__)
+  def(env, exports, "lowRankCombineRows", LowRankCombineRows, 6, 7);
+  def(env, exports, "lowRankCombineGradRows", LowRankCombineGradRows, 10, 11);
+#endif
 }
 
 }  // namespace laurel

@@ -18,6 +18,8 @@ export interface FlagDef {
   defaultText?: string;
   /** Inclusive lower bound for numbers. */
   min?: number;
+  /** Inclusive upper bound for numbers. */
+  max?: number;
   /** Exclusive lower bound for numbers (e.g. lr > 0). */
   above?: number;
   /** Heading of the group the flag is listed under in help. */
@@ -71,6 +73,7 @@ function convert(def: FlagDef, raw: string, command: string): FlagValue {
   if (def.choices && !def.choices.includes(String(v))) throw bad(`one of ${def.choices.join(', ')}`);
   if (typeof v === 'number') {
     if (def.min !== undefined && v < def.min) throw bad(`a value >= ${def.min}`);
+    if (def.max !== undefined && v > def.max) throw bad(`a value <= ${def.max}`);
     if (def.above !== undefined && !(v > def.above)) throw bad(`a value > ${def.above}`);
   }
   return v;

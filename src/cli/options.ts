@@ -1,5 +1,6 @@
 /** The flag tables shared by the commands, and their translation into a model spec. */
 import { BACKEND_NAMES } from '../engine/backends.ts';
+import { MAX_THREADS } from '../engine/threads.ts';
 import { VARIANTS, residualConfig } from '../laurel/index.ts';
 import { MODEL_NAMES, type ModelName, type ModelSpec, PLACEMENTS } from '../models/index.ts';
 import { OPTIMIZERS } from '../train/optim/index.ts';
@@ -322,7 +323,14 @@ export const RUNTIME_FLAGS: FlagDef[] = [
     group: R,
     defaultText: '$LAUREL_BACKEND or native',
   },
-  { name: 'threads', type: 'int', min: 1, help: 'Threads for the native backend', group: R },
+  {
+    name: 'threads',
+    type: 'int',
+    min: 1,
+    max: MAX_THREADS,
+    help: `Threads for the native backend (at most ${MAX_THREADS})`,
+    group: R,
+  },
   { name: 'quiet', type: 'bool', default: false, help: 'No progress output', group: R },
 ];
 

@@ -1,7 +1,8 @@
-// Loads the native addon (native/build/Release/laurel_native.node). Never throws: returns the reason instead.
+// Loads the native addon (native/build/Release/laurel_native.node; $LAUREL_ADDON names another build, and
+// LAUREL_ASAN=1 the AddressSanitizer one, see scripts/asan.sh). Never throws: returns the reason instead.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureOpenblasCoreType } from './blas-core.ts';
 
@@ -20,7 +21,8 @@ type Gemm = (
 ) => void;
 
 export interface NativeAddon {
-  setNumThreads(n: number): void;
+  /** n in [1, max(64, 4 × cores)] (else it throws); returns the threads started (fewer if the system refused). */
+  setNumThreads(n: number): number;
   getNumThreads(): number;
   /** As gemm, each dot product summed in double (the LAUREL kernels' small D×r×D products). */
   smallGemm: Gemm;
@@ -224,15 +226,14 @@ export interface NativeAddon {
   poolGrad?(op: number, dy: Float32Array, x: Float32Array, dx: Float32Array, p: Int32Array): void;
 }
 
-export const ADDON_PATH = resolve(
-  dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  'native',
-  'build',
-  'Release',
-  'laurel_native.node',
-);
+const NATIVE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native');
+
+/** The addon file to load: $LAUREL_ADDON, else the ASan build when LAUREL_ASAN=1, else native/build's. */
+export function addonPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.LAUREL_ADDON) return resolve(env.LAUREL_ADDON);
+  const build = env.LAUREL_ASAN === '1' ? join('build-asan', 'build') : 'build';
+  return join(NATIVE_DIR, build, 'Release', 'laurel_native.node');
+}
 
 let cached: { addon: NativeAddon | null; error: string | null } | null = null;
 
@@ -243,17 +244,22 @@ export function loadAddon(): { addon: NativeAddon | null; error: string | null }
     cached = { addon: null, error: 'LAUREL_NO_NATIVE=1 is set' };
     return cached;
   }
-  if (!existsSync(ADDON_PATH)) {
+  const path = addonPath();
+  if (!existsSync(path)) {
+    const build =
+      process.env.LAUREL_ASAN === '1'
+        ? 'LAUREL_ASAN=1 node scripts/build-native.mjs'
+        : 'node scripts/build-native.mjs';
     cached = {
       addon: null,
-      error: `native addon not built (${join('native', 'build', 'Release', 'laurel_native.node')} missing; run: node scripts/build-native.mjs)`,
+      error: `native addon not built (${relative(process.cwd(), path)} missing; run: ${process.env.LAUREL_ADDON ? 'check $LAUREL_ADDON' : build})`,
     };
     return cached;
   }
   try {
     ensureOpenblasCoreType(); // before OpenBLAS loads with the addon
     const require = createRequire(import.meta.url);
-    const addon = require(ADDON_PATH) as NativeAddon;
+    const addon = require(path) as NativeAddon;
     cached = { addon, error: null };
   } catch (e) {
     cached = { addon: null, error: `native addon failed to load: ${(e as Error).message.split('\n')[0]}` };

@@ -1,16 +1,17 @@
 // Backend selection for laurel: `native` (OpenBLAS addon) by default, `cpu` or `wasm` on request, and a
 // one-line warning with the reason whenever we fall back.
-import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { loadAddon } from './addon.ts';
 import { NATIVE_BACKEND, registerNativeBackend } from './backend.ts';
+import { type BackendName, requestedBackend } from './backends.ts';
 import { nativeOps } from './fused.ts';
 import { registerOps } from './ops/index.ts';
-import { type BackendName, requestedBackend } from './backends.ts';
+import { getNumThreads, setNumThreads } from './threads.ts';
 
 export { BACKEND_NAMES, type BackendName, requestedBackend } from './backends.ts';
 export { NATIVE_BACKEND, NativeBackend, nativeKernelNames } from './backend.ts';
 export { loadAddon } from './addon.ts';
+export { MAX_THREADS, checkThreads, getNumThreads, setNumThreads } from './threads.ts';
 export {
   fusedCombine,
   fusedLowRankCombine,
@@ -33,14 +34,6 @@ export {
   registerOps,
 } from './ops/index.ts';
 
-let threads = defaultThreads();
-
-function defaultThreads(): number {
-  const env = Number(process.env.LAUREL_NUM_THREADS);
-  if (Number.isInteger(env) && env > 0) return env;
-  return Math.max(1, availableParallelism());
-}
-
 function warn(msg: string): void {
   console.warn(`laurel: ${msg}`);
 }
@@ -49,7 +42,7 @@ function warn(msg: string): void {
 export function ensureNative(): string | null {
   const { addon, error } = loadAddon();
   if (!addon) return error ?? 'native addon unavailable';
-  addon.setNumThreads(threads);
+  setNumThreads(getNumThreads());
   registerNativeBackend(addon);
   registerOps(NATIVE_BACKEND, nativeOps);
   return null;
@@ -94,16 +87,4 @@ export async function initBackend(name?: BackendName): Promise<string> {
   const why = await trySet('cpu');
   if (why !== null) throw new Error(`laurel: cannot initialise the cpu backend: ${why}`);
   return tf.getBackend();
-}
-
-/** Threads shared by OpenBLAS and our own kernels (one budget, no oversubscription). */
-export function setNumThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`setNumThreads: expected a positive integer, got ${n}`);
-  threads = n;
-  const { addon } = loadAddon();
-  addon?.setNumThreads(n);
-}
-
-export function getNumThreads(): number {
-  return threads;
 }
