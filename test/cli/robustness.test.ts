@@ -14,6 +14,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { loadFashionMnist } from '../../src/data/fashion-mnist.ts';
 import { encodeIdx } from '../../src/data/idx.ts';
 import { loadCheckpoint } from '../../src/train/checkpoint.ts';
 import { readMetrics } from '../../src/train/metrics.ts';
@@ -117,6 +118,15 @@ test('a label out of range in an IDX file: an error naming the file, index and v
   refused(
     laurel(['train', '--task', 'fashion-mnist', '--data', bad, '--out', join(bad, 'run'), '--quiet']),
     /train-labels-idx1-ubyte: label 250 at index 5 is out of range: no training image has label 3, so the labels must be 0\.\.2/,
+  );
+  // a test label the training set never has
+  writeFileSync(join(bad, 'train-labels-idx1-ubyte'), encodeIdx([labels.length], labels));
+  const test = Uint8Array.from(readFileSync(join(idx, 't10k-labels-idx1-ubyte')).subarray(8));
+  test[3] = 7;
+  writeFileSync(join(bad, 't10k-labels-idx1-ubyte'), encodeIdx([test.length], test));
+  assert.throws(
+    () => loadFashionMnist({ dir: bad, valSize: 0 }),
+    /t10k-labels-idx1-ubyte: label 7 at index 3 is out of range: the training labels are 0\.\.2/,
   );
 });
 
