@@ -127,7 +127,9 @@ export interface GptRow {
   tokens_per_s: number;
   folded_tokens_per_s: number;
   torch_tokens_per_s: number | null;
+  /** PyTorch's fastest settings, for decoding and for the prefill. */
   torch_setting: string | null;
+  torch_prefill_setting: string | null;
 }
 
 export interface InferenceReport {
@@ -267,6 +269,7 @@ interface TorchSide {
     string,
     {
       prefill_ms: number;
+      prefill_setting: string;
       tokens_per_s: number;
       setting: string;
       check_logits: number[];
@@ -340,7 +343,10 @@ export async function runInferenceBench(opts: InferenceOptions = {}): Promise<In
     },
   };
   const resnetRows: Omit<ResNetRow, 'torch_ms' | 'torch_setting' | 'ratio' | 'folded_ratio'>[] = [];
-  const gptRows: Omit<GptRow, 'torch_prefill_ms' | 'torch_tokens_per_s' | 'torch_setting'>[] = [];
+  const gptRows: Omit<
+    GptRow,
+    'torch_prefill_ms' | 'torch_tokens_per_s' | 'torch_setting' | 'torch_prefill_setting'
+  >[] = [];
   try {
     for (const residual of RESIDUALS) {
       const spec = specOf(cfg, 'resnet', residual);
@@ -423,7 +429,10 @@ function assemble(
   backend: string,
   cfg: InferenceConfig,
   resnetRows: Omit<ResNetRow, 'torch_ms' | 'torch_setting' | 'ratio' | 'folded_ratio'>[],
-  gptRows: Omit<GptRow, 'torch_prefill_ms' | 'torch_tokens_per_s' | 'torch_setting'>[],
+  gptRows: Omit<
+    GptRow,
+    'torch_prefill_ms' | 'torch_tokens_per_s' | 'torch_setting' | 'torch_prefill_setting'
+  >[],
   ours: Record<string, Record<string, unknown>>,
   torch: TorchSide,
   t0: number,
@@ -446,6 +455,7 @@ function assemble(
       torch_prefill_ms: t?.prefill_ms ?? null,
       torch_tokens_per_s: t?.tokens_per_s ?? null,
       torch_setting: t?.setting ?? null,
+      torch_prefill_setting: t?.prefill_setting ?? null,
     };
   });
   const overhead: InferenceReport['laurel_overhead'] = {};
