@@ -39,6 +39,8 @@ interface Entry {
   variable: tf.Variable;
   /** Shape in the file. */
   fileShape: number[];
+  /** A LAUREL parameter (kind 'laurel'). */
+  laurel: boolean;
   /** Our values → the file's order. */
   toFile: (v: Float32Array) => Float32Array;
   /** The file's values → our order. */
@@ -80,7 +82,7 @@ function torchEntry(name: string, kind: ParamKind | 'buffer', variable: tf.Varia
   const owner = name.slice(0, dot + 1);
   const leaf = name.slice(dot + 1);
   const shape = variable.shape;
-  const plain = { name, variable, fileShape: shape, toFile: same, fromFile: same };
+  const plain = { name, variable, fileShape: shape, toFile: same, fromFile: same, laurel: kind === 'laurel' };
   const renamed = (torchLeaf: string) => ({ ...plain, fileName: owner + torchLeaf });
   if (kind === 'laurel') return { ...plain, fileName: name };
   if (kind === 'weight' && leaf === 'kernel' && shape.length === 4)
@@ -104,7 +106,15 @@ function entries(model: Module, layout: WeightLayout): Entry[] {
   ];
   return all.map(([name, kind, variable]) =>
     layout === 'tfjs'
-      ? { name, fileName: name, variable, fileShape: variable.shape, toFile: same, fromFile: same }
+      ? {
+          name,
+          fileName: name,
+          variable,
+          fileShape: variable.shape,
+          toFile: same,
+          fromFile: same,
+          laurel: kind === 'laurel',
+        }
       : torchEntry(name, kind, variable),
   );
 }
@@ -193,24 +203,40 @@ export interface ImportOptions {
   layout?: WeightLayout;
   /** Names the file in error messages. */
   source?: string;
+  /**
+   * When the file holds none of the model's LAUREL parameters (a plain network's weights, e.g. to start a LAUREL
+   * model from a trained baseline), keep their current values instead of failing. A file with some of them
+   * must still have all. Default false.
+   */
+  keepLaurel?: boolean;
+}
+
+export interface ImportResult {
+  layout: WeightLayout;
+  /** Our names of the LAUREL parameters that kept their values (keepLaurel). */
+  kept: string[];
 }
 
 /**
  * Copies decoded safetensors contents into `model`: every parameter and buffer must be present with the right
  * shape (F32, or F16 / BF16 / F64, converted), and the file may hold nothing else (torch's
- * `num_batches_tracked` excepted). Nothing is assigned unless everything checks. Returns the layout used.
+ * `num_batches_tracked` excepted), LAUREL parameters aside with `keepLaurel`. Nothing is assigned unless
+ * everything checks.
  */
 export function assignSafetensors(
   model: Module,
   contents: SafetensorsContents,
   opts: ImportOptions = {},
-): WeightLayout {
+): ImportResult {
   const source = opts.source ?? 'input';
   const fail = (why: string): never => {
     throw new Error(`safetensors: ${source}: ${why}`);
   };
   const layout = opts.layout ?? detectLayout(model, contents);
-  const list = entries(model, layout);
+  const all = entries(model, layout);
+  const plainFile =
+    opts.keepLaurel === true && !all.some((e) => e.laurel && contents.tensors.has(e.fileName));
+  const list = plainFile ? all.filter((e) => !e.laurel) : all;
   const known = new Set(list.map((e) => e.fileName));
   const counters = new Set(batchNormOwners(list).map((o) => `${o}.num_batches_tracked`));
   for (const [name, t] of contents.tensors) {
@@ -235,7 +261,7 @@ export function assignSafetensors(
     e.variable.assign(t);
     t.dispose();
   });
-  return layout;
+  return { layout, kept: plainFile ? all.filter((e) => e.laurel).map((e) => e.name) : [] };
 }
 
 /** A conversion's result, its error re-raised with the file named. */
@@ -252,7 +278,7 @@ export function loadSafetensors(
   model: Module,
   file: string,
   opts: Omit<ImportOptions, 'source'> = {},
-): { layout: WeightLayout; metadata: Record<string, string> } {
+): ImportResult & { metadata: Record<string, string> } {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(file);
@@ -262,6 +288,5 @@ export function loadSafetensors(
     );
   }
   const contents = decodeSafetensors(bytes, file);
-  const layout = assignSafetensors(model, contents, { ...opts, source: file });
-  return { layout, metadata: contents.metadata };
+  return { ...assignSafetensors(model, contents, { ...opts, source: file }), metadata: contents.metadata };
 }

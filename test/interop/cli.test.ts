@@ -7,7 +7,8 @@ import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setupRun } from '../../src/cli/setup.ts';
-import { loadSafetensors } from '../../src/models/safetensors.ts';
+import { buildModel } from '../../src/models/index.ts';
+import { loadSafetensors, saveSafetensors } from '../../src/models/safetensors.ts';
 import { assignNamed, loadCheckpoint } from '../../src/train/checkpoint.ts';
 import type { Model } from '../../src/train/task.ts';
 import { laurel, tmp } from '../cli/fixtures.ts';
@@ -76,19 +77,58 @@ test('export → import: bit-identical parameters and identical evaluation metri
 test('laurel train --init-from starts from the exported weights (first evaluation = the old run’s)', () => {
   const run = runCopy();
   assert.equal(laurel(['export', '--out', run]).status, 0);
-  const flags = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).flags as Record<string, unknown>;
   const out = join(tmp('init'), 'run');
   const args = ['train', '--out', out, '--quiet', '--json', '--init-from', join(run, 'model.safetensors')];
-  for (const [k, v] of Object.entries({ ...flags, 'max-steps': 1, 'eval-every': 1, lr: 1e-30 })) {
-    if (typeof v === 'boolean') args.push(v ? `--${k}` : `--no-${k}`);
-    else args.push(`--${k}`, String(v));
-  }
-  const r = laurel(args);
+  const r = laurel([...args, ...flagArgs({ 'max-steps': 1, 'eval-every': 1, lr: 1e-30 })]);
   assert.equal(r.status, 0, r.stderr);
   // An lr of 1e-30 leaves every weight as imported, so the first evaluation is the old run's.
   const first = JSON.parse(readFileSync(join(out, 'metrics.jsonl'), 'utf8').split('\n')[0]);
   assert.ok(Math.abs(first.loss - recorded().loss) <= 1e-5 * recorded().loss, `${first.loss}`);
   assert.equal(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).flags['init-from'], args[6]);
+});
+
+/** The fixture run's flags as command-line arguments, with `over` replacing some. */
+function flagArgs(over: Record<string, unknown>): string[] {
+  const flags = JSON.parse(readFileSync(join(FIXTURE, 'config.json'), 'utf8')).flags as Record<
+    string,
+    unknown
+  >;
+  const args: string[] = [];
+  for (const [k, v] of Object.entries({ ...flags, ...over })) {
+    if (typeof v === 'boolean') args.push(v ? `--${k}` : `--no-${k}`);
+    else args.push(`--${k}`, String(v));
+  }
+  return args;
+}
+
+test('--init-from a plain network starts a LAUREL one (LAUREL at init, said on stderr); the reverse is refused', () => {
+  const spec = JSON.parse(readFileSync(join(FIXTURE, 'config.json'), 'utf8')).spec;
+  const plain = buildModel({ ...spec, residual: 'baseline' });
+  const file = join(tmp('plain'), 'plain.safetensors');
+  saveSafetensors(plain, file, { layout: 'torch' });
+  plain.dispose();
+  const out = join(tmp('from-plain'), 'run');
+  const r = laurel(['train', '--out', out, '--quiet', '--init-from', file, ...flagArgs({ 'max-steps': 1 })]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /--init-from .*plain\.safetensors holds no LAUREL parameters; the model's 4 start from their initial values/,
+  );
+  const run = runCopy();
+  assert.equal(laurel(['export', '--out', run]).status, 0);
+  const back = laurel([
+    'train',
+    '--out',
+    join(out, 'x'),
+    '--init-from',
+    join(run, 'model.safetensors'),
+    ...flagArgs({ residual: 'baseline' }),
+  ]);
+  assert.equal(back.status, 2);
+  assert.match(
+    back.stderr,
+    /^laurel: train: --init-from .*: has tensor 'layers\.0\.residual\.w' that this model lacks \(torch layout\)\n$/,
+  );
 });
 
 test('bad input: one line, exit 2, nothing written', () => {

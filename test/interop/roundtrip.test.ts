@@ -37,7 +37,7 @@ for (const layout of WEIGHT_LAYOUTS) {
       const x = caseInput(c);
       try {
         const n0 = tf.memory().numTensors;
-        const used = assignSafetensors(b, decodeSafetensors(encodeModel(a, { layout })));
+        const used = assignSafetensors(b, decodeSafetensors(encodeModel(a, { layout }))).layout;
         assert.equal(tf.memory().numTensors, n0, 'no tensor leaked');
         assert.equal(used, layout, 'detected from the metadata');
         assertSameState(a, b, `${c.name} ${layout}`);
@@ -57,7 +57,7 @@ test('layout detection without metadata: by the names the file holds', () => {
   for (const layout of WEIGHT_LAYOUTS) {
     const b = buildModel({ ...c.spec, seed: 99 });
     const bare = encodeSafetensors(exportTensors(a, { layout }));
-    assert.equal(assignSafetensors(b, decodeSafetensors(bare)), layout);
+    assert.equal(assignSafetensors(b, decodeSafetensors(bare)).layout, layout);
     assertSameState(a, b, layout);
     b.dispose();
   }
@@ -141,4 +141,33 @@ test('torch layout: num_batches_tracked holds the step, must be an integer scala
   );
   a.dispose();
   b.dispose();
+});
+
+test("keepLaurel: a plain network's weights start a LAUREL model, whose LAUREL parameters keep their init", () => {
+  const c = CASES.find((k) => k.name === 'resnet20-rw+lr')!;
+  const plain = buildCaseModel({ ...c, spec: { ...c.spec, residual: 'baseline' } });
+  const laurel = buildModel({ ...c.spec, seed: 31 });
+  const init = state(laurel);
+  const file = decodeSafetensors(encodeModel(plain, { layout: 'torch' }));
+  assert.throws(() => assignSafetensors(laurel, file), /lacks tensor 'layer1\.0\.residual\.w'/);
+  const r = assignSafetensors(laurel, file, { keepLaurel: true });
+  assert.equal(r.kept.length, 9 * 3); // w, V and U of each of the 9 blocks
+  const ours = state(laurel);
+  const theirs = state(plain);
+  for (const [name, bytes] of ours) {
+    const want = name.includes('.residual.') ? init.get(name)! : theirs.get(name)!;
+    assert.ok(bytes.equals(want), name);
+  }
+  // A file with some LAUREL parameters must have them all.
+  const full = buildCaseModel(c);
+  const partial = Object.fromEntries(
+    Object.entries(exportTensors(full, { layout: 'torch' })).filter(([n]) => n !== 'layer3.2.residual.U'),
+  );
+  full.dispose();
+  assert.throws(
+    () => assignSafetensors(laurel, decodeSafetensors(encodeSafetensors(partial)), { keepLaurel: true }),
+    /lacks tensor 'layer3\.2\.residual\.U'/,
+  );
+  plain.dispose();
+  laurel.dispose();
 });
