@@ -56,6 +56,12 @@ const COMMANDS: Record<string, Command> = {
     help: async () => (await import('./cli/experiment.ts')).EXPERIMENT_HELP,
     run: async (argv) => (await import('./cli/experiment.ts')).experimentCommand(argv),
   },
+  probe: {
+    summary:
+      "Linear probe of a trained GPT's frozen features on spam vs ham (the lm experiment's downstream task)",
+    help: async () => (await import('./cli/probe.ts')).PROBE_HELP,
+    run: async (argv) => (await import('./cli/probe.ts')).probeCommand(argv),
+  },
   worker: {
     summary: 'Run trials queued by `laurel experiment NAME --queue redis://HOST:PORT` (BullMQ)',
     help: async () => (await import('./cli/worker.ts')).WORKER_HELP,
