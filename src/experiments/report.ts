@@ -484,8 +484,10 @@ export async function writeReport(def: ExperimentDef, opts: WriteReportOptions):
     const before = reportedOk(readFileSync(reportPath, 'utf8'));
     if (before === null || before > okTrials(report.rows)) {
       const had = `${before ?? 'an unknown number of'} ok trials`;
+      const budget = opts.budget === 'standard' ? '' : ` --budget ${opts.budget}`;
       throw new InputError(
-        `not replacing ${reportPath} (${had}) with a report of ${okTrials(report.rows)} ok trials from ${store.path}; pass --force to replace it, or --results-dir DIR to write elsewhere`,
+        `not replacing ${reportPath} (${had}) with a report of ${okTrials(report.rows)} ok trials from ${store.path}; ` +
+          `'laurel report ${def.name}${budget} --force' replaces it, --results-dir DIR writes elsewhere`,
       );
     }
   }
