@@ -20,8 +20,9 @@ export interface InputSpec {
 
 /**
  * Tolerance families: |native − cpu| ≤ atol + rtol·|cpu| per element (`scaled`: rtol·max|cpu| over the whole
- * output instead, for outputs that are sums of many terms, whose rounding scales with the terms, not the result).
- * NaN must meet NaN and ±∞ the same ∞ in every family.
+ * output instead, for outputs that are sums of many terms, whose rounding scales with the terms, not the result;
+ * times √(n/1024) for a case whose largest input has n > 1024 elements, as a float32 sum's rounding grows with
+ * its length — cpu sums in double, native in float32). NaN must meet NaN and ±∞ the same ∞ in every family.
  */
 export interface Tol {
   rtol: number;
@@ -69,6 +70,12 @@ export interface Case {
 }
 
 export type Generator = (d: import('./draw.ts').Draw) => Case;
+
+/** The scaled tolerances' factor for sums as long as the case's largest input (see Tol). */
+export function sumLengthFactor(inputs: InputSpec[]): number {
+  const n = Math.max(0, ...inputs.map((s) => s.values.length));
+  return Math.max(1, Math.sqrt(n / 1024));
+}
 
 /** `x: int32>float32[2,3]`, for the failure line. */
 export function describeInputs(inputs: InputSpec[]): string {

@@ -19,23 +19,59 @@ function rows(d: Draw, dim: number, maxSize = 40000): number[] {
 
 const width = (d: Draw) => d.pick([1, 2, 3, d.int(4, 16), 16, 32, d.int(17, 64), 64, d.int(65, 130)]);
 
-/** α or β: absent, a scalar ([] or [1]) or per last dimension ([D]). */
+/** α or β: absent, a scalar ([] or [1]) or per last dimension ([D]); |α| ≥ 0.3 (see clearOfKink). */
 function weight(d: Draw, name: string, dim: number): InputSpec | null {
   const r = d.rng.next();
   if (r < 0.3) return null;
-  return d.input(name, r < 0.55 ? [] : r < 0.75 ? [1] : [dim], { scale: 0.7 });
+  return d.input(name, r < 0.55 ? [] : r < 0.75 ? [1] : [dim], { scale: 0.7, domain: 'nonzero' });
+}
+
+/** Element j of a weight broadcast over the last dimension (1 when absent). */
+const at = (w: InputSpec | undefined, j: number, dim: number) =>
+  w ? w.values[w.values.length === 1 ? 0 : j % dim] : 1;
+
+/**
+ * ReLU's gradient jumps at 0, so where a pre-activation lies within rounding of 0 the backends, each rounding
+ * correctly, may take different sides (the fused kernels round α·f + β·x once, the reference twice). Moves such
+ * elements 0.01 away: `pre(j)` is element j's pre-activation in double and its terms' magnitude, `move(j, by)`
+ * adds `by` to it (a few rounds, as a move of a shared parameter moves other elements too).
+ */
+function clearOfKink(n: number, pre: (j: number) => [number, number], move: (j: number, by: number) => void) {
+  for (let round = 0; round < 4; round++) {
+    let moved = false;
+    for (let j = 0; j < n; j++) {
+      const [y, mag] = pre(j);
+      if (Math.abs(y) > 1e-4 * (1 + mag)) continue;
+      move(j, y >= 0 ? 0.01 : -0.01);
+      moved = true;
+    }
+    if (!moved) return;
+  }
 }
 
 const combine: Generator = (d) => {
   const dim = width(d);
   const shape = rows(d, dim);
-  const inputs = [d.input('fx', shape), d.input('x', shape)];
-  if (d.chance(0.3)) inputs.push(d.input('extra', shape));
-  for (const n of ['alpha', 'beta']) {
-    const w = weight(d, n, dim);
-    if (w) inputs.push(w);
-  }
   const relu = d.chance(0.4);
+  // With ReLU, f is float32 so that clearOfKink can move it by 0.01/α.
+  const fx = d.input('fx', shape, relu ? { kind: 'float32' } : {});
+  const x = d.input('x', shape);
+  const extra = d.chance(0.3) ? d.input('extra', shape) : undefined;
+  const [alpha, beta] = ['alpha', 'beta'].map((n) => weight(d, n, dim) ?? undefined);
+  const inputs = [fx, x, extra, alpha, beta].filter((s): s is InputSpec => s !== undefined);
+  if (relu) {
+    clearOfKink(
+      fx.values.length,
+      (j) => {
+        const [a, b] = [at(alpha, j, dim), at(beta, j, dim)];
+        const g = x.values[j] + (extra ? extra.values[j] : 0);
+        return [a * fx.values[j] + b * g, Math.abs(a * fx.values[j]) + Math.abs(b * g)];
+      },
+      (j, by) => {
+        fx.values[j] += by / at(alpha, j, dim);
+      },
+    );
+  }
   return {
     inputs,
     attrs: { relu },
@@ -48,16 +84,41 @@ const lowRankCombine: Generator = (d) => {
   const dim = width(d);
   const r = d.int(1, Math.max(1, Math.min(dim, 40)));
   const shape = rows(d, dim, 30000);
-  const inputs = [
-    d.input('fx', shape),
-    d.input('x', shape),
-    d.input('V', [dim, r], { scale: 0.3 }),
-    d.input('U', [r, dim], { scale: 0.3 }),
-  ];
-  // The fused kernel takes scalar α, β; a [D] one takes the reference path on both backends.
-  for (const n of ['alpha', 'beta'])
-    if (d.chance(0.6)) inputs.push(d.input(n, d.pick([[], [1]]), { scale: 0.7 }));
   const relu = d.chance(0.4);
+  const fx = d.input('fx', shape, relu ? { kind: 'float32' } : {});
+  const x = d.input('x', shape);
+  const V = d.input('V', [dim, r], { scale: 0.3 });
+  const U = d.input('U', [r, dim], { scale: 0.3 });
+  // The fused kernel takes scalar α, β (a [D] one would take the reference path on both backends).
+  const [alpha, beta] = ['alpha', 'beta'].map((n) =>
+    d.chance(0.6) ? d.input(n, d.pick([[], [1]]), { scale: 0.7, domain: 'nonzero' }) : undefined,
+  );
+  const inputs = [fx, x, V, U, alpha, beta].filter((s): s is InputSpec => s !== undefined);
+  if (relu) {
+    // β·(x + (x·V)·U) per element, in double.
+    const g = new Float64Array(fx.values.length);
+    const xv = new Float64Array(r);
+    for (let row = 0; row < g.length / dim; row++) {
+      xv.fill(0);
+      for (let i = 0; i < dim; i++)
+        for (let k = 0; k < r; k++) xv[k] += x.values[row * dim + i] * V.values[i * r + k];
+      for (let j = 0; j < dim; j++) {
+        let u = x.values[row * dim + j];
+        for (let k = 0; k < r; k++) u += xv[k] * U.values[k * dim + j];
+        g[row * dim + j] = at(beta, 0, 1) * u;
+      }
+    }
+    clearOfKink(
+      g.length,
+      (j) => [
+        at(alpha, 0, 1) * fx.values[j] + g[j],
+        Math.abs(at(alpha, 0, 1) * fx.values[j]) + Math.abs(g[j]),
+      ],
+      (j, by) => {
+        fx.values[j] += by / at(alpha, 0, 1);
+      },
+    );
+  }
   return {
     inputs,
     attrs: { rank: r, relu },
@@ -87,13 +148,35 @@ const layerNorm: Generator = (d) => {
 const batchNormTrain: Generator = (d) => {
   const c = width(d);
   const lead = d.shape(1, 3, Math.max(1, Math.floor(40000 / c)), false);
-  const inputs = [
-    d.input('x', [...lead, c], { scale: d.pick([0.1, 1, 5]) }),
-    d.input('gamma', [c]),
-    d.input('beta', [c]),
-  ];
   const eps = d.pick([1e-5, 1e-3, 0.1]);
   const relu = d.chance(0.4);
+  const x = d.input('x', [...lead, c], { scale: d.pick([0.1, 1, 5]) });
+  const gamma = d.input('gamma', [c]);
+  // With ReLU, β is float32 so that clearOfKink can move a channel by 0.01.
+  const beta = d.input('beta', [c], relu ? { kind: 'float32' } : {});
+  const inputs = [x, gamma, beta];
+  if (relu) {
+    const m = new Float64Array(c);
+    const v = new Float64Array(c);
+    const rowsN = x.values.length / c;
+    x.values.forEach((xv, j) => {
+      m[j % c] += xv / rowsN;
+    });
+    x.values.forEach((xv, j) => {
+      v[j % c] += (xv - m[j % c]) ** 2 / rowsN;
+    });
+    clearOfKink(
+      x.values.length,
+      (j) => {
+        const k = j % c;
+        const z = ((x.values[j] - m[k]) / Math.sqrt(v[k] + eps)) * gamma.values[k];
+        return [z + beta.values[k], Math.abs(z) + Math.abs(beta.values[k])];
+      },
+      (j, by) => {
+        beta.values[j % c] += by;
+      },
+    );
+  }
   return {
     inputs,
     attrs: { eps, relu },

@@ -121,6 +121,8 @@ const gather: Generator = (d) => {
     inputs: [x, idx],
     attrs: { axis },
     family: 'copy',
+    // Gathering from an empty axis: cpu's gradient (a segment sum into 0 segments) crashes inside tfjs.
+    grads: size > 0,
     run: (t) => tf.gather(t.x, t.indices, axis),
   };
 };

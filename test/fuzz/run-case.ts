@@ -2,7 +2,7 @@
 // to its float inputs) and compares two backends' results under the case's tolerance family.
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../src/util/rng.ts';
-import { type Case, FAMILIES, GRAD_FAMILY, type InputSpec, type Tol } from './case.ts';
+import { type Case, FAMILIES, GRAD_FAMILY, type InputSpec, type Tol, sumLengthFactor } from './case.ts';
 
 export interface Out {
   shape: number[];
@@ -117,9 +117,9 @@ function maxAbs(outs: Out[]): number {
 
 /**
  * The first disagreement between `cpu` and `nat` outputs under tolerance `tol`, or null. `scale` is the scaled
- * tolerance's magnitude (default: max |cpu| of this output).
+ * tolerance's magnitude.
  */
-function compareOut(what: string, c: Out, n: Out, tol: Tol, scale = maxAbs([c])): string | null {
+function compareOut(what: string, c: Out, n: Out, tol: Tol, scale: number): string | null {
   if (c.shape.join() !== n.shape.join()) return `${what}: shape [${n.shape}] vs cpu [${c.shape}]`;
   if (c.dtype !== n.dtype) return `${what}: dtype ${n.dtype} vs cpu ${c.dtype}`;
   for (let j = 0; j < c.values.length; j++) {
@@ -141,6 +141,7 @@ function comparePhase(
   tol: Tol,
   names: (i: number) => string,
   shared: boolean,
+  factor: number,
 ): string | null {
   if ('error' in c || 'error' in n) {
     if ('error' in c && 'error' in n) return null;
@@ -148,8 +149,8 @@ function comparePhase(
     return `${what}: native threw "${(n as { error: string }).error}"`;
   }
   if (c.outs.length !== n.outs.length) return `${what}: ${n.outs.length} tensors vs cpu ${c.outs.length}`;
-  const scale = shared ? maxAbs(c.outs) : undefined;
   for (let i = 0; i < c.outs.length; i++) {
+    const scale = (shared ? maxAbs(c.outs) : maxAbs([c.outs[i]])) * factor;
     const why = compareOut(names(i), c.outs[i], n.outs[i], tol, scale);
     if (why) return why;
   }
@@ -161,8 +162,9 @@ function comparePhase(
  * every input: their sums' rounding follows the loss's terms, which a gradient that cancels to ~0 does not show.
  */
 export function compareResults(c: Case, cpu: Result, nat: Result, gradNames: string[]): string | null {
+  const factor = sumLengthFactor(c.inputs);
   return (
-    comparePhase('values', cpu.values, nat.values, FAMILIES[c.family], (i) => `output ${i}`, false) ??
+    comparePhase('values', cpu.values, nat.values, FAMILIES[c.family], (i) => `output ${i}`, false, factor) ??
     comparePhase(
       'gradients',
       cpu.grads,
@@ -170,6 +172,7 @@ export function compareResults(c: Case, cpu: Result, nat: Result, gradNames: str
       FAMILIES[GRAD_FAMILY[c.family]],
       (i) => `∂/∂${gradNames[i] ?? i}`,
       true,
+      factor,
     )
   );
 }
