@@ -80,6 +80,8 @@ export interface LmPreset extends Timing {
   trainLimit?: number;
   /** Built-in corpus (`--corpus`): `mixed` = SOTU + Brown; the trainer's default (SOTU) when absent. */
   corpus?: 'mixed';
+  /** The downstream probe after training (spam vs ham; `limit` messages, all when absent). */
+  probe?: { limit?: number };
 }
 
 /** Fashion-MNIST training images without a limit (the trainer evaluates on the test set, so no validation split). */
@@ -165,8 +167,9 @@ export const PRESETS: {
       trainLimit: 256,
       evalLimit: 16,
       evalEvery: 4,
-      // measured 11:51 (load average ~6): 51 ms/step, 2.9 s per trial
-      startS: 3,
+      probe: { limit: 40 },
+      // measured 11:51 (load average ~6): 51 ms/step, 2.9 s per trial; + ~5 s for the probe's process
+      startS: 8,
       stepMs: 100,
       evalS: 1,
       workers: 2,
@@ -194,7 +197,7 @@ export const PRESETS: {
     /**
      * `full`: a 3.3M-parameter GPT (4 layers, D = 256, 4 heads, context 128, batch 32) on 750 × 32 × 128 = 3.07M
      * training tokens per trial, 6 paired seeds, aiming at a 95 % CI of ±0.01 nats per paired difference. At
-     * ~3,500 tokens/s on one thread a step takes ~1.17 s, a trial ~16 min, the 42 trials ~5.7 h with 2 workers. Text:
+     * ~3,500 tokens/s on one thread a step takes ~1.17 s, a trial ~17 min with its probe, the 42 trials ~6 h with 2 workers. Text:
      * the mixed corpus (SOTU + Brown, 15.3M training characters; src/data/corpus.ts), Moby Dick as OOD.
      * Traded: seeds over tokens (9.6M-parameter / 12.3M-token models, where the public result was seen, would
      * allow 1–2 seeds in this budget, too few for any CI).
@@ -213,7 +216,10 @@ export const PRESETS: {
       evalLimit: 512,
       evalEvery: 250,
       corpus: 'mixed',
-      startS: 8,
+      // 3,000 of the 5,929 messages: the probe's features cost ~1/3 of a training step per token
+      probe: { limit: 3000 },
+      // start 8 s + the probe (~45 s: 384k tokens forward, then the logistic fit)
+      startS: 53,
       stepMs: 1170,
       evalS: 30,
       workers: 2,

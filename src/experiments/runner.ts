@@ -15,6 +15,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { gitCommit } from './git.ts';
 import { CRN_VERSION } from './paired.ts';
+import { probeCommand, withProbe } from './probe-step.ts';
 import type { ResultStore, TrialRecord } from './store.ts';
 import {
   REPO_ROOT,
@@ -182,8 +183,11 @@ function spawnTrial(
   });
 }
 
-/** The default executor: `node bin/laurel.mjs train … --json` as a subprocess, output logged to `logPath`. */
-export const spawnExecutor: TrialExecutor = makeSpawnExecutor();
+/**
+ * The default executor: `node bin/laurel.mjs train … --json` as a subprocess, output logged to `logPath`, then
+ * `laurel probe` where the trial asks for the downstream probe (probe-step.ts).
+ */
+export const spawnExecutor: TrialExecutor = withProbe(makeSpawnExecutor(), makeSpawnExecutor(probeCommand));
 
 /** Prepares the trial's run directory and runs it; an executor's exception becomes a failed outcome. */
 export async function executeTrial(

@@ -35,6 +35,8 @@ export interface TrainArgs {
   evalEvery?: number;
   /** Built-in text corpus (`--corpus`; text only): `mixed` = SOTU + Brown (src/data/corpus.ts). Trainer default when absent. */
   corpus?: 'sotu' | 'mixed';
+  /** Run `laurel probe` (spam vs ham, frozen features) after training; `limit` messages (all when absent). */
+  probe?: { limit?: number };
   /** Anything else, passed through verbatim after the flags above. */
   extraArgs?: readonly string[];
 }

@@ -114,7 +114,7 @@ test('an unreachable queue is one line and exit 2, not a hang', { skip }, async 
 });
 
 test(
-  'queue: two workers, one killed mid-trial; every trial recorded once; a restart runs nothing again',
+  'queue: two workers, one killed mid-trial, the coordinator killed and restarted; every trial recorded once',
   { skip, timeout: 900_000 },
   async () => {
     const runs = join(tmp, 'runs');
@@ -144,17 +144,30 @@ test(
     await new Promise((r) => setTimeout(r, 1500)); // the trainer is loading or training
     process.kill(-a.child.pid!, 'SIGKILL');
     assert.equal(await a.exit, null);
-    assert.equal(await coordinator.exit, 0, coordinator.out());
+    // the coordinator dies too once it has recorded a trial; a new one collects the rest, re-running nothing
+    const store = join(runs, 'lm-smoke', 'results.jsonl');
+    const recorded = () => (existsSync(store) ? readFileSync(store, 'utf8').trim().split('\n').length : 0);
+    await until('a first record', () => recorded() >= 1, 600_000);
+    process.kill(-coordinator.child.pid!, 'SIGKILL');
+    await coordinator.exit;
+    const second = laurel(experiment);
+    assert.equal(await second.exit, 0, second.out());
+    assert.match(second.out(), /[1-6] of 7 trials already done/);
     assert.match(b.out(), new RegExp(`worker: start lm-smoke ${killedKey.replace('/', '\\/')} `));
 
-    const lines = readFileSync(join(runs, 'lm-smoke', 'results.jsonl'), 'utf8')
-      .trim()
-      .split('\n');
+    const lines = readFileSync(store, 'utf8').trim().split('\n');
     const records = lines.map((l) => JSON.parse(l));
     assert.equal(records.length, 7, 'one record per trial');
     assert.equal(new Set(records.map((r) => r.key)).size, 7);
     assert.ok(
-      records.every((r) => r.status === 'ok' && r.summary.test_loss > 0 && r.crn === 1 && r.threads === 1),
+      records.every(
+        (r) =>
+          r.status === 'ok' &&
+          r.summary.test_loss > 0 &&
+          r.summary.probe_accuracy >= 0 &&
+          r.crn === 1 &&
+          r.threads === 1,
+      ),
     );
     assert.ok(records.every((r) => r.out.startsWith(workerRuns)));
     assert.ok(existsSync(join(results, 'lm-smoke', 'report.md')));

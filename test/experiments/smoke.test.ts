@@ -53,6 +53,8 @@ async function smoke(name: string, metric: 'best_accuracy' | 'test_loss'): Promi
     assert.equal(typeof rec.summary?.[metric], 'number', `${rec.key}: ${metric}`);
     assert.equal(typeof rec.summary?.params, 'number', `${rec.key}: params`);
     assert.equal(typeof rec.summary?.mean_step_ms, 'number', `${rec.key}: mean_step_ms`);
+    if (name === 'lm')
+      assert.equal(typeof rec.summary?.probe_accuracy, 'number', `${rec.key}: probe_accuracy`);
   }
   const md = readFileSync(r.report!.reportPath, 'utf8');
   for (const row of rows) assert.ok(md.includes(`| ${row.label}`), `report row ${row.label}`);

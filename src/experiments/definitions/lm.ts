@@ -35,6 +35,7 @@ function lmTrainArgs(p: LmPreset, residual: string, more: Partial<TrainArgs> = {
     evalLimit: p.evalLimit,
     evalEvery: p.evalEvery,
     corpus: p.corpus,
+    probe: p.probe,
     ...more,
   };
 }
