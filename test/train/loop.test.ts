@@ -160,38 +160,57 @@ test('a NaN loss stops the run with a message and keeps the last good checkpoint
   model.dispose();
 });
 
-/** A task whose evaluation reports a NaN loss from the `from`-th evaluation on. */
-function nanEvalFrom(task: Task, from: number): Task {
-  let evals = 0;
-  return new Proxy(task, {
+/** `target` with method `key` replaced by `impl` (which may call the original, passed first). */
+function overriding<T extends object, K extends keyof T>(
+  target: T,
+  key: K,
+  impl: (original: T[K], ...args: never[]) => unknown,
+): T {
+  return new Proxy(target, {
     get(t, k, r) {
-      if (k === 'evaluate') {
-        return (m: Parameters<Task['evaluate']>[0]) => {
-          const e = t.evaluate(m);
-          return ++evals >= from ? { ...e, loss: Number.NaN } : e;
-        };
-      }
       const v = Reflect.get(t, k, r);
-      return typeof v === 'function' ? v.bind(t) : v;
+      const bound = typeof v === 'function' ? v.bind(t) : v;
+      return k === key ? (...args: never[]) => impl(bound, ...args) : bound;
     },
   });
 }
 
-test('a NaN evaluation loss stops the run too; the kept checkpoint is the last finite one', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'laurel-naneval-'));
+/** Trains a fresh TinyNet (20 steps, eval and checkpoint every 4) into a new folder, with a fault injected. */
+async function faultyRun(fault: {
+  task?: (t: Task) => Task;
+  optimizer?: (o: AdamW, m: TinyNet) => AdamW;
+  stopAtStep?: number;
+}): Promise<{ r: TrainResult; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'laurel-fault-'));
   const model = new TinyNet(16, 3, 7);
   const batcher = new ImageBatcher(trainSet, { batchSize: 16, seed: 7 });
   const opt = new AdamW(model.namedParameters());
+  const task = new ClassificationTask({ batcher, evalSet: testSet });
   const r = await train({
     model,
-    task: nanEvalFrom(new ClassificationTask({ batcher, evalSet: testSet }), 2),
-    optimizer: opt,
+    task: fault.task?.(task) ?? task,
+    optimizer: fault.optimizer?.(opt, model) ?? opt,
     lr: () => 0.01,
     totalSteps: 20,
     evalEvery: 4,
+    stopAtStep: fault.stopAtStep,
     outDir: dir,
     rng: new Rng(1),
     log: quiet,
+  });
+  model.dispose();
+  opt.dispose();
+  return { r, dir };
+}
+
+test('a NaN evaluation loss stops the run too; the kept checkpoint is the last finite one', async () => {
+  let evals = 0;
+  const { r, dir } = await faultyRun({
+    task: (t) =>
+      overriding(t, 'evaluate', (evaluate, m) => {
+        const e = (evaluate as Task['evaluate'])(m);
+        return ++evals >= 2 ? { ...e, loss: Number.NaN } : e;
+      }),
   });
   assert.equal(r.status, 'diverged');
   assert.equal(r.step, 8);
@@ -200,43 +219,18 @@ test('a NaN evaluation loss stops the run too; the kept checkpoint is the last f
   assert.equal(c.step, 4);
   assert.equal(c.best?.step, 4);
   c.dispose();
-  model.dispose();
-  opt.dispose();
 });
 
-/** An optimizer whose `at`-th update leaves an infinite weight (the loss before it was still finite). */
-function overflowingAt(opt: AdamW, at: number, model: TinyNet): AdamW {
-  let steps = 0;
-  return new Proxy(opt, {
-    get(o, k, r) {
-      if (k === 'step') {
-        return (...args: Parameters<AdamW['step']>) => {
-          o.step(...args);
-          if (++steps === at) model.w.assign(tf.fill(model.w.shape, Number.POSITIVE_INFINITY));
-        };
-      }
-      const v = Reflect.get(o, k, r);
-      return typeof v === 'function' ? v.bind(o) : v;
-    },
-  });
-}
-
 test('a non-finite parameter is never checkpointed (an update that overflowed, then --stop-at)', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'laurel-infparam-'));
-  const model = new TinyNet(16, 3, 7);
-  const batcher = new ImageBatcher(trainSet, { batchSize: 16, seed: 7 });
-  const opt = new AdamW(model.namedParameters());
-  const r = await train({
-    model,
-    task: new ClassificationTask({ batcher, evalSet: testSet }),
-    optimizer: overflowingAt(opt, 6, model),
-    lr: () => 0.01,
-    totalSteps: 20,
-    evalEvery: 4,
+  let steps = 0;
+  const { r, dir } = await faultyRun({
+    // the 6th update leaves an infinite weight; the loss computed before it was still finite
+    optimizer: (o, model) =>
+      overriding(o, 'step', (step, ...args) => {
+        (step as (...a: unknown[]) => void)(...args);
+        if (++steps === 6) model.w.assign(tf.fill(model.w.shape, Number.POSITIVE_INFINITY));
+      }),
     stopAtStep: 6,
-    outDir: dir,
-    rng: new Rng(1),
-    log: quiet,
   });
   assert.equal(r.status, 'diverged');
   assert.match(
@@ -247,8 +241,6 @@ test('a non-finite parameter is never checkpointed (an update that overflowed, t
   assert.equal(c.step, 4);
   for (const t of Object.values(c.params)) assert.ok(t.dataSync().every(Number.isFinite));
   c.dispose();
-  model.dispose();
-  opt.dispose();
 });
 
 test("--resume without a checkpoint restarts from 0, says so, and drops the lost attempt's metrics", async () => {
