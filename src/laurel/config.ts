@@ -146,6 +146,17 @@ export function residualConfig(variant: string, opts: Partial<ResidualConfig> = 
 }
 
 /**
+ * The rank a low-rank layer of width `dim` uses when `requested` is asked for (undefined: the variant's default,
+ * 16 or 64 for gemma3n): min(requested, dim − 1), at least 1. At r ≥ D the product U·V is no longer low-rank,
+ * so a rank set for a whole model is capped per layer where widths vary (a ResNet's stages); the one rule that
+ * models, the CLI, experiments and reports share.
+ */
+export function effectiveRank(variant: Variant, dim: number, requested?: number): number {
+  const want = requested ?? (variant === 'gemma3n' ? DEFAULT_GEMMA3N_RANK : DEFAULT_RANK);
+  return Math.max(1, Math.min(want, dim - 1));
+}
+
+/**
  * The rank actually used for width `dim`: `config.rank` when given (it must be < dim), else the default
  * (16, or 64 for gemma3n) clamped to dim − 1. Throws for variants without low-rank matrices.
  */
@@ -155,9 +166,7 @@ export function resolveRank(config: ResidualConfig, dim: number): number {
   if (!(Number.isInteger(dim) && dim >= 2)) {
     throw new Error(`Residual: bad dim ${dim}; allowed: an integer >= 2 for variant '${config.variant}'`);
   }
-  if (config.rank === undefined) {
-    return Math.min(config.variant === 'gemma3n' ? DEFAULT_GEMMA3N_RANK : DEFAULT_RANK, dim - 1);
-  }
+  if (config.rank === undefined) return effectiveRank(config.variant, dim);
   if (!(Number.isInteger(config.rank) && config.rank >= 1 && config.rank < dim)) {
     throw new Error(`Residual: bad rank ${config.rank}; allowed: an integer with 1 <= rank < D = ${dim}`);
   }

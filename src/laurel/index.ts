@@ -10,6 +10,7 @@ export {
   type VInit,
   type Variant,
   addedParamCount,
+  effectiveRank,
   hasLowRank,
   hasPa,
   hasPerJLowRank,

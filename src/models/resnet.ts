@@ -5,6 +5,7 @@ import {
   Residual,
   type ResidualConfig,
   addedParamCount,
+  effectiveRank,
   hasPa,
   residualConfig,
 } from '../laurel/index.ts';
@@ -205,12 +206,13 @@ export function resnetParamCount(config: ResNetConfig): number {
 }
 
 /**
- * The residual config of a block of width `dim`: a `rank` ≥ dim is capped at dim − 1 (the rule src/laurel
- * applies to its default rank), because stage widths vary: `--rank 16` on ResNet-20 gives stage 1
- * (16 channels) rank 15 and stages 2 and 3 (32, 64 channels) rank 16.
+ * The residual config of a block of width `dim`, its rank capped by laurel's effectiveRank, because stage widths
+ * vary: `--rank 16` on ResNet-20 gives stage 1 (16 channels) rank 15 and stages 2 and 3 (32, 64 channels) 16.
  */
 export function blockResidual(config: ResidualConfig, dim: number): ResidualConfig {
-  return config.rank !== undefined && config.rank >= dim ? { ...config, rank: Math.max(1, dim - 1) } : config;
+  return config.rank === undefined
+    ? config
+    : { ...config, rank: effectiveRank(config.variant, dim, config.rank) };
 }
 
 /** Per-forward-pass context a block receives. */

@@ -10,16 +10,20 @@
  * change, which the report states next to each row. Ranks above the widest stage (64) would all behave like
  * r = 64 and are dropped from the sweep.
  */
+import { effectiveRank } from '../../laurel/index.ts';
+import { resnetConfig, resnetPlan } from '../../models/resnet.ts';
 import { type Budget, PRESETS, estimateMinutes, trialSeconds, visionSteps } from '../budget.ts';
 import type { ExperimentDef, RowDef } from './types.ts';
 import { visionTrainArgs } from './vision.ts';
 
 /** Channel widths of ResNet-20's three stages. */
-export const RESNET20_WIDTHS = [16, 32, 64] as const;
+export const RESNET20_WIDTHS: readonly number[] = resnetPlan(resnetConfig({ arch: 'resnet20' })).stages.map(
+  (blocks) => blocks[0].outChannels,
+);
 
 /** The rank each stage actually uses for a requested r: min(r, D − 1). */
 export function effectiveRanks(r: number, widths: readonly number[] = RESNET20_WIDTHS): number[] {
-  return widths.map((d) => Math.min(r, d - 1));
+  return widths.map((d) => effectiveRank('rw+lr', d, r));
 }
 
 /** The swept ranks that are distinct after clamping (r < the widest stage + 1). */
