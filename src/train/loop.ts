@@ -1,7 +1,15 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../util/rng.ts';
-import { type BestMetric, assignNamed, hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import {
+  type BestMetric,
+  assignNamed,
+  checkpointDir,
+  hasCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+} from './checkpoint.ts';
 import { MetricsWriter } from './metrics.ts';
 import { clipGradNorm } from './optim/clip.ts';
 import type { NamedTensors, Optimizer } from './optim/index.ts';
@@ -124,7 +132,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     // --resume without a checkpoint (killed before the first one was committed): start over, and drop the
     // metrics lines of the lost attempt so that the file stays one line per evaluation
     const dropped = o.resume ? (metrics?.truncateAfter(0) ?? 0) : 0;
-    if (o.resume && o.outDir) {
+    // (a first run under --resume, as the experiment runner starts every trial, has nothing to restart)
+    if (o.resume && o.outDir && (dropped > 0 || existsSync(checkpointDir(o.outDir)))) {
       const note = dropped > 0 ? ` (dropped ${dropped} metrics lines of the earlier attempt)` : '';
       log(`no checkpoint in ${join(o.outDir, 'checkpoint')}: restarting from step 0${note}`);
     }
