@@ -9,9 +9,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
+import { loadAddon } from '../../src/engine/index.ts';
 import { buildModel } from '../../src/models/index.ts';
 import { exportLayout } from '../../src/models/safetensors.ts';
+import { setup } from '../engine/helpers.ts';
 import {
   CASES,
   IMAGENET_CASES,
@@ -74,6 +76,23 @@ for (const c of [...CASES, ...IMAGENET_CASES]) {
     assertClose(logits, ref.logits, c.name);
   });
 }
+
+// The same comparison on the native backend (fused LAUREL kernels, OpenBLAS), where the addon is built.
+const { addon, error } = loadAddon();
+test(
+  "native backend: our logits equal PyTorch's too (1e-5)",
+  { skip: addon ? false : `native backend unavailable: ${error}` },
+  async () => {
+    await setup();
+    await tf.setBackend('native');
+    try {
+      for (const c of CASES)
+        assertClose(runCase(c).logits, fixture.cases[c.name].logits, `${c.name} (native)`);
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  },
+);
 
 test('torch layout: names, shapes and dtypes equal the torch modules’ state dicts, every variant and family', () => {
   for (const [key, spec] of Object.entries(NAME_SPECS)) {
