@@ -1,6 +1,6 @@
 {
   "variables": {
-    "laurel_blas_include": "<!(node -p \"process.env.LAUREL_BLAS_INCLUDE || '/usr/include/x86_64-linux-gnu/openblas-pthread'\")"
+    "laurel_blas_include": "<!(node -p \"process.env.LAUREL_BLAS_INCLUDE || '/usr/include/' + (process.arch === 'arm64' ? 'aarch64' : 'x86_64') + '-linux-gnu/openblas-pthread'\")"
   },
   "targets": [
     {
