@@ -1,11 +1,12 @@
 // `npm run fuzz -- --cases 10000 --seed 7`: random cases for every kernel the native backend overrides, values and
 // gradients compared with tfjs's cpu backend (test/fuzz). Prints each failure as the command that reruns it, then
 // the cases run per op; exits 1 when any case failed. --op K1,K2 and --case I narrow the run to those cases,
-// --float-only keeps to float32 inputs, --json prints the report as one JSON document.
+// --float-only keeps to float32 inputs, --small to small sizes (npm test's sample), --json prints the report as
+// one JSON document.
 import { type Failure, type FuzzReport, runFuzz } from '../test/fuzz/fuzz.ts';
 
 const USAGE =
-  'usage: npm run fuzz -- [--cases N] [--seed S] [--op KERNEL[,KERNEL...]] [--case I] [--float-only] [--json] [--verbose]';
+  'usage: npm run fuzz -- [--cases N] [--seed S] [--op KERNEL[,KERNEL...]] [--case I] [--float-only] [--small] [--json] [--verbose]';
 
 interface Args {
   cases: number;
@@ -13,6 +14,7 @@ interface Args {
   ops?: string[];
   caseIndex?: number;
   floatOnly: boolean;
+  small: boolean;
   json: boolean;
   verbose: boolean;
 }
@@ -25,7 +27,7 @@ function nonNegativeInt(flag: string, v: string | undefined): number {
 }
 
 function parse(argv: string[]): Args {
-  const a: Args = { cases: 1000, seed: 1, floatOnly: false, json: false, verbose: false };
+  const a: Args = { cases: 1000, seed: 1, floatOnly: false, small: false, json: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i];
     switch (f) {
@@ -46,6 +48,9 @@ function parse(argv: string[]): Args {
       }
       case '--float-only':
         a.floatOnly = true;
+        break;
+      case '--small':
+        a.small = true;
         break;
       case '--json':
         a.json = true;
@@ -98,6 +103,7 @@ async function main(): Promise<number> {
         ops: a.ops,
         caseIndex: a.caseIndex,
         floatOnly: a.floatOnly,
+        small: a.small,
         onCase: a.verbose ? (cmd) => console.error(`case: ${cmd}`) : undefined,
       },
       (f) => log(failureLine(f)),
@@ -112,7 +118,7 @@ async function main(): Promise<number> {
   else {
     console.log(table(report));
     console.log(
-      `fuzz: ${report.cases} cases over ${Object.keys(report.perOp).length} native kernels, seed ${a.seed}${a.floatOnly ? ', float32 only' : ''}: ${n === 0 ? 'no failures' : `${n} failure${n === 1 ? '' : 's'}`} (${secs} s)`,
+      `fuzz: ${report.cases} cases over ${Object.keys(report.perOp).length} native kernels, seed ${a.seed}${a.floatOnly ? ', float32 only' : ''}${a.small ? ', small sizes' : ''}: ${n === 0 ? 'no failures' : `${n} failure${n === 1 ? '' : 's'}`} (${secs} s)`,
     );
   }
   return n === 0 ? 0 : 1;

@@ -18,8 +18,9 @@ test('the fuzzed kernels are read from the registry and include every kernel the
 
 test('a case is a pure function of (seed, op, index)', () => {
   for (const op of ['Conv2D', 'Add', 'Concat']) {
-    const a = generators[op](new Draw(caseSeed(5, op, 3), false));
-    const b = generators[op](new Draw(caseSeed(5, op, 3), false));
+    const mode = { floatOnly: false, small: false };
+    const a = generators[op](new Draw(caseSeed(5, op, 3), mode));
+    const b = generators[op](new Draw(caseSeed(5, op, 3), mode));
     assert.deepEqual(a.inputs, b.inputs);
     assert.deepEqual(a.attrs, b.attrs);
   }
@@ -46,8 +47,8 @@ test('the comparison catches a wrong value, a wrong gradient, and one backend th
   assert.match(compareResults(c, good, threw, ['x']) ?? '', /values: native threw "boom"/);
 });
 
-test('fuzz sample: 300 cases (seed 2026), native agrees with cpu on values and gradients', async () => {
-  const r = await runFuzz({ seed: 2026, cases: 300 });
+test('fuzz sample: 300 small cases (seed 2026), native agrees with cpu on values and gradients', async () => {
+  const r = await runFuzz({ seed: 2026, cases: 300, small: true });
   assert.equal(r.cases, 300);
   assert.deepEqual(
     r.failures.map((f) => `${f.command}  # ${f.message}; ${f.what}`),

@@ -25,6 +25,12 @@ export interface InputOptions {
 
 const SPECIALS = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, -0];
 
+/** How cases are drawn: float32 inputs only; small sizes only (no thread splits, no tall GEMMs: npm test's sample). */
+export interface DrawMode {
+  floatOnly: boolean;
+  small: boolean;
+}
+
 export class Draw {
   readonly rng: Rng;
   /** This case sprinkles specials into the inputs that allow them. */
@@ -32,7 +38,7 @@ export class Draw {
 
   constructor(
     seed: number,
-    readonly floatOnly: boolean,
+    readonly mode: DrawMode,
   ) {
     this.rng = new Rng(seed);
     this.specialCase = this.rng.next() < 0.1;
@@ -74,7 +80,8 @@ export class Draw {
       return s;
     }
     const r = this.rng.next();
-    const target = r < 0.6 ? this.int(1, 64) : r < 0.93 ? this.int(1, 4096) : this.int(16384, 70000);
+    const target =
+      r < 0.6 ? this.int(1, 64) : r < 0.93 || this.mode.small ? this.int(1, 4096) : this.int(16384, 70000);
     const size = Math.min(target, maxSize);
     const s = new Array<number>(rank).fill(1);
     let left = size;
@@ -113,7 +120,7 @@ export class Draw {
 
   private kind(o: InputOptions): InputKind {
     if (o.kind) return o.kind;
-    if (this.floatOnly || o.values) return 'float32';
+    if (this.mode.floatOnly || o.values) return 'float32';
     const r = this.rng.next();
     const cast = o.cast !== false;
     if (cast && r < 0.12) return 'int32>float32';

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { NATIVE_BACKEND, initBackend } from '../../src/engine/index.ts';
 import { type Case, type Generator, describeInputs } from './case.ts';
-import { Draw } from './draw.ts';
+import { Draw, type DrawMode } from './draw.ts';
 import { generators } from './generators.ts';
 import { overriddenKernels } from './overrides.ts';
 import { compareResults, gradInputs, runCase } from './run-case.ts';
@@ -19,6 +19,8 @@ export interface FuzzOptions {
   caseIndex?: number;
   /** Float32 inputs only (no int32 / bool tensors, cast or raw). */
   floatOnly?: boolean;
+  /** Small sizes only (see DrawMode). */
+  small?: boolean;
   /** Called before each case with its rerun command (to find the case that crashed a process). */
   onCase?: (command: string) => void;
 }
@@ -57,8 +59,9 @@ export function caseSeed(seed: number, op: string, index: number): number {
   return h;
 }
 
-export function rerunCommand(seed: number, op: string, index: number, floatOnly: boolean): string {
-  return `npm run fuzz -- --seed ${seed} --op ${op} --case ${index}${floatOnly ? ' --float-only' : ''}`;
+export function rerunCommand(seed: number, op: string, index: number, mode: DrawMode): string {
+  const flags = `${mode.floatOnly ? ' --float-only' : ''}${mode.small ? ' --small' : ''}`;
+  return `npm run fuzz -- --seed ${seed} --op ${op} --case ${index}${flags}`;
 }
 
 const calls = new Map<string, number>();
@@ -107,16 +110,16 @@ export async function runOne(
   op: string,
   index: number,
   seed: number,
-  floatOnly: boolean,
+  mode: DrawMode,
   stats: OpStats,
 ): Promise<Failure | null> {
   const gen: Generator = generators[op];
   const s = caseSeed(seed, op, index);
-  const command = rerunCommand(seed, op, index, floatOnly);
+  const command = rerunCommand(seed, op, index, mode);
   const t0 = performance.now();
   let c: Case;
   try {
-    c = gen(new Draw(s, floatOnly));
+    c = gen(new Draw(s, mode));
   } catch (e) {
     return {
       op,
@@ -155,13 +158,13 @@ export async function runFuzz(o: FuzzOptions, onFailure?: (f: Failure) => void):
     ops.map((k) => [k, { cases: 0, reached: 0, rejected: 0, failures: 0, ms: 0 }]),
   );
   const failures: Failure[] = [];
-  const floatOnly = o.floatOnly === true;
+  const mode: DrawMode = { floatOnly: o.floatOnly === true, small: o.small === true };
   const n = o.caseIndex === undefined ? o.cases : ops.length;
   for (let g = 0; g < n; g++) {
     const op = ops[g % ops.length];
     const index = o.caseIndex ?? Math.floor(g / ops.length);
-    o.onCase?.(rerunCommand(o.seed, op, index, floatOnly));
-    const f = await runOne(op, index, o.seed, floatOnly, perOp[op]);
+    o.onCase?.(rerunCommand(o.seed, op, index, mode));
+    const f = await runOne(op, index, o.seed, mode, perOp[op]);
     if (f) {
       failures.push(f);
       onFailure?.(f);

@@ -58,7 +58,7 @@ function geometry(d: Draw, o: { channels: number; dilate: boolean; nchw: boolean
     const pad = last ? 'valid' : drawPad(d, o.nchw);
     const rounding: Rounding =
       typeof pad === 'string' || d.chance(0.5) ? undefined : d.pick(['floor', 'round', 'ceil'] as const);
-    const hw = () => d.int(1, d.chance(0.8) ? 10 : 24);
+    const hw = () => d.int(1, d.mode.small || d.chance(0.8) ? 10 : 24);
     const x = [...(n ? [n] : []), hw(), hw(), o.channels];
     const x4 = n ? x : [1, ...x];
     const info = tf.backend_util.computeConv2DInfo(

@@ -11,9 +11,10 @@ import type { Draw } from './draw.ts';
 
 /** Rows of width D: [.., D] with at most ~maxSize elements, sometimes past the row kernels' 1024-row split. */
 function rows(d: Draw, dim: number, maxSize = 40000): number[] {
-  const lead = d.chance(0.15)
-    ? [d.int(1024, Math.max(1024, Math.floor(maxSize / dim)))]
-    : d.shape(0, 3, Math.max(1, Math.floor(maxSize / dim)), false);
+  const lead =
+    !d.mode.small && d.chance(0.15)
+      ? [d.int(1024, Math.max(1024, Math.floor(maxSize / dim)))]
+      : d.shape(0, 3, Math.max(1, Math.floor(maxSize / dim)), false);
   return [...lead, dim];
 }
 

@@ -9,7 +9,7 @@ function dims(d: Draw): [number, number, number] {
   const r = d.rng.next();
   const z = () => (d.chance(0.03) ? 0 : 1);
   if (r < 0.55) return [d.int(1, 9) * z(), d.int(1, 9) * z(), d.int(1, 9) * z()];
-  if (r < 0.85) return [d.int(1, 70), d.int(1, 70), d.int(1, 70)];
+  if (r < 0.85 || d.mode.small) return [d.int(1, 70), d.int(1, 70), d.int(1, 70)];
   if (r < 0.93) return [d.int(1024, 2500), d.int(1, 64), d.int(1, 64)];
   return [d.int(1, 64), d.int(1, 64), d.int(1024, 2500)];
 }
