@@ -5,13 +5,11 @@
  */
 import { loadSpamAssassin, splitMessages } from '../data/spam.ts';
 import { ByteTokenizer } from '../data/tokenizer.ts';
-import type { Gpt } from '../models/gpt.ts';
-import { buildModel } from '../models/index.ts';
-import { assignNamed, hasCheckpoint, loadCheckpoint } from '../train/checkpoint.ts';
+import { Gpt } from '../models/gpt.ts';
 import { linearProbe } from '../train/probe.ts';
 import { type FlagDef, UsageError, formatHelp, parseFlags } from './flags.ts';
 import { RUNTIME_FLAGS } from './options.ts';
-import { readRunConfig } from './setup.ts';
+import { loadRunModel } from './run-model.ts';
 import { startBackend } from './train.ts';
 
 export const PROBE_FLAGS: FlagDef[] = [
@@ -39,20 +37,12 @@ export async function probeCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, PROBE_FLAGS, 'probe');
   const out = values.out as string | undefined;
   if (out === undefined) throw new UsageError('laurel probe: --out RUN is required');
-  const config = readRunConfig(out);
-  if (config.spec.model !== 'gpt')
-    throw new UsageError(`laurel probe: ${out} holds a ${config.spec.model}, not a GPT`);
-  if (!hasCheckpoint(out)) throw new UsageError(`laurel probe: no checkpoint in ${out}/checkpoint`);
   const backend = await startBackend(values);
-  const model = buildModel(config.spec) as Gpt;
-  const c = loadCheckpoint(out);
-  try {
-    assignNamed(model.namedParameters(), c.params, 'parameter');
-    assignNamed(model.namedBuffers(), c.buffers, 'buffer');
-  } finally {
-    c.dispose();
+  const { config, model, step } = loadRunModel(out, 'probe');
+  if (config.spec.model !== 'gpt' || !(model instanceof Gpt)) {
+    model.dispose();
+    throw new UsageError(`laurel probe: ${out} holds a ${config.spec.model}, not a GPT`);
   }
-  model.setTraining(false);
   const tok = new ByteTokenizer();
   const { train, test } = splitMessages(loadSpamAssassin(), { limit: values.limit as number | undefined });
   const encode = (m: { text: string; label: number }) => ({ tokens: tok.encode(m.text), label: m.label });
@@ -60,7 +50,7 @@ export async function probeCommand(argv: string[]): Promise<number> {
   const r = linearProbe(model, train.map(encode), test.map(encode), model.config.context);
   model.dispose();
   const summary = {
-    step: c.step,
+    step,
     probe_accuracy: r.accuracy,
     probe_majority: r.majority,
     probe_train: r.train,
@@ -69,7 +59,7 @@ export async function probeCommand(argv: string[]): Promise<number> {
     backend,
   };
   (values.json ? process.stderr : process.stdout).write(
-    `${out} at step ${c.step}: spam probe accuracy ${(r.accuracy * 100).toFixed(2)} % ` +
+    `${out} at step ${step}: spam probe accuracy ${(r.accuracy * 100).toFixed(2)} % ` +
       `(majority class ${(r.majority * 100).toFixed(2)} %; ${r.train} training, ${r.test} test messages)\n`,
   );
   if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);

