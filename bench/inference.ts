@@ -14,26 +14,22 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { type BackendName, getNumThreads, initBackend, setNumThreads } from '../src/engine/index.ts';
-import { residualConfig } from '../src/laurel/index.ts';
-import { type FoldedModel, foldModel } from '../src/models/fold.ts';
+import { type FoldedModel, foldModel, scaledMaxDiff } from '../src/models/fold.ts';
+import { lastLogits } from '../src/models/generate.ts';
 import type { Gpt } from '../src/models/gpt.ts';
-import { type Model, type ModelSpec, buildModel } from '../src/models/index.ts';
+import { type Model, buildModel } from '../src/models/index.ts';
 import { saveSafetensors } from '../src/models/safetensors.ts';
 import { Rng } from '../src/util/rng.ts';
-import { median, torchPython } from './models.ts';
+import { type BenchConfig, DRY_CONFIG, FULL_CONFIG, benchSpec, median, torchPython } from './models.ts';
 
 type Residual = 'baseline' | 'rw+lr';
 const RESIDUALS: Residual[] = ['baseline', 'rw+lr'];
 
 export interface InferenceConfig {
-  resnet: { batches: number[]; image: number; reps: Record<string, number>; rank: number };
+  /** The models and LAUREL ranks: the training benchmark's (bench/models.ts benchSpec). */
+  models: BenchConfig;
+  resnet: { batches: number[]; reps: Record<string, number> };
   gpt: {
-    layers: number;
-    dim: number;
-    heads: number;
-    context: number;
-    vocab: number;
-    rank: number;
     /** Tokens of the timed prefill. */
     prefill: number;
     /** Prompt before the timed decoding, tokens decoded per round, rounds (median of the per-round medians). */
@@ -48,14 +44,9 @@ export interface InferenceConfig {
 }
 
 export const INFERENCE_FULL: InferenceConfig = {
-  resnet: { batches: [1, 128], image: 28, reps: { '1': 50, '128': 10 }, rank: 16 },
+  models: FULL_CONFIG,
+  resnet: { batches: [1, 128], reps: { '1': 50, '128': 10 } },
   gpt: {
-    layers: 4,
-    dim: 256,
-    heads: 4,
-    context: 128,
-    vocab: 256,
-    rank: 16,
     prefill: 128,
     prompt: 32,
     decode: 64,
@@ -75,20 +66,9 @@ export const INFERENCE_QUICK: InferenceConfig = {
 
 /** Tiny models, one call each: for tests of the plumbing. */
 export const INFERENCE_DRY: InferenceConfig = {
-  resnet: { batches: [1, 2], image: 8, reps: { '1': 1, '2': 1 }, rank: 4 },
-  gpt: {
-    layers: 1,
-    dim: 16,
-    heads: 2,
-    context: 16,
-    vocab: 32,
-    rank: 4,
-    prefill: 8,
-    prompt: 4,
-    decode: 3,
-    decodeRounds: 1,
-    reps: 1,
-  },
+  models: DRY_CONFIG,
+  resnet: { batches: [1, 2], reps: { '1': 1, '2': 1 } },
+  gpt: { prefill: 8, prompt: 3, decode: 3, decodeRounds: 1, reps: 1 },
   warmup: 0,
   torchThreads: [1],
 };
@@ -166,21 +146,6 @@ function pretendTrained(m: Model, seed: number): void {
   m.setTraining(false);
 }
 
-function specOf(cfg: InferenceConfig, family: 'resnet' | 'gpt', residual: Residual): ModelSpec {
-  const res = residual === 'baseline' ? 'baseline' : residualConfig('rw+lr', { rank: cfg[family].rank });
-  if (family === 'resnet') return { model: 'resnet20', residual: res, inChannels: 1, numClasses: 10 };
-  const g = cfg.gpt;
-  return {
-    model: 'gpt',
-    residual: res,
-    layers: g.layers,
-    dim: g.dim,
-    heads: g.heads,
-    context: g.context,
-    vocab: g.vocab,
-  };
-}
-
 function medianMs(warmup: number, reps: number, fn: () => void): number {
   for (let i = 0; i < warmup; i++) fn();
   const times: number[] = [];
@@ -200,17 +165,6 @@ function classify(m: Model | FoldedModel, x: tf.Tensor4D): Float32Array {
   return v;
 }
 
-/** Last-position logits of `tokens` fed through `cache`. */
-function step(m: Gpt, tokens: number[], cache: ReturnType<Gpt['newCache']>): Float32Array {
-  const z = tf.tidy(() => {
-    const y = m.forward(tf.tensor2d(tokens, [1, tokens.length], 'int32'), cache);
-    return tf.slice(y, [0, tokens.length - 1, 0], [1, 1, -1]);
-  });
-  const v = z.dataSync() as Float32Array;
-  z.dispose();
-  return v;
-}
-
 const argmax = (z: Float32Array) => z.reduce((b, v, i) => (v > z[b] ? i : b), 0);
 
 function randomTokens(n: number, vocab: number, seed: number): number[] {
@@ -221,20 +175,20 @@ function randomTokens(n: number, vocab: number, seed: number): number[] {
 /** Prefill ms and decoding ms per token of a GPT at batch 1. */
 function timeGpt(m: Gpt, cfg: InferenceConfig): { prefill: number; decode: number } {
   const g = cfg.gpt;
-  const prefillTokens = randomTokens(g.prefill, g.vocab, 1);
+  const prefillTokens = randomTokens(g.prefill, cfg.models.gpt.vocab, 1);
   const prefill = medianMs(cfg.warmup, g.reps, () => {
     const cache = m.newCache();
-    step(m, prefillTokens, cache);
+    lastLogits(m, prefillTokens, cache);
     cache.dispose();
   });
-  const prompt = randomTokens(g.prompt, g.vocab, 2);
+  const prompt = randomTokens(g.prompt, cfg.models.gpt.vocab, 2);
   const round = () => {
     const cache = m.newCache();
-    let z = step(m, prompt, cache);
+    let z = lastLogits(m, prompt, cache);
     const times: number[] = [];
     for (let i = 0; i < g.decode; i++) {
       const t0 = performance.now();
-      z = step(m, [argmax(z)], cache);
+      z = lastLogits(m, [argmax(z)], cache);
       times.push(performance.now() - t0);
     }
     cache.dispose();
@@ -242,17 +196,6 @@ function timeGpt(m: Gpt, cfg: InferenceConfig): { prefill: number; decode: numbe
   };
   if (cfg.warmup > 0) round();
   return { prefill, decode: median(Array.from({ length: g.decodeRounds }, round)) };
-}
-
-/** max |a − b| / max |b|. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let s = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    s = Math.max(s, Math.abs(b[i]));
-  }
-  return d / s;
 }
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'torch', 'infer.py');
@@ -320,18 +263,22 @@ export async function runInferenceBench(opts: InferenceOptions = {}): Promise<In
   if (opts.threads !== undefined) setNumThreads(opts.threads);
   log(`inference: backend ${backend}, ${getNumThreads()} threads, ${mode}`);
   const dir = mkdtempSync(join(tmpdir(), 'laurel-bench-infer-'));
-  const checkImage = Float32Array.from({ length: cfg.resnet.image ** 2 }, (_, i) => ((i * 37) % 101) / 100);
-  const checkTokens = randomTokens(Math.min(12, cfg.gpt.context - 4), cfg.gpt.vocab, 3);
+  const checkImage = Float32Array.from(
+    { length: cfg.models.resnet.image ** 2 },
+    (_, i) => ((i * 37) % 101) / 100,
+  );
+  const checkTokens = randomTokens(Math.min(12, cfg.models.gpt.context - 4), cfg.models.gpt.vocab, 3);
   const checkDecode = 3;
   const ours: Record<string, Record<string, unknown>> = {};
   const request = {
     resnet: {
       ...cfg.resnet,
+      image: cfg.models.resnet.image,
       warmup: cfg.warmup,
       threads: cfg.torchThreads,
       files: {} as Record<string, string>,
       check_image: Array.from(checkImage),
-      check_shape: [1, cfg.resnet.image, cfg.resnet.image, 1],
+      check_shape: [1, cfg.models.resnet.image, cfg.models.resnet.image, 1],
     },
     gpt: {
       ...cfg.gpt,
@@ -349,12 +296,12 @@ export async function runInferenceBench(opts: InferenceOptions = {}): Promise<In
   >[] = [];
   try {
     for (const residual of RESIDUALS) {
-      const spec = specOf(cfg, 'resnet', residual);
+      const spec = benchSpec(cfg.models, 'resnet', residual);
       const m = buildModel(spec);
       pretendTrained(m, 7);
       const folded = foldModel(m);
       for (const batch of cfg.resnet.batches) {
-        const s = cfg.resnet.image;
+        const s = cfg.models.resnet.image;
         const x = tf.tensor4d(
           Float32Array.from({ length: batch * s * s }, (_, i) => ((i * 13) % 97) / 96),
           [batch, s, s, 1],
@@ -366,10 +313,10 @@ export async function runInferenceBench(opts: InferenceOptions = {}): Promise<In
         log(`resnet20 ${residual} batch ${batch}: ${ms.toFixed(2)} ms, folded ${foldedMs.toFixed(2)} ms`);
         resnetRows.push({ residual, batch, ms, folded_ms: foldedMs });
       }
-      const img = tf.tensor4d(checkImage, [1, cfg.resnet.image, cfg.resnet.image, 1]);
+      const img = tf.tensor4d(checkImage, [1, cfg.models.resnet.image, cfg.models.resnet.image, 1]);
       ours[`resnet ${residual}`] = {
         logits: classify(m, img),
-        folded: relErr(classify(folded, img), classify(m, img)),
+        folded: scaledMaxDiff(classify(folded, img), classify(m, img)),
       };
       img.dispose();
       const file = join(dir, `resnet-${residual}.safetensors`);
@@ -379,7 +326,7 @@ export async function runInferenceBench(opts: InferenceOptions = {}): Promise<In
       folded.dispose();
     }
     for (const residual of RESIDUALS) {
-      const spec = specOf(cfg, 'gpt', residual);
+      const spec = benchSpec(cfg.models, 'gpt', residual);
       const m = buildModel(spec) as Gpt;
       pretendTrained(m, 7);
       const folded = foldModel(m) as Gpt;
@@ -396,12 +343,12 @@ export async function runInferenceBench(opts: InferenceOptions = {}): Promise<In
         folded_tokens_per_s: 1000 / b.decode,
       });
       const cache = m.newCache();
-      let z = step(m, checkTokens, cache);
+      let z = lastLogits(m, checkTokens, cache);
       const logits = z;
       const greedy: number[] = [];
       for (let i = 0; i < checkDecode; i++) {
         greedy.push(argmax(z));
-        z = step(m, [greedy[i]], cache);
+        z = lastLogits(m, [greedy[i]], cache);
       }
       cache.dispose();
       ours[`gpt ${residual}`] = { logits, greedy };
@@ -487,12 +434,12 @@ function assemble(
     equivalence[`resnet20 ${v}`] = {
       folded_vs_trained: r.folded,
       torch_vs_ours: tr?.resnet
-        ? relErr(tr.resnet[v].check_logits as number[], r.logits as Float32Array)
+        ? scaledMaxDiff(tr.resnet[v].check_logits as number[], r.logits as Float32Array)
         : null,
     };
     equivalence[`gpt ${v}`] = {
-      torch_vs_ours_cached: t ? relErr(t.check_logits, g.logits as Float32Array) : null,
-      torch_cached_vs_full: t ? relErr(t.check_logits, t.check_full_logits) : null,
+      torch_vs_ours_cached: t ? scaledMaxDiff(t.check_logits, g.logits as Float32Array) : null,
+      torch_cached_vs_full: t ? scaledMaxDiff(t.check_logits, t.check_full_logits) : null,
       greedy_equal: t ? JSON.stringify(t.check_greedy) === JSON.stringify(g.greedy) : null,
     };
   }

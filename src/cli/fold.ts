@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { describeFold, foldModel } from '../models/fold.ts';
+import { describeFold, foldModel, scaledMaxDiff } from '../models/fold.ts';
 import { FoldedResNet } from '../models/folded-resnet.ts';
 import { Gpt } from '../models/gpt.ts';
 import type { Model } from '../models/index.ts';
@@ -32,10 +32,10 @@ export const FOLD_HELP = formatHelp(
   FOLD_FLAGS,
 );
 
-/** max |a − b| / max |a| of both models' outputs on one random input of the model's kind. */
+/** scaledMaxDiff of both models' outputs on one random input of the model's kind. */
 function checkFold(model: Model, folded: FoldedResNet | Gpt): number {
   const rng = new Rng(0);
-  return tf.tidy(() => {
+  const [y, yf] = tf.tidy(() => {
     let x: tf.Tensor;
     if (model instanceof Gpt) {
       const t = Math.min(16, model.config.context);
@@ -51,11 +51,12 @@ function checkFold(model: Model, folded: FoldedResNet | Gpt): number {
         [2, 28, 28, c],
       );
     }
-    const y = (model.forward as (x: tf.Tensor) => tf.Tensor)(x);
-    const yf = (folded.forward as (x: tf.Tensor) => tf.Tensor)(x);
-    const diff = tf.max(tf.abs(tf.sub(y, yf))).dataSync()[0];
-    return diff / tf.max(tf.abs(y)).dataSync()[0];
+    const run = (m: { forward: unknown }) => (m.forward as (x: tf.Tensor) => tf.Tensor).call(m, x);
+    return [run(model), run(folded)];
   });
+  const err = scaledMaxDiff(yf.dataSync(), y.dataSync());
+  tf.dispose([y, yf]);
+  return err;
 }
 
 export async function foldCommand(argv: string[]): Promise<number> {

@@ -241,6 +241,20 @@ function foldGpt(model: Gpt): Gpt {
   return folded.setTraining(false);
 }
 
+/**
+ * How far apart two outputs of the same shape are, relative to the reference's scale: max |a − b| / max |b| (the
+ * figure fold equivalence is stated in; a small output cannot pass trivially).
+ */
+export function scaledMaxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / scale;
+}
+
 /** The serving form of a trained model (a new model; the trained one is left as it is). */
 export function foldModel(model: Model): FoldedModel {
   if (model instanceof Gpt) {

@@ -95,8 +95,8 @@ export function sampleToken(z: ArrayLike<number>, o: SampleOptions, rng: Rng): n
   return kept[m - 1];
 }
 
-/** Logits of the last position after feeding `tokens` through the cache. */
-function lastLogits(model: Gpt, tokens: number[], cache: ReturnType<Gpt['newCache']>): Float32Array {
+/** Logits [V] of the last position after feeding `tokens` (batch 1) through the cache. */
+export function lastLogits(model: Gpt, tokens: number[], cache: ReturnType<Gpt['newCache']>): Float32Array {
   const logits = tf.tidy(() => {
     const y = model.forward(tf.tensor2d(tokens, [1, tokens.length], 'int32'), cache);
     return tf.slice(y, [0, tokens.length - 1, 0], [1, 1, -1]);

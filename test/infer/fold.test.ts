@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadAddon } from '../../src/engine/index.ts';
 import { type Variant, residualConfig } from '../../src/laurel/index.ts';
-import { describeFold, foldModel } from '../../src/models/fold.ts';
+import { describeFold, foldModel, scaledMaxDiff } from '../../src/models/fold.ts';
 import { FoldedResNet } from '../../src/models/folded-resnet.ts';
 import { type Gpt, type Model, type ModelSpec, type ResNet, buildModel } from '../../src/models/index.ts';
 import { Rng } from '../../src/util/rng.ts';
@@ -40,19 +40,6 @@ function train(m: Model, seed: number): void {
   m.setTraining(false);
 }
 
-/** max |a − b| / max |b|: relative to the outputs' scale, so that small outputs cannot pass trivially. */
-function relErr(a: tf.Tensor, b: tf.Tensor): number {
-  const x = a.dataSync();
-  const y = b.dataSync();
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < x.length; i++) {
-    diff = Math.max(diff, Math.abs(x[i] - y[i]));
-    scale = Math.max(scale, Math.abs(y[i]));
-  }
-  return diff / scale;
-}
-
 function check(spec: ModelSpec, input: () => tf.Tensor, label: string): void {
   const m = buildModel(spec) as Model;
   train(m, 11);
@@ -64,7 +51,7 @@ function check(spec: ModelSpec, input: () => tf.Tensor, label: string): void {
     const x = input();
     return [(m as ResNet).forward(x as tf.Tensor4D), (folded as unknown as ResNet).forward(x as tf.Tensor4D)];
   });
-  const err = relErr(yf, y);
+  const err = scaledMaxDiff(yf.dataSync(), y.dataSync());
   assert.ok(err <= 1e-5, `${label}: folded output off by ${err}`);
   tf.dispose([y, yf]);
   assert.equal(tf.memory().numTensors, before, `${label}: leaked tensors`);
