@@ -281,23 +281,32 @@ test('a full disk (ENOSPC on a tiny tmpfs): one line, exit 2, no partial .tmp le
   }
 });
 
-test('--json: stdout is exactly one JSON document (params, bench; train, eval, demo in train.test.ts)', () => {
-  const p = laurel(['params', '--model', 'gpt', '--residual', 'rw+lr', '--json']);
-  assert.equal(p.status, 0, p.stderr);
-  assert.equal(typeof JSON.parse(p.stdout).params, 'number');
-  const b = laurel([
-    'bench',
-    '--dry',
-    '--models',
-    'gpt',
-    '--skip-gemm',
-    '--skip-torch',
-    '--skip-check',
-    '--json',
-  ]);
-  assert.equal(b.status, 0, b.stderr);
-  assert.equal(JSON.parse(b.stdout).backend, 'cpu');
-  assert.doesNotMatch(b.stderr, /TensorFlow\.js in Node\.js/);
+test('--json: stdout is exactly one JSON document, for every command that has --json', () => {
+  const base = tmp('json');
+  const gpt = join(base, 'gpt');
+  const resnet = join(base, 'resnet');
+  // in order: the runs first, then the commands that read them (demo: test/cli/train.test.ts parses its stdout whole)
+  const cases: [string, string[]][] = [
+    ['params', ['params', '--model', 'gpt', '--residual', 'rw+lr', '--json']],
+    ['train', gptArgs(text, gpt, 2, 2)],
+    ['train', [...imageArgs(resnet, '--batch-size', '8'), '--json']],
+    ['eval', ['eval', '--out', gpt, '--json']],
+    ['export', ['export', '--out', gpt, '--json']],
+    ['generate', ['generate', '--out', gpt, '--max-tokens', '4', '--json']],
+    ['fold', ['fold', '--out', gpt, '--to', join(base, 'folded'), '--json']],
+    ['probe', ['probe', '--out', gpt, '--limit', '20', '--json']],
+    [
+      'predict',
+      ['predict', '--out', resnet, '--idx', join(idx, 't10k-images-idx3-ubyte'), '--first', '2', '--json'],
+    ],
+    ['bench', ['bench', '--dry', '--models', 'gpt', '--skip-gemm', '--skip-torch', '--skip-check', '--json']],
+  ];
+  for (const [name, args] of cases) {
+    const r = laurel(args);
+    assert.equal(r.status, 0, `${name}: ${r.stderr}`);
+    assert.doesNotThrow(() => JSON.parse(r.stdout), `${name} --json stdout: ${r.stdout.slice(0, 300)}`);
+    assert.doesNotMatch(r.stderr, /TensorFlow\.js in Node\.js/, `${name}: no tfjs banner on the cpu backend`);
+  }
 });
 
 test('laurel report: no results is an error naming --runs-dir; garbage lines are counted in a warning', () => {
