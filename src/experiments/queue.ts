@@ -31,6 +31,7 @@ import {
   executeTrial,
   makeRecord,
   spawnExecutor,
+  startRun,
 } from './runner.ts';
 import type { ResultStore, TrialRecord } from './store.ts';
 import { type TrialSpec, trialFingerprint, trialKey } from './trial.ts';
@@ -139,18 +140,7 @@ export async function runTrialsOnQueue(
 ): Promise<RunTrialsResult> {
   const { store } = opts;
   const log = opts.log ?? (() => {});
-  const latest = store.latest();
-  const todo = trials.filter((t) => !store.isDone(trialKey(t), trialFingerprint(t), latest));
-  const result: RunTrialsResult = {
-    total: trials.length,
-    skipped: trials.length - todo.length,
-    ran: 0,
-    failed: 0,
-    interrupted: false,
-    threads: 0,
-    records: [],
-  };
-  if (result.skipped > 0) log(`${result.skipped} of ${trials.length} trials already done (${store.path})`);
+  const { todo, latest, result } = startRun(trials, store, log);
   if (todo.length === 0) return result;
   const connection = await connectRedis(opts.url);
   const queue = new Queue<QueuedTrial, QueuedResult>(QUEUE_NAME, { connection });

@@ -260,6 +260,30 @@ export function describeOutcome(record: TrialRecord): string {
   return `done ${record.key}: ${metric} in ${secs} s`;
 }
 
+/**
+ * The trials of a run that are not done yet (no successful latest record with their config), the store's latest
+ * records, and an empty result counting the skipped ones (logged).
+ */
+export function startRun(
+  trials: readonly TrialSpec[],
+  store: ResultStore,
+  log: (line: string) => void,
+): { todo: TrialSpec[]; latest: Map<string, TrialRecord>; result: RunTrialsResult } {
+  const latest = store.latest();
+  const todo = trials.filter((t) => !store.isDone(trialKey(t), trialFingerprint(t), latest));
+  const result: RunTrialsResult = {
+    total: trials.length,
+    skipped: trials.length - todo.length,
+    ran: 0,
+    failed: 0,
+    interrupted: false,
+    threads: 0,
+    records: [],
+  };
+  if (result.skipped > 0) log(`${result.skipped} of ${trials.length} trials already done (${store.path})`);
+  return { todo, latest, result };
+}
+
 /** Runs `trials` (skipping those already done), `workers` at a time. */
 export async function runTrials(
   trials: readonly TrialSpec[],
@@ -270,21 +294,10 @@ export async function runTrials(
   const executor = opts.executor ?? spawnExecutor;
   const signal = opts.signal ?? new AbortController().signal;
   const commit = opts.commit === undefined ? gitCommit() : opts.commit;
-  const latest = store.latest();
-  const todo = trials.filter((t) => !store.isDone(trialKey(t), trialFingerprint(t), latest));
-  const skipped = trials.length - todo.length;
+  const { todo, result } = startRun(trials, store, log);
   const workers = Math.max(1, Math.min(Math.floor(opts.workers) || 1, todo.length || 1));
   const threads = threadsPerWorker(opts.cores ?? availableParallelism(), workers);
-  const result: RunTrialsResult = {
-    total: trials.length,
-    skipped,
-    ran: 0,
-    failed: 0,
-    interrupted: false,
-    threads,
-    records: [],
-  };
-  if (skipped > 0) log(`${skipped} of ${trials.length} trials already done (${store.path})`);
+  result.threads = threads;
   if (todo.length === 0) return result;
   log(`running ${todo.length} trials, ${workers} at a time, ${threads} thread(s) each`);
 
