@@ -14,7 +14,7 @@ import { effectiveRank } from '../../laurel/index.ts';
 import { resnetConfig, resnetPlan } from '../../models/resnet.ts';
 import { type Budget, PRESETS, estimateMinutes, trialSeconds, visionSteps } from '../budget.ts';
 import type { ExperimentDef, RowDef } from './types.ts';
-import { visionTrainArgs } from './vision.ts';
+import { ACCURACY_METRIC, visionTrainArgs } from './vision.ts';
 
 /** Channel widths of ResNet-20's three stages. */
 export const RESNET20_WIDTHS: readonly number[] = resnetPlan(resnetConfig({ arch: 'resnet20' })).stages.map(
@@ -53,13 +53,7 @@ export const rank: ExperimentDef = {
   name: 'rank',
   title: 'Figure 3 analog: accuracy against the rank r of RW+LR, ResNet-20 on Fashion-MNIST',
   paperRef: 'Figure 3 (ResNet-50 / ImageNet-1K, RW+LR with r ∈ {4, 8, 16, 32, 64})',
-  metric: {
-    field: 'best_accuracy',
-    label: 'best test accuracy',
-    higherIsBetter: true,
-    percent: true,
-    ciTarget: 0.0015,
-  },
+  metric: ACCURACY_METRIC,
   referenceRow: 'rw',
   rows,
   trials: (b) => PRESETS.rank[b].trials,
