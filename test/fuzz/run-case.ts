@@ -142,6 +142,7 @@ function comparePhase(
   names: (i: number) => string,
   shared: boolean,
   factor: number,
+  floor: number,
 ): string | null {
   if ('error' in c || 'error' in n) {
     if ('error' in c && 'error' in n) return null;
@@ -150,21 +151,45 @@ function comparePhase(
   }
   if (c.outs.length !== n.outs.length) return `${what}: ${n.outs.length} tensors vs cpu ${c.outs.length}`;
   for (let i = 0; i < c.outs.length; i++) {
-    const scale = (shared ? maxAbs(c.outs) : maxAbs([c.outs[i]])) * factor;
+    const scale = Math.max(floor, shared ? maxAbs(c.outs) : maxAbs([c.outs[i]])) * factor;
     const why = compareOut(names(i), c.outs[i], n.outs[i], tol, scale);
     if (why) return why;
   }
   return null;
 }
 
+/** Mean |x| over the case's finite float inputs. */
+function meanAbsInput(c: Case): number {
+  let sum = 0;
+  let n = 0;
+  for (const s of c.inputs)
+    for (const v of s.values)
+      if (Number.isFinite(v)) {
+        sum += Math.abs(v);
+        n++;
+      }
+  return n === 0 ? 0 : sum / n;
+}
+
 /**
- * Why native's result differs from cpu's, or null when they agree. Gradients share one scale, max |∂L/∂·| over
- * every input: their sums' rounding follows the loss's terms, which a gradient that cancels to ~0 does not show.
+ * Why native's result differs from cpu's, or null when they agree. A sum's rounding follows its terms, which a
+ * result that cancels to ~0 does not show: an output's scale is at least the inputs' mean |x| (a mean of
+ * values of size 4 that comes out at 0.05), and gradients share one scale, max |∂L/∂·| over every input.
  */
 export function compareResults(c: Case, cpu: Result, nat: Result, gradNames: string[]): string | null {
   const factor = sumLengthFactor(c.inputs);
+  const floor = meanAbsInput(c);
   return (
-    comparePhase('values', cpu.values, nat.values, FAMILIES[c.family], (i) => `output ${i}`, false, factor) ??
+    comparePhase(
+      'values',
+      cpu.values,
+      nat.values,
+      FAMILIES[c.family],
+      (i) => `output ${i}`,
+      false,
+      factor,
+      floor,
+    ) ??
     comparePhase(
       'gradients',
       cpu.grads,
@@ -173,6 +198,7 @@ export function compareResults(c: Case, cpu: Result, nat: Result, gradNames: str
       (i) => `∂/∂${gradNames[i] ?? i}`,
       true,
       factor,
+      0,
     )
   );
 }
