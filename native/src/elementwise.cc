@@ -64,7 +64,8 @@ inline float ferf(float x) {
 
 enum Unary {
   U_NEG = 0, U_RELU, U_EXP, U_LOG, U_SQRT, U_RSQRT, U_SQUARE, U_TANH, U_SIGMOID, U_ERF, U_ABS, U_RECIPROCAL,
-  U_STEP, U_RELU6, U_ELU, U_LEAKY, U_SOFTPLUS, U_LOG1P, U_SIGN, U_COPY, U_SCALE, U_ADDSCALAR
+  U_STEP, U_RELU6, U_ELU, U_LEAKY, U_SOFTPLUS, U_LOG1P, U_SIGN, U_COPY, U_SCALE, U_ADDSCALAR,
+  U_COUNT  // the number of ops (argument checks)
 };
 
 template <typename F>
@@ -76,7 +77,7 @@ void map1(const float* x, float* o, int64_t n, F f) {
 
 // unary(op, x, out, alpha)
 Napi::Value UnaryOp(const Napi::CallbackInfo& info) {
-  const int op = int_arg(info, 0, 0, U_ADDSCALAR);
+  const int op = int_arg(info, 0, 0, U_COUNT - 1);
   const Arr<float> x = f32(info, 1), o = f32(info, 2);
   const int64_t n = o.n;
   need(x, n, "x");
@@ -109,7 +110,7 @@ Napi::Value UnaryOp(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), 0);
 }
 
-enum Binary { B_ADD = 0, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN, B_SQDIFF, B_PRELU, B_POW, B_RELUGRAD, B_SIGMOIDGRAD, B_TANHGRAD };
+enum Binary { B_ADD = 0, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN, B_SQDIFF, B_PRELU, B_POW, B_RELUGRAD, B_SIGMOIDGRAD, B_TANHGRAD, B_COUNT };
 
 template <typename F>
 inline void inner(const float* a, int sa, const float* b, int sb, float* o, int64_t n, F f) {
@@ -157,7 +158,7 @@ void bcast(const float* a, const float* b, float* o, const int32_t* shape, const
 
 // binary(op, a, b, out, shape, aStrides, bStrides)
 Napi::Value BinaryOp(const Napi::CallbackInfo& info) {
-  const int op = int_arg(info, 0, 0, B_TANHGRAD);
+  const int op = int_arg(info, 0, 0, B_COUNT - 1);
   const Arr<float> a = f32(info, 1), b = f32(info, 2), o = f32(info, 3);
   const Arr<int32_t> shape = i32(info, 4), sa = i32(info, 5), sb = i32(info, 6);
   need(o, shape_size(shape, 64, "shape"), "out");
@@ -194,7 +195,7 @@ Napi::Value BinaryOp(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), 0);
 }
 
-enum Reduce { R_SUM = 0, R_MAX, R_MIN, R_MEAN, R_PROD };
+enum Reduce { R_SUM = 0, R_MAX, R_MIN, R_MEAN, R_PROD, R_COUNT };
 
 inline float rinit(int op) {
   switch (op) {
@@ -241,7 +242,7 @@ inline float reduce_row(int op, const float* x, int64_t n) {
 
 // reduce(op, x, out, A, R, B): out[a, b] = reduce over r of x[a, r, b].
 Napi::Value ReduceOp(const Napi::CallbackInfo& info) {
-  const int op = int_arg(info, 0, 0, R_PROD);
+  const int op = int_arg(info, 0, 0, R_COUNT - 1);
   const Arr<float> x = f32(info, 1), o = f32(info, 2);
   const int64_t A = dim_arg(info, 3), R = dim_arg(info, 4), B = dim_arg(info, 5);
   need(x, prod({A, R, B}), "x");
