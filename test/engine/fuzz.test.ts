@@ -41,15 +41,20 @@ test('the comparison catches a wrong value, a wrong gradient, and one backend th
   assert.equal(compareResults(c, good, good, ['x']), null);
   const off = await runCase('cpu', { ...c, run: (t) => tf.mul(tf.mul(t.x, t.x), 1.001) }, 1);
   assert.match(compareResults(c, good, off, ['x']) ?? '', /output 0\[\d\]: native/);
-  const gradOff = await runCase('cpu', { ...c, run: (t) => tf.add(tf.mul(t.x, t.x), tf.mul(t.x, 1e-3)) }, 1);
-  assert.match(compareResults(c, good, gradOff, ['x']) ?? '', /output 0|∂\/∂x/);
+  // The same values with a gradient 0.1 % off.
+  const square = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const v = args[0] as tf.Tensor;
+    return { value: tf.mul(v, v), gradFunc: (dy: tf.Tensor) => tf.mul(dy, tf.mul(v, 2.002)) };
+  });
+  const gradOff = await runCase('cpu', { ...c, run: (t) => square(t.x) }, 1);
+  assert.match(compareResults(c, good, gradOff, ['x']) ?? '', /^∂\/∂x\[\d\]: native/);
   const threw = { values: { error: 'boom' }, grads: { outs: [] } };
   assert.match(compareResults(c, good, threw, ['x']) ?? '', /values: native threw "boom"/);
 });
 
-test('fuzz sample: 300 small cases (seed 2026), native agrees with cpu on values and gradients', async () => {
-  const r = await runFuzz({ seed: 2026, cases: 300, small: true });
-  assert.equal(r.cases, 300);
+test('fuzz sample: 210 small cases, about 3 per kernel (seed 2026), native agrees with cpu on values and gradients', async () => {
+  const r = await runFuzz({ seed: 2026, cases: 210, small: true });
+  assert.equal(r.cases, 210);
   assert.deepEqual(
     r.failures.map((f) => `${f.command}  # ${f.message}; ${f.what}`),
     [],
