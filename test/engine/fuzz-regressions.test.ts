@@ -63,3 +63,16 @@ test("average pooling of a window wholly in the padding is NaN, as cpu's 0 / 0 (
     1e-7,
   );
 });
+
+test('shapes that collapse to more than 8 strided dims run (on cpu kernels) instead of throwing: alternating broadcasts, transposes and reduced axes of rank 10 (the fuzz draws such rank-9/10 shapes since)', async () => {
+  const alt = (first: number) => Array.from({ length: 10 }, (_, i) => ((i + first) % 2 === 0 ? 2 : 1));
+  const x = () => t(rand(1024, 7), Array(10).fill(2));
+  await compare(() => tf.add(t(rand(32, 5), alt(0)), t(rand(32, 6), alt(1))), 0, 0, 'add');
+  await compare(() => tf.prelu(t(rand(32, 5), alt(0)), t(rand(32, 6), alt(1))), 0, 0, 'prelu');
+  await compare(() => tf.transpose(x(), [9, 7, 5, 3, 1, 8, 6, 4, 2, 0]), 0, 0, 'transpose');
+  await compare(() => [tf.sum(x(), [0, 2, 4, 6, 8]), tf.max(x(), [1, 3, 5, 7, 9])], 1e-5, 1e-6, 'reductions');
+  // Their gradients too (the Sum's backward tiles, the transpose's transposes back).
+  await compare(() =>
+    tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.transpose(v, [9, 7, 5, 3, 1, 8, 6, 4, 2, 0]), 2)))(x()),
+  );
+});

@@ -7,6 +7,7 @@ import {
   type TensorInfo,
   addon,
   allFloat,
+  broadcastFits,
   broadcastPlan,
   f32,
   sizeOf,
@@ -188,7 +189,7 @@ export function registerElementwise(k: Kernels): void {
       name,
       withFallback(
         name,
-        ({ inputs }) => allFloat(inputs[an], inputs[bn]),
+        ({ inputs }) => allFloat(inputs[an], inputs[bn]) && broadcastFits(inputs[an].shape, inputs[bn].shape),
         ({ inputs, backend }) => binary(backend, op, inputs[an], inputs[bn]),
       ),
     );

@@ -5,6 +5,7 @@ import {
   type KernelArgs,
   type KernelFunc,
   type Kernels,
+  MAX_RANK,
   type TensorInfo,
   addon,
   allFloat,
@@ -15,13 +16,8 @@ import {
 
 const REDUCE = { sum: 0, max: 1, min: 2, mean: 3, prod: 4 } as const;
 
-/** out = transpose(x, perm), with dims of size 1 dropped and runs of consecutive dims merged. */
-export function transposeRaw(
-  x: Float32Array,
-  shape: readonly number[],
-  perm: readonly number[],
-  out: Float32Array,
-): void {
+/** transpose(shape, perm) with dims of size 1 dropped: the groups of output dims that are consecutive input dims. */
+function transposeGroups(shape: readonly number[], perm: readonly number[]) {
   const keep: number[] = [];
   for (let d = 0; d < shape.length; d++) if (shape[d] !== 1) keep.push(d);
   const remap = new Map(keep.map((d, i) => [d, i]));
@@ -34,6 +30,22 @@ export function transposeRaw(
     if (g && g[g.length - 1] + 1 === d) g.push(d);
     else groups.push([d]);
   }
+  return { groups, s };
+}
+
+/** Whether the addon's transpose takes this one (at most MAX_RANK dims once collapsed); else cpu's kernel does. */
+export function transposeFits(shape: readonly number[], perm: readonly number[]): boolean {
+  return transposeGroups(shape, perm).groups.length <= MAX_RANK;
+}
+
+/** out = transpose(x, perm), with dims of size 1 dropped and runs of consecutive dims merged. */
+export function transposeRaw(
+  x: Float32Array,
+  shape: readonly number[],
+  perm: readonly number[],
+  out: Float32Array,
+): void {
+  const { groups, s } = transposeGroups(shape, perm);
   if (groups.length <= 1) {
     out.set(x.subarray(0, out.length));
     return;
@@ -52,6 +64,30 @@ export function transpose(backend: Backend, x: TensorInfo, perm: number[]): Tens
     'float32',
     out,
   );
+}
+
+/** The dims of `shape` with size-1 dims dropped and neighbours with the same reduced flag merged. */
+function reduceGroups(shape: readonly number[], isRed: readonly boolean[]) {
+  const groups: { n: number; red: boolean }[] = [];
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const g = groups[groups.length - 1];
+    if (g && g.red === isRed[d]) g.n *= shape[d];
+    else groups.push({ n: shape[d], red: isRed[d] });
+  }
+  return groups;
+}
+
+/**
+ * Whether reduceRaw takes these axes: one reduced run, or runs that its transpose takes (at most MAX_RANK once
+ * collapsed; e.g. every other axis of a rank-10 tensor is not), else cpu's kernel does.
+ */
+export function reduceFits(shape: readonly number[], axes: readonly number[]): boolean {
+  const groups = reduceGroups(
+    shape,
+    shape.map((_, d) => axes.includes(d)),
+  );
+  return groups.filter((g) => g.red).length <= 1 || groups.length <= MAX_RANK;
 }
 
 /** Reduces `axes` of x into a new float32 array (the reduced dims removed). */
@@ -75,14 +111,7 @@ export function reduceRaw(
     out.fill(op === 'max' || op === 'min' ? Number.NaN : op === 'prod' ? 1 : 0);
     return out;
   }
-  // Collapse: drop size-1 dims, merge neighbours with the same reduced flag.
-  const groups: { n: number; red: boolean }[] = [];
-  for (let d = 0; d < rank; d++) {
-    if (shape[d] === 1) continue;
-    const g = groups[groups.length - 1];
-    if (g && g.red === isRed[d]) g.n *= shape[d];
-    else groups.push({ n: shape[d], red: isRed[d] });
-  }
+  const groups = reduceGroups(shape, isRed);
   const redGroups = groups.filter((g) => g.red);
   if (redGroups.length === 0) {
     out.set(x.subarray(0, outSize));
@@ -152,14 +181,25 @@ export function registerReduce(k: Kernels): void {
   k.set('LaurelCausalSoftmax', causalSoftmax as unknown as KernelFunc);
   k.set('LaurelCausalSoftmaxGrad', causalSoftmaxGrad as unknown as KernelFunc);
   const fx = ({ inputs }: KernelArgs) => allFloat(inputs.x);
-  k.set('Sum', withFallback('Sum', fx, reduceKernel('sum', 'axis')));
-  k.set('Mean', withFallback('Mean', fx, reduceKernel('mean', 'axis')));
-  k.set('Max', withFallback('Max', fx, reduceKernel('max', 'reductionIndices')));
-  k.set('Min', withFallback('Min', fx, reduceKernel('min', 'axis')));
+  const fits =
+    (axisAttr: string) =>
+    ({ inputs, attrs }: KernelArgs) =>
+      allFloat(inputs.x) &&
+      reduceFits(
+        inputs.x.shape,
+        tf.util.parseAxisParam((attrs as Record<string, number | number[]>)[axisAttr], inputs.x.shape),
+      );
+  k.set('Sum', withFallback('Sum', fits('axis'), reduceKernel('sum', 'axis')));
+  k.set('Mean', withFallback('Mean', fits('axis'), reduceKernel('mean', 'axis')));
+  k.set('Max', withFallback('Max', fits('reductionIndices'), reduceKernel('max', 'reductionIndices')));
+  k.set('Min', withFallback('Min', fits('axis'), reduceKernel('min', 'axis')));
   k.set(
     'Transpose',
-    withFallback('Transpose', fx, ({ inputs, backend, attrs }) =>
-      transpose(backend, inputs.x, (attrs as { perm: number[] }).perm),
+    withFallback(
+      'Transpose',
+      ({ inputs, attrs }) =>
+        fx({ inputs } as KernelArgs) && transposeFits(inputs.x.shape, (attrs as { perm: number[] }).perm),
+      ({ inputs, backend, attrs }) => transpose(backend, inputs.x, (attrs as { perm: number[] }).perm),
     ),
   );
   k.set(

@@ -144,10 +144,28 @@ export interface BroadcastPlan {
   bStrides: Int32Array;
 }
 
+/** The most dimensions the addon's strided kernels take (broadcasts, transposes), after collapsing. */
+export const MAX_RANK = 8;
+
 const planCache = new Map<string, BroadcastPlan>();
 
-/** Collapses the broadcast of a and b into the fewest dimensions, with element strides (0 where broadcast). */
+/** broadcastPlan's plan; throws when it needs more than MAX_RANK dimensions (see broadcastFits). */
 export function broadcastPlan(aShape: readonly number[], bShape: readonly number[]): BroadcastPlan {
+  const plan = collapsedBroadcast(aShape, bShape);
+  if (plan.shape.length > MAX_RANK) throw new Error(`laurel: broadcast rank > ${MAX_RANK}`);
+  return plan;
+}
+
+/**
+ * Whether the broadcast of a and b collapses to at most MAX_RANK dimensions (e.g. [2,1,2,1,2,1,2,1,2] with
+ * [1,2,1,2,1,2,1,2,1] does not): the binary kernels give the others to cpu's.
+ */
+export function broadcastFits(aShape: readonly number[], bShape: readonly number[]): boolean {
+  return collapsedBroadcast(aShape, bShape).shape.length <= MAX_RANK;
+}
+
+/** Collapses the broadcast of a and b into the fewest dimensions, with element strides (0 where broadcast). */
+function collapsedBroadcast(aShape: readonly number[], bShape: readonly number[]): BroadcastPlan {
   const key = `${aShape.join(',')}|${bShape.join(',')}`;
   const hit = planCache.get(key);
   if (hit) return hit;
@@ -178,7 +196,6 @@ export function broadcastPlan(aShape: readonly number[], bShape: readonly number
     } else dims.push({ n: outShape[d], a: as[d], b: bs[d] });
   }
   if (dims.length === 0) dims.push({ n: 1, a: 1, b: 1 });
-  if (dims.length > 8) throw new Error('laurel: broadcast rank > 8');
   const plan = {
     outShape,
     shape: Int32Array.from(dims.map((d) => d.n)),
