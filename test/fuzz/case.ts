@@ -67,6 +67,25 @@ export interface Case {
   /** Compare gradients too (default true): of Σ_i sum(W_i·out_i), W_i random, over `gradOutputs` (default all). */
   grads?: boolean;
   gradOutputs?: number[];
+  /**
+   * The least magnitude the scaled tolerances take for the values (default: the inputs' mean |x|, the size of a
+   * sum's terms, where a result that cancels to ~0 would give none): e.g. a sum of n terms rounds like √n of them,
+   * a probability like 1.
+   */
+  scale?: number;
+}
+
+/** Mean |x| over the finite values of some inputs. */
+export function meanAbs(inputs: InputSpec[]): number {
+  let sum = 0;
+  let n = 0;
+  for (const s of inputs)
+    for (const v of s.values)
+      if (Number.isFinite(v)) {
+        sum += Math.abs(v);
+        n++;
+      }
+  return n === 0 ? 0 : sum / n;
 }
 
 export type Generator = (d: import('./draw.ts').Draw) => Case;

@@ -96,6 +96,15 @@ export class Draw {
     return s;
   }
 
+  /**
+   * Sometimes (probability p) a rank-9 or -10 shape of 2s and 3s, past the addon's 8 strided dims when its
+   * broadcasts, transposes or reductions alternate; else shape(minRank, maxRank, maxSize).
+   */
+  shapeOrHigh(p: number, minRank: number, maxRank: number, maxSize = 4096): number[] {
+    if (!this.chance(p)) return this.shape(minRank, maxRank, maxSize);
+    return Array.from({ length: this.int(9, 10) }, () => (this.chance(0.15) ? 3 : 2));
+  }
+
   /** A shape that broadcasts to `out`: some leading dims dropped, some dims set to 1. */
   broadcastTo(out: readonly number[]): number[] {
     const drop = this.chance(0.3) ? this.int(0, out.length) : 0;

@@ -66,7 +66,7 @@ const BINARY: Record<string, { fn: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor; fa
 function binary(name: string): Generator {
   const op = BINARY[name];
   return (d: Draw) => {
-    const out = d.shape(0, 6, 70000);
+    const out = d.shapeOrHigh(0.08, 0, 6, 70000);
     let as = d.broadcastTo(out);
     let bs = d.broadcastTo(out);
     if (d.chance(0.3)) as = out.slice();
@@ -81,7 +81,7 @@ function binary(name: string): Generator {
 }
 
 const prelu: Generator = (d) => {
-  const xs = d.shape(1, 5, 70000);
+  const xs = d.shapeOrHigh(0.08, 1, 5, 70000);
   const x = d.input('x', xs, { specials: true });
   const alpha = d.input('alpha', d.broadcastTo(xs), { scale: 0.5 });
   return { inputs: [x, alpha], attrs: {}, family: 'arith', run: (t) => tf.prelu(t.x, t.alpha) };

@@ -142,6 +142,8 @@ const layerNorm: Generator = (d) => {
     inputs,
     attrs: { eps },
     family: 'reduce',
+    // Normalized rows: unit-sized whatever x's size.
+    scale: 1,
     run: (t) => ops().layerNorm(t.x, t.gamma, t.beta, eps),
   };
 };

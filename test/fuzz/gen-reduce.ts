@@ -2,7 +2,7 @@
 // causal softmax (LaurelCausalSoftmax and its gradient, against the masked tf.softmax on cpu).
 import * as tf from '@tensorflow/tfjs';
 import { fusedCausalSoftmax } from '../../src/engine/index.ts';
-import type { Generator } from './case.ts';
+import { type Generator, meanAbs } from './case.ts';
 
 const REDUCE: Record<string, (x: tf.Tensor, axis?: number | number[], keepDims?: boolean) => tf.Tensor> = {
   Sum: tf.sum,
@@ -14,23 +14,27 @@ const REDUCE: Record<string, (x: tf.Tensor, axis?: number | number[], keepDims?:
 function reduce(name: string): Generator {
   const fn = REDUCE[name];
   return (d) => {
-    const shape = d.shape(0, 6, 70000);
+    const shape = d.shapeOrHigh(0.08, 0, 6, 70000);
     const x = d.input('x', shape, { specials: true, raw: name === 'Sum' ? ['int32', 'bool'] : ['int32'] });
     const r = d.rng.next();
     const axes = d.axes(shape.length);
     const axis = r < 0.2 || shape.length === 0 ? undefined : r < 0.5 ? axes[0] : axes;
     const keepDims = d.chance(0.4);
+    const ax = axis === undefined ? shape.map((_, i) => i) : tf.util.parseAxisParam(axis, shape);
+    const terms = ax.reduce((n, a) => n * shape[a], 1);
     return {
       inputs: [x],
       attrs: { axis: axis ?? null, keepDims },
       family: 'reduce',
+      // A sum of n terms rounds like √n of them; a mean like one, and max and min not at all.
+      scale: meanAbs([x]) * (name === 'Sum' ? Math.sqrt(terms) : 1),
       run: (t) => fn(t.x, axis, keepDims),
     };
   };
 }
 
 const transpose: Generator = (d) => {
-  const shape = d.shape(0, 7, 70000);
+  const shape = d.shapeOrHigh(0.1, 0, 7, 70000);
   const perm = d.perm(shape.length);
   const x = d.input('x', shape, { specials: true, raw: ['int32', 'bool'] });
   return { inputs: [x], attrs: { perm }, family: 'copy', run: (t) => tf.transpose(t.x, perm) };
@@ -39,7 +43,7 @@ const transpose: Generator = (d) => {
 const softmax: Generator = (d) => {
   const shape = d.shape(1, 5, 70000);
   const x = d.input('x', shape, { specials: true, scale: d.pick([0.1, 1, 10, 100]) });
-  return { inputs: [x], attrs: {}, family: 'reduce', run: (t) => tf.softmax(t.x) };
+  return { inputs: [x], attrs: {}, family: 'reduce', scale: 1, run: (t) => tf.softmax(t.x) };
 };
 
 /** softmax(scale·S + M) over the last axis, M = −∞ past the diagonal: the formula the fused kernel replaces. */
@@ -63,6 +67,7 @@ const causalSoftmax: Generator = (d) => {
     inputs: [x],
     attrs: { scale },
     family: 'reduce',
+    scale: 1,
     run: ({ x: s }) => fusedCausalSoftmax(s, scale) ?? maskedSoftmax(s, scale),
   };
 };

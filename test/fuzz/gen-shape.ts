@@ -17,7 +17,7 @@ function indices(d: Draw, name: string, shape: number[], lo: number, hi: number)
 }
 
 const slice: Generator = (d) => {
-  const shape = d.shape(1, 6, 70000);
+  const shape = d.shapeOrHigh(0.05, 1, 6, 70000);
   const begin = shape.map((s) => d.int(0, s));
   const size = shape.map((s, i) => (d.chance(0.2) ? -1 : d.int(0, s - begin[i])));
   const x = d.input('x', shape, { specials: true, raw: RAW });
@@ -25,8 +25,9 @@ const slice: Generator = (d) => {
 };
 
 const pad: Generator = (d) => {
-  const shape = d.shape(1, 6, 20000);
-  const paddings = shape.map(() => [d.pick([0, 0, 1, 2, 3]), d.pick([0, 0, 1, 2, 3])] as [number, number]);
+  const shape = d.shapeOrHigh(0.05, 1, 6, 20000);
+  const most = shape.length > 6 ? [0, 0, 0, 1] : [0, 0, 1, 2, 3];
+  const paddings = shape.map(() => [d.pick(most), d.pick(most)] as [number, number]);
   const constantValue = d.pick([0, 0, 1.5, -2]);
   const x = d.input('x', shape, { specials: true, raw: ['int32'] });
   return {
@@ -38,7 +39,7 @@ const pad: Generator = (d) => {
 };
 
 const concat: Generator = (d) => {
-  const shape = d.shape(1, 6, 20000);
+  const shape = d.shapeOrHigh(0.05, 1, 6, 20000);
   const axis = d.int(-shape.length, shape.length - 1);
   const ax = axis < 0 ? axis + shape.length : axis;
   const n = d.int(1, 5);
@@ -63,7 +64,7 @@ const concat: Generator = (d) => {
 };
 
 const unstack: Generator = (d) => {
-  const shape = d.shape(1, 6, 20000);
+  const shape = d.shapeOrHigh(0.05, 1, 6, 20000);
   const axis = d.int(-shape.length, shape.length - 1);
   // One output per slice: a few dozen at most (each is a tensor, and a gradient term, of its own).
   const ax = axis < 0 ? axis + shape.length : axis;
@@ -73,7 +74,7 @@ const unstack: Generator = (d) => {
 };
 
 const stack: Generator = (d) => {
-  const shape = d.shape(0, 6, 20000);
+  const shape = d.shapeOrHigh(0.05, 0, 6, 20000);
   const axis = d.int(-shape.length - 1, shape.length);
   const n = d.int(1, 5);
   const first = d.input('x0', shape, { specials: true, raw: RAW });
@@ -92,8 +93,9 @@ const stack: Generator = (d) => {
 };
 
 const tile: Generator = (d) => {
-  const shape = d.shape(1, 6, 4000);
-  const reps = shape.map(() => (d.chance(0.03) ? 0 : d.int(1, 3)));
+  const shape = d.shapeOrHigh(0.05, 1, 6, 4000);
+  // Past rank 6 (the rank-9/10 shapes), few reps of 2: the output stays small.
+  const reps = shape.map(() => (d.chance(0.03) ? 0 : shape.length > 6 ? d.pick([1, 1, 1, 2]) : d.int(1, 3)));
   const x = d.input('x', shape, { specials: true, raw: RAW });
   return {
     inputs: [x],

@@ -2,7 +2,15 @@
 // to its float inputs) and compares two backends' results under the case's tolerance family.
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../src/util/rng.ts';
-import { type Case, FAMILIES, GRAD_FAMILY, type InputSpec, type Tol, sumLengthFactor } from './case.ts';
+import {
+  type Case,
+  FAMILIES,
+  GRAD_FAMILY,
+  type InputSpec,
+  type Tol,
+  meanAbs,
+  sumLengthFactor,
+} from './case.ts';
 
 export interface Out {
   shape: number[];
@@ -158,27 +166,14 @@ function comparePhase(
   return null;
 }
 
-/** Mean |x| over the case's finite float inputs. */
-function meanAbsInput(c: Case): number {
-  let sum = 0;
-  let n = 0;
-  for (const s of c.inputs)
-    for (const v of s.values)
-      if (Number.isFinite(v)) {
-        sum += Math.abs(v);
-        n++;
-      }
-  return n === 0 ? 0 : sum / n;
-}
-
 /**
  * Why native's result differs from cpu's, or null when they agree. A sum's rounding follows its terms, which a
- * result that cancels to ~0 does not show: an output's scale is at least the inputs' mean |x| (a mean of
- * values of size 4 that comes out at 0.05), and gradients share one scale, max |∂L/∂·| over every input.
+ * result that cancels to ~0 does not show: an output's scale is at least the case's `scale` (a mean of values of
+ * size 4 that comes out at 0.05), and gradients share one scale, max |∂L/∂·| over every input.
  */
 export function compareResults(c: Case, cpu: Result, nat: Result, gradNames: string[]): string | null {
   const factor = sumLengthFactor(c.inputs);
-  const floor = meanAbsInput(c);
+  const floor = c.scale ?? meanAbs(c.inputs);
   return (
     comparePhase(
       'values',
