@@ -23,6 +23,8 @@ export LAUREL_ASAN=1 LD_PRELOAD="$libasan"
 export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:log_path=$logs/asan"
 
 status=0
+# Dots on stdout, and a TAP log for the counts printed at the end.
+reporters=(--test-reporter=dot --test-reporter-destination=stdout --test-reporter=tap --test-reporter-destination="$logs/tests.tap")
 run() {
   echo "asan: $*" >&2
   "$@" || status=$?
@@ -30,12 +32,15 @@ run() {
 if [ "${1:-}" = "--tfjs" ]; then
   run npm run --silent test:tfjs -- --backend native
 elif [ $# -gt 0 ]; then
-  run node --import tsx --test --test-reporter=dot "$@"
+  run node --import tsx --test "${reporters[@]}" "$@"
 else
-  run node --import tsx --test --test-reporter=dot $(find test/engine test/laurel -name '*.test.ts' | sort)
+  run node --import tsx --test "${reporters[@]}" $(find test/engine test/laurel -name '*.test.ts' | sort)
   if grep -q '"test:tfjs"' package.json; then run npm run --silent test:tfjs -- --backend native; fi
 fi
 
+if [ -f "$logs/tests.tap" ]; then
+  echo "asan: node tests: $(grep -E '^# (tests|pass|fail|skipped) ' "$logs/tests.tap" | sed 's/^# //' | paste -sd ' ')" >&2
+fi
 reports=$(grep -l 'ERROR: AddressSanitizer' "$logs"/asan.* 2>/dev/null | wc -l || true)
 echo "asan: $reports AddressSanitizer report(s); logs in $logs" >&2
 if [ "$reports" -gt 0 ]; then
