@@ -161,8 +161,12 @@ const conv2dTranspose: Generator = (d) => {
   const c = channels(d);
   const oc = outChannels(d);
   const g = geometry(d, { channels: c, dilate: false, nchw: false });
-  // The transpose maps the conv's output [.., OH, OW, OC] back to its input g.x.
-  const x = d.input('x', [...g.out, oc]);
+  // The transpose maps the conv's output [.., OH, OW, OC] back to its input g.x; now and then x is a row or a
+  // column off the output that g.x implies (tfjs does not check; cpu's kernel reads what it reads, and native
+  // must neither read past x nor disagree).
+  const out = g.out.slice();
+  if (d.chance(0.05)) out[out.length - d.int(1, 2)] += d.pick([-1, 1]);
+  const x = d.input('x', [...out.map((s) => Math.max(1, s)), oc]);
   const f = d.input('filter', [g.kh, g.kw, c, oc]);
   return {
     inputs: [x, f],
