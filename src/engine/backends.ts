@@ -5,13 +5,19 @@ import { InputError } from '../util/errors.ts';
 export const BACKEND_NAMES = ['native', 'cpu', 'wasm'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
-/** The backend asked for: `name` (a checked flag), else $LAUREL_BACKEND (checked here), else `native`. */
-export function requestedBackend(name?: BackendName): BackendName {
-  if (name !== undefined) return name;
+/** `value` as a backend name; anything else is one InputError naming where it came from and the allowed names. */
+function checked(value: string, from: string): BackendName {
+  if ((BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendName;
+  throw new InputError(`unknown backend '${value}' (${from}): expected ${BACKEND_NAMES.join(', ')}`);
+}
+
+/**
+ * The backend asked for: `name`, else $LAUREL_BACKEND, else `native`. Both are checked here, since library
+ * callers of initBackend can pass any string (the CLI's --backend choices are checked earlier too).
+ */
+export function requestedBackend(name?: string): BackendName {
+  if (name !== undefined) return checked(name, 'the backend argument');
   const env = process.env.LAUREL_BACKEND;
   if (env === undefined || env === '') return 'native';
-  if (!(BACKEND_NAMES as readonly string[]).includes(env)) {
-    throw new InputError(`LAUREL_BACKEND=${env} is not a backend: expected ${BACKEND_NAMES.join(', ')}`);
-  }
-  return env as BackendName;
+  return checked(env, 'LAUREL_BACKEND');
 }

@@ -98,7 +98,7 @@ test('bad sizes, --out places and data: one line, exit 2, no folder left behind'
   assert.ok(Date.now() - t0 < 30_000, 'no hang');
   refused(laurel(['eval', '--out', join(base, 'nothing')]), /no run in .*nothing/);
   const bogus = laurel(['params', '--model', 'resnet20'], { env: { LAUREL_BACKEND: 'bogus' } });
-  refused(bogus, /LAUREL_BACKEND=bogus is not a backend: expected native, cpu, wasm/);
+  refused(bogus, /unknown backend 'bogus' \(LAUREL_BACKEND\): expected native, cpu, wasm/);
   const ro = tinyTmpfs(64 * 1024, ',ro');
   if (!ro) return t.skip('the read-only --out case needs root to mount a tmpfs');
   try {

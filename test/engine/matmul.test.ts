@@ -28,7 +28,21 @@ test('setNumThreads is shared and validated', () => {
 
 test('initBackend rejects unknown names and honours cpu', async () => {
   await setup();
-  await assert.rejects(initBackend('gpu' as never), /unknown backend/);
+  await assert.rejects(
+    initBackend('gpu' as never),
+    /^InputError: unknown backend 'gpu' \(the backend argument\): expected native, cpu, wasm$/,
+  );
+  const saved = process.env.LAUREL_BACKEND;
+  process.env.LAUREL_BACKEND = 'gpu';
+  try {
+    await assert.rejects(
+      initBackend(),
+      /unknown backend 'gpu' \(LAUREL_BACKEND\): expected native, cpu, wasm/,
+    );
+  } finally {
+    if (saved === undefined) Reflect.deleteProperty(process.env, 'LAUREL_BACKEND');
+    else process.env.LAUREL_BACKEND = saved;
+  }
   assert.equal(await initBackend('cpu'), 'cpu');
   assert.equal(await initBackend('native'), 'native');
 });
