@@ -983,7 +983,7 @@ void bn_affine(const float* mean, const float* var, const float* g, const float*
   for (int64_t j = 0; j < C; j++) {
     const float rs = 1.0f / std::sqrt(var[j] + eps);
     mul[j] = rs * (g ? g[j] : 1.0f);
-    add[j] = (b ? b[j] : 0.0f) - mean[j] * mul[j];
+    add[j] = b ? b[j] : 0.0f;  // y = (x − mean)·mul + add, not x·mul + (β − mean·mul), which cancels when var ≈ 0
   }
 }
 
@@ -1027,7 +1027,7 @@ Napi::Value BatchNormTrainOp(const Napi::CallbackInfo& info) {
     for (int64_t r = s; r < e; r++) {
       const float* __restrict xr = x + r * C;
       float* __restrict yr = y + r * C;
-      for (int64_t j = 0; j < C; j++) yr[j] = std::max(xr[j] * mul[j] + add[j], lo);
+      for (int64_t j = 0; j < C; j++) yr[j] = std::max((xr[j] - mean[j]) * mul[j] + add[j], lo);
     }
   });
   return info.Env().Undefined();
@@ -1041,13 +1041,14 @@ inline void bn_grad_sums_row(int64_t C, const float* __restrict dy, const float*
                              const float* __restrict add, float* __restrict accG, float* __restrict accB) {
   for (int64_t j = 0; j < C; j++) {
     float d = dy[j];
-    if constexpr (kRelu) d = x[j] * mul[j] + add[j] > 0.0f ? d : 0.0f;
+    if constexpr (kRelu) d = (x[j] - mean[j]) * mul[j] + add[j] > 0.0f ? d : 0.0f;
     accG[j] += d * (x[j] - mean[j]) * rs[j];
     accB[j] += d;
   }
 }
 
-// One row of dx = k1·d + k2 + k3·(x − mean).
+// One row of dx = k1·((d − k2) − k3·(x − mean)): d − dβ/M first, so that a channel of one row (or of equal dy)
+// gives exactly 0, as the formula does, where k1·d − k1·dβ/M would leave k1·d's rounding.
 template <bool kRelu>
 inline void bn_grad_dx_row(int64_t C, const float* __restrict dy, const float* __restrict x,
                            const float* __restrict mean, const float* __restrict mul, const float* __restrict add,
@@ -1055,14 +1056,14 @@ inline void bn_grad_dx_row(int64_t C, const float* __restrict dy, const float* _
                            float* __restrict dx) {
   for (int64_t j = 0; j < C; j++) {
     float d = dy[j];
-    if constexpr (kRelu) d = x[j] * mul[j] + add[j] > 0.0f ? d : 0.0f;
-    dx[j] = k1[j] * d + k2[j] + k3[j] * (x[j] - mean[j]);
+    if constexpr (kRelu) d = (x[j] - mean[j]) * mul[j] + add[j] > 0.0f ? d : 0.0f;
+    dx[j] = k1[j] * ((d - k2[j]) - k3[j] * (x[j] - mean[j]));
   }
 }
 
 // batchNormTrainGrad(dy, x, mean, variance, gamma|null, dx, dGamma, dBeta, C, eps, beta|null, relu):
 // x̂ = (x − mean)·rstd; dγ = Σ dy·x̂; dβ = Σ dy; dx = γ·rstd·(dy − dβ/M − x̂·dγ/M). With relu (the forward was
-// ReLU(BN(x))), dy is first masked where the recomputed pre-activation x·mul + add was ≤ 0.
+// ReLU(BN(x))), dy is first masked where the recomputed pre-activation (x − mean)·mul + β was ≤ 0.
 Napi::Value BatchNormTrainGradOp(const Napi::CallbackInfo& info) {
   const Arr<float> dy = f32(info, 0), x = f32(info, 1), mean = f32(info, 2), var = f32(info, 3);
   const Arr<float> g = f32_opt(info, 4), dx = f32(info, 5), dg = f32(info, 6), db = f32(info, 7);
@@ -1091,9 +1092,9 @@ Napi::Value BatchNormTrainGradOp(const Napi::CallbackInfo& info) {
     dg[j] = sums[j];
     db[j] = sums[C + j];
     float gr = (g ? g[j] : 1.0f) * rs[j];
-    k1[j] = gr;                              // · dy
-    k2[j] = -gr * db[j] * invM;              // constant
-    k3[j] = -gr * dg[j] * invM * rs[j];      // · (x − mean)
+    k1[j] = gr;
+    k2[j] = db[j] * invM;
+    k3[j] = dg[j] * invM * rs[j];
   }
   parallel_for(rows, std::max<int64_t>(1, kGrain / C), [&](int64_t s, int64_t e) {
     for (int64_t r = s; r < e; r++) {

@@ -2,6 +2,7 @@
 // that showed it (the fuzz command in the test's name reruns the original).
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { ops } from '../../src/engine/index.ts';
 import { compare, rand, t } from './helpers.ts';
 
 test("empty reductions give cpu's values: max and min NaN, sum and mean 0 (fuzz --seed 1 --op Mean --case 1)", async () => {
@@ -75,4 +76,25 @@ test('shapes that collapse to more than 8 strided dims run (on cpu kernels) inst
   await compare(() =>
     tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.transpose(v, [9, 7, 5, 3, 1, 8, 6, 4, 2, 0]), 2)))(x()),
   );
+});
+
+test('training batch norm keeps a zero-variance channel exact: y = β, and dx = 0 for one row (fuzz --seed 99 --op LaurelBatchNormTrain --case 58, LaurelBatchNormTrainGrad --case 121)', async () => {
+  // Channel 0 constant 1 over the rows (variance 0, rstd = 1/√eps ≈ 316): x·mul + (β − mean·mul) left 3e-5 of
+  // rounding where (x − mean)·mul + β gives β; one row: γ·rstd·dy − γ·rstd·dβ left k1·dy's rounding, not 0.
+  const x = Float32Array.of(1, 0.5, 1, -1, 1, 2);
+  const gamma = Float32Array.of(1.3, 0.7);
+  const beta = Float32Array.of(0.0027, -0.4);
+  const run = (rows: number) => () => {
+    const xs = t(x.subarray(0, rows * 2), [rows, 2]);
+    const g = t(gamma, [2]);
+    const b = t(beta, [2]);
+    const y = ops().batchNormTrain(xs, g, b, 1e-5, false).y;
+    const w = t(rand(rows * 2, 9), [rows, 2]);
+    const grads = tf.grads((a: tf.Tensor, c: tf.Tensor, e: tf.Tensor) =>
+      tf.sum(tf.mul(ops().batchNormTrain(a, c, e, 1e-5, false).y, w)),
+    )([xs, g, b]);
+    return [y, ...grads];
+  };
+  await compare(run(3), 1e-6, 1e-7, 'three rows');
+  await compare(run(1), 1e-6, 1e-7, 'one row');
 });
