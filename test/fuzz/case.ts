@@ -73,6 +73,8 @@ export interface Case {
    * a probability like 1.
    */
   scale?: number;
+  /** As `scale`, for the gradients (default 0: max |∂L/∂·| alone), e.g. √rows for a ∂β summed over the rows. */
+  gradScale?: number;
 }
 
 /** Mean |x| over the finite values of some inputs. */

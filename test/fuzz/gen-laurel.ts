@@ -142,8 +142,9 @@ const layerNorm: Generator = (d) => {
     inputs,
     attrs: { eps },
     family: 'reduce',
-    // Normalized rows: unit-sized whatever x's size.
+    // Normalized rows: unit-sized whatever x's size; ∂γ and ∂β sum over the rows (W's terms are unit-sized).
     scale: 1,
+    gradScale: Math.sqrt(inputs[0].values.length / dim),
     run: (t) => ops().layerNorm(t.x, t.gamma, t.beta, eps),
   };
 };
@@ -186,6 +187,8 @@ const batchNormTrain: Generator = (d) => {
     family: 'reduce',
     // The batch statistics carry no gradient on native (they do in the reference): only y is weighed.
     gradOutputs: [0],
+    // ∂γ and ∂β sum over the rows.
+    gradScale: Math.sqrt(x.values.length / c),
     run: (t) => {
       const { y, mean, variance } = ops().batchNormTrain(t.x, t.gamma, t.beta, eps, relu);
       return [y, mean, variance];

@@ -193,7 +193,7 @@ export function compareResults(c: Case, cpu: Result, nat: Result, gradNames: str
       (i) => `∂/∂${gradNames[i] ?? i}`,
       true,
       factor,
-      0,
+      c.gradScale ?? 0,
     )
   );
 }
