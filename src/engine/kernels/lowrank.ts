@@ -4,8 +4,10 @@
 //   folded:  out = α·fx + x·B,  B = β·(I + V·U) [D, D]: one GEMM over the M rows each way, and no [M, D]
 //            temporaries besides the outputs (the low-rank term, the β·x term and the identity ride in B);
 //   split:   out = α·fx + β·x + (x·V)·(β·U): the [M, r] projection T = x·V, then one accumulating GEMM.
-// Folding costs D² per row against 2·D·r, so it wins on FLOPs for D ≤ 2r (as src/laurel/math.ts lowRank); for
-// D ≤ 64 on AVX-512 the addon does the folded form in one pass over the rows each way (lowRankCombineRows /
+// Both compute the same formula with the same inputs and outputs; only speed and float rounding differ, so the
+// choice is this kernel's own performance decision, not a model attribute the caller passes. Folding costs D²
+// per row against 2·D·r, so it wins on FLOPs for D ≤ 2r (the same count that src/laurel/math.ts lowRank makes
+// for its tf-op association, an independent choice); for D ≤ 64 on AVX-512 the addon does the folded form in one pass over the rows each way (lowRankCombineRows /
 // ...GradRows), which beats the split form's several passes for any r (memory, not FLOPs, bounds these rows).
 // The tall GEMMs on the M rows run on the addon's skinny kernels (batchGemm routes them there).
 import { BINARY, UNARY } from './elementwise.ts';
@@ -42,8 +44,8 @@ function mm(
 }
 
 /** The scalars α and β (1 when absent): combineWeights, which these kernels take only as scalars. */
-function weights(be: Backend, inputs: KernelArgs['inputs'], norm: unknown) {
-  const { a, b } = combineWeights(be, inputs, norm);
+function weights(be: Backend, inputs: KernelArgs['inputs']) {
+  const { a, b } = combineWeights(be, inputs);
   return { a: a ? a[0] : 1, b: b ? b[0] : 1 };
 }
 
@@ -89,7 +91,7 @@ function lowRankCombine({ inputs, backend: be, attrs }: KernelArgs): TensorInfo 
   const dm = dims(x, V);
   const { m, d, r } = dm;
   const [xv, vv, uv] = [f32(be, x), f32(be, V), f32(be, U)];
-  const { a, b } = weights(be, inputs, attrs?.rwNorm);
+  const { a, b } = weights(be, inputs);
   const out = be.alloc(m * d);
   if (folded(dm)) {
     const { B } = foldLowRank(vv, uv, d, r, b);
@@ -122,7 +124,7 @@ function lowRankCombineGrad({ inputs, backend: be, attrs }: KernelArgs): TensorI
     addon().binary(BINARY.reluGrad, g, f32(be, y), masked, Int32Array.of(m * d), ONE, ONE);
     g = masked;
   }
-  const { a, b } = weights(be, inputs, attrs?.rwNorm);
+  const { a, b } = weights(be, inputs);
   const dfx = be.alloc(m * d);
   const dx = be.alloc(m * d);
   const dV = be.alloc(d * r);
@@ -183,7 +185,7 @@ function lowRankCombineGrad({ inputs, backend: be, attrs }: KernelArgs): TensorI
     output(be, x.shape.slice(), dx),
     output(be, V.shape.slice(), dV),
     output(be, U.shape.slice(), dU),
-    ...combineWeightGrads(be, inputs, attrs?.rwNorm, dAlpha, dBeta),
+    ...combineWeightGrads(be, inputs, dAlpha, dBeta),
   ];
 }
 

@@ -65,14 +65,13 @@ export function registerOptim(k: Kernels): void {
   k.set('LaurelSgd', sgd as unknown as KernelFunc);
 }
 
-// The combine kernels take α and β as tensors (scalar or [D]), or RW's raw pair w [2] with attrs.rwNorm, from
-// which they derive the scalars and to which they return the gradient (see fused.ts fusedRw). With attrs.relu
-// the forward applies ReLU, and the gradient takes the forward's output as input y to mask dy.
+// The combine kernels take α and β as tensors (scalar or [D]; RW's α, β come from tf ops in the ops interface).
+// With attrs.relu the forward applies ReLU, and the gradient takes the forward's output as input y to mask dy.
 function combine({ inputs, backend, attrs }: KernelArgs): TensorInfo {
   const { fx, x, extra } = inputs;
   const out = backend.alloc(f32(backend, fx).length);
   const d = fx.shape[fx.shape.length - 1];
-  const { a, b } = combineWeights(backend, inputs, attrs?.rwNorm);
+  const { a, b } = combineWeights(backend, inputs);
   addon().combine(
     f32(backend, fx),
     f32(backend, x),
@@ -90,7 +89,7 @@ function combineGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
   const { dy, fx, x, extra, y } = inputs;
   const n = f32(backend, dy).length;
   const d = dy.shape[dy.shape.length - 1];
-  const { a, b } = combineWeights(backend, inputs, attrs?.rwNorm);
+  const { a, b } = combineWeights(backend, inputs);
   const dfx = backend.alloc(n);
   const dx = backend.alloc(n);
   const da = a ? new Float32Array(a.length) : null;
@@ -112,7 +111,7 @@ function combineGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
   return [
     output(backend, dy.shape.slice(), dfx),
     output(backend, dy.shape.slice(), dx),
-    ...combineWeightGrads(backend, inputs, attrs?.rwNorm, da, db),
+    ...combineWeightGrads(backend, inputs, da, db),
   ];
 }
 

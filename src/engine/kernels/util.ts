@@ -67,52 +67,25 @@ export function optionalGrads(
   return pairs.flatMap(([t, g]) => (t && g ? [output(b, t.shape.slice(), g)] : []));
 }
 
-/**
- * RW's (α, β) from its raw pair w for the fused combine kernels (the scalar case of src/laurel/math.ts
- * rwAlphaBeta): 'softmax' gives 2·softmax(w), 'none' gives w itself.
- */
-export function rwAlphaBeta(norm: unknown, w: Float32Array): [number, number] {
-  if (norm === 'none') return [w[0], w[1]];
-  const s0 = 1 / (1 + Math.exp(w[1] - w[0])); // softmax(w)[0]
-  return [2 * s0, 2 * (1 - s0)];
-}
-
-/** ∂L/∂w from ∂L/∂α and ∂L/∂β through rwAlphaBeta (softmax: ∂α/∂w₀ = −∂α/∂w₁ = 2·s₀·s₁, β = 2 − α). */
-export function rwAlphaBetaGrad(norm: unknown, w: Float32Array, dAlpha: number, dBeta: number): Float32Array {
-  if (norm === 'none') return Float32Array.of(dAlpha, dBeta);
-  const s0 = 1 / (1 + Math.exp(w[1] - w[0]));
-  const g = 2 * s0 * (1 - s0) * (dAlpha - dBeta);
-  return Float32Array.of(g, -g);
-}
-
-/**
- * The combine kernels' α and β: the alpha and beta inputs (length 1 or D), or the scalars rwAlphaBeta derives
- * from RW's raw pair w [2] (attrs.rwNorm); null where absent (the kernels read that as 1).
- */
+/** The combine kernels' α and β: the alpha and beta inputs (length 1 or D); null where absent (read as 1). */
 export function combineWeights(
   be: Backend,
   inputs: KernelArgs['inputs'],
-  norm: unknown,
 ): { a: Float32Array | null; b: Float32Array | null } {
-  const { alpha, beta, w } = inputs;
-  if (!w) return { a: alpha ? f32(be, alpha) : null, b: beta ? f32(be, beta) : null };
-  const [a, b] = rwAlphaBeta(norm, f32(be, w));
-  return { a: Float32Array.of(a), b: Float32Array.of(b) };
+  const { alpha, beta } = inputs;
+  return { a: alpha ? f32(be, alpha) : null, b: beta ? f32(be, beta) : null };
 }
 
-/** The gradients of those inputs from ∂L/∂α and ∂L/∂β: ∂L/∂w [2] when w was given, else α's and β's if present. */
+/** The gradients of those inputs from ∂L/∂α and ∂L/∂β, α's and β's where present. */
 export function combineWeightGrads(
   be: Backend,
   inputs: KernelArgs['inputs'],
-  norm: unknown,
   dAlpha: Float32Array | null,
   dBeta: Float32Array | null,
 ): TensorInfo[] {
-  const { alpha, beta, w } = inputs;
-  if (w) return [output(be, [2], rwAlphaBetaGrad(norm, f32(be, w), dAlpha![0], dBeta![0]))];
   return optionalGrads(be, [
-    [alpha, dAlpha],
-    [beta, dBeta],
+    [inputs.alpha, dAlpha],
+    [inputs.beta, dBeta],
   ]);
 }
 
