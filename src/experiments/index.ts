@@ -7,17 +7,19 @@
 import { resolve } from 'node:path';
 import { BUDGETS as BUDGET_LIST, type Budget, parseBudget } from './budget.ts';
 import { EXPERIMENT_NAMES, getExperiment } from './definitions/index.ts';
+import type { TrialExecutor } from './executor.ts';
 import { experimentId, experimentResultsDir, experimentRunsDir, planTrials } from './plan.ts';
 import { runTrialsOnQueue } from './queue.ts';
 import { type WrittenReport, writeReport } from './report.ts';
-import { type RunTrialsResult, type TrialExecutor, runTrials } from './runner.ts';
+import { type RunTrialsResult, runTrials } from './runner.ts';
 import { ResultStore } from './store.ts';
 
 export { BUDGETS, PRESETS, parseBudget, type Budget } from './budget.ts';
 export { EXPERIMENT_NAMES, EXPERIMENTS, getExperiment, type ExperimentName } from './definitions/index.ts';
 export { experimentId, planTrials } from './plan.ts';
 export type { WrittenReport } from './report.ts';
-export type { RunTrialsResult, TrialExecutor, TrialOutcome } from './runner.ts';
+export type { TrialExecutor, TrialOutcome } from './executor.ts';
+export type { RunTrialsResult } from './runner.ts';
 export { parseQueueUrl, runQueueWorker } from './queue.ts';
 export type { TrialRecord } from './store.ts';
 export type { TrialSpec, TrialSummary } from './trial.ts';

@@ -4,7 +4,7 @@
  * join the trial's summary (so `probe_accuracy` is compared pair by pair in the report like any metric). A
  * failed probe fails the trial (it is retried, and resumes its finished training, on the next run).
  */
-import type { TrialExecutor } from './runner.ts';
+import type { TrialExecutor } from './executor.ts';
 import { LAUREL_BIN, type TrialSpec, normalizeSummary } from './trial.ts';
 
 /** `node bin/laurel.mjs probe --out DIR --json --threads T [--limit N]`. */

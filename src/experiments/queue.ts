@@ -22,11 +22,10 @@ import { join } from 'node:path';
 import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { InputError } from '../util/errors.ts';
+import type { TrialExecutor, TrialOutcome } from './executor.ts';
 import { gitCommit } from './git.ts';
 import {
   type RunTrialsResult,
-  type TrialExecutor,
-  type TrialOutcome,
   describeOutcome,
   executeTrial,
   makeRecord,

@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import type { ExecContext, TrialExecutor, TrialOutcome } from './executor.ts';
 import { gitCommit } from './git.ts';
 import { CRN_VERSION } from './paired.ts';
 import { probeCommand, withProbe } from './probe-step.ts';
@@ -27,25 +28,6 @@ import {
   trialFingerprint,
   trialKey,
 } from './trial.ts';
-
-export interface TrialOutcome {
-  /** The parsed `--json` summary; null on failure. */
-  summary: TrialSummary | null;
-  /** Why the trial failed; null on success. */
-  error: string | null;
-}
-
-export interface ExecContext {
-  threads: number;
-  /** Aborted on Ctrl-C: the executor should stop the trial (the trainer checkpoints on SIGINT). */
-  signal: AbortSignal;
-  /** Where the executor may write the trial's stdout/stderr. */
-  logPath: string;
-  /** Stop the trial (SIGINT, then SIGKILL after a grace period) and fail it after this long; 0: no limit. */
-  timeoutMs: number;
-}
-
-export type TrialExecutor = (trial: TrialSpec, ctx: ExecContext) => Promise<TrialOutcome>;
 
 export interface RunTrialsOptions {
   store: ResultStore;

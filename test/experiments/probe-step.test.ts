@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { ExecContext, TrialExecutor } from '../../src/experiments/executor.ts';
 import { probeCommand, withProbe } from '../../src/experiments/probe-step.ts';
-import type { ExecContext, TrialExecutor } from '../../src/experiments/runner.ts';
 import { LAUREL_BIN, type TrialSpec, normalizeSummary } from '../../src/experiments/trial.ts';
 
 const trial = (probe?: { limit?: number }): TrialSpec => ({

@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { getExperiment } from '../../src/experiments/definitions/index.ts';
+import type { TrialExecutor } from '../../src/experiments/executor.ts';
 import { runExperiment } from '../../src/experiments/index.ts';
 import { planTrials } from '../../src/experiments/plan.ts';
-import { type TrialExecutor, runTrials, threadsPerWorker } from '../../src/experiments/runner.ts';
+import { runTrials, threadsPerWorker } from '../../src/experiments/runner.ts';
 import { ResultStore } from '../../src/experiments/store.ts';
 import { type TrialSpec, normalizeSummary } from '../../src/experiments/trial.ts';
 

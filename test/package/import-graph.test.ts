@@ -66,15 +66,7 @@ test('the import graph is read: every relative import names an existing file', (
         assert.ok(graph.has(e.to) || statSync(e.to, { throwIfNoEntry: false }), `${rel(f)} → ${e.to}`);
 });
 
-/**
- * Type-only circles known to exist, to be removed by their owners (they cost nothing at run time, but tie the
- * files together): each entry is one circle as this test prints it.
- */
-const KNOWN_TYPE_CIRCLES = new Set([
-  // TrialExecutor belongs in a file of its own (issue #11): probe-step.ts needs the type, runner.ts the code.
-  'src/experiments/runner.ts → src/experiments/probe-step.ts → src/experiments/runner.ts',
-]);
-
+/** The import circles through src/, as `a → b → a` (withTypes: type-only imports count too, since they tie files). */
 function circles(withTypes: boolean): string[] {
   const state = new Map<string, 'open' | 'done'>();
   const stack: string[] = [];
@@ -94,12 +86,9 @@ function circles(withTypes: boolean): string[] {
   return found;
 }
 
-test('no import circles in src/: none at run time, and none through type-only imports but the known ones', () => {
+test('no import circles in src/: none at run time, and none through type-only imports', () => {
   assert.deepEqual(circles(false), []);
-  assert.deepEqual(
-    circles(true).filter((c) => !KNOWN_TYPE_CIRCLES.has(c)),
-    [],
-  );
+  assert.deepEqual(circles(true), []);
 });
 
 test('folders depend one way (util ← engine, io ← nn ← laurel ← models, data ← train ← experiments ← cli) and src/ never imports bench/', () => {
