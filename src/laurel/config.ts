@@ -1,86 +1,40 @@
-import type * as tf from '@tensorflow/tfjs';
+import {
+  DEFAULT_K,
+  type GeneralG,
+  type PaH,
+  type ResidualOptions,
+  type RwNorm,
+  type VInit,
+} from './options.ts';
+import { type Sizes, VARIANTS, type Variant, type VariantSpec, variantSpec } from './variants/index.ts';
+import { rwCount } from './variants/parts.ts';
 
-/**
- * The LAUREL variants (paper eq. 2 and its special cases; see math.ts for each formula).
- * `baseline` is the plain residual `f(x) + x` (eq. 1), so that a model can switch LAUREL off by configuration.
- */
-export type Variant =
-  | 'baseline'
-  | 'rw'
-  | 'lr'
-  | 'pa'
-  | 'rw+lr'
-  | 'rw+pa'
-  | 'lr+pa'
-  | 'rw+lr+pa'
-  | 'gemma3n'
-  | 'general';
+export { variantSpec } from './variants/index.ts';
 
-export const VARIANTS: readonly Variant[] = [
-  'baseline',
-  'rw',
-  'lr',
-  'pa',
-  'rw+lr',
-  'rw+pa',
-  'lr+pa',
-  'rw+lr+pa',
-  'gemma3n',
-  'general',
-];
+export { DEFAULT_GEMMA3N_RANK, DEFAULT_K, DEFAULT_RANK } from './options.ts';
+export type { GeneralG, PaH, RwNorm, VInit } from './options.ts';
+export { VARIANTS, type Variant } from './variants/index.ts';
 
-/** How RW turns its raw parameters into (α, β). */
-export type RwNorm = 'softmax' | 'sigmoid' | 'none';
-/** Initialization of the down-projection V (the up-projection U is always zero, except for gemma3n). */
-export type VInit = 'xavier' | 'column-orthogonal';
-/** The linear map h of PA: a low-rank product U·V, or the identity. */
-export type PaH = 'lowrank' | 'identity';
-
-/**
- * The user-supplied linear g of the `general` variant (eq. 2): `x_{i+1} = α·f(x_i) + g(x_i, x_{i-1}, …)`.
- * `history` holds the earlier block inputs kept by the ActivationHistory passed to `forward`, newest first
- * (empty without one). g's own parameters, if any, belong to the caller (they are not counted by
- * `addedParams()`). g should be linear for the model to be LAUREL, but this is not checked.
- */
-export type GeneralG = (x: tf.Tensor, history: readonly tf.Tensor[]) => tf.Tensor;
-
-export interface ResidualConfig {
+/** A residual connection's configuration: the variant (variants/, one record each) and its options. */
+export interface ResidualConfig extends ResidualOptions {
   variant: Variant;
-  /** r of the low-rank products. Default: 16 (64 for gemma3n), clamped to D−1 when not given. */
-  rank?: number;
-  /** Number of activations PA combines, x_i included (k − 1 earlier block inputs). Default 3. */
-  k?: number;
-  /** RW normalization. Default 'softmax'. */
-  rwNorm?: RwNorm;
-  /** RW with length-D α and β instead of scalars. Default false. */
-  rwPerDim?: boolean;
-  /** V initialization. Default 'xavier'. */
-  vInit?: VInit;
-  /** PA's h. Default 'lowrank'. Only `pa` and `rw+pa` accept 'identity'. */
-  paH?: PaH;
-  /** The `general` variant's g (required there). */
-  g?: GeneralG;
 }
-
-export const DEFAULT_RANK = 16;
-export const DEFAULT_GEMMA3N_RANK = 64;
-export const DEFAULT_K = 3;
 
 const RW_NORMS: readonly RwNorm[] = ['softmax', 'sigmoid', 'none'];
 const V_INITS: readonly VInit[] = ['xavier', 'column-orthogonal'];
 const PA_HS: readonly PaH[] = ['lowrank', 'identity'];
 const OPTION_KEYS = ['variant', 'rank', 'k', 'rwNorm', 'rwPerDim', 'vInit', 'paH', 'g'] as const;
 
-export const hasRw = (v: Variant): boolean => v === 'rw' || v.startsWith('rw+');
-export const hasPa = (v: Variant): boolean => v.endsWith('pa');
+export const hasRw = (v: Variant): boolean => variantSpec(v).rw;
+export const hasPa = (v: Variant): boolean => variantSpec(v).pa;
 /** LR combined with PA: eq. 6 style, one low-rank product per earlier activation. */
-export const hasPerJLowRank = (v: Variant): boolean => v === 'lr+pa' || v === 'rw+lr+pa';
+export const hasPerJLowRank = (v: Variant): boolean => variantSpec(v).perJLowRank;
 /** Whether the variant owns low-rank matrices U, V (which need a rank). */
 export function hasLowRank(config: ResidualConfig): boolean {
-  const v = config.variant;
-  if (v === 'lr' || v === 'rw+lr' || v === 'gemma3n' || hasPerJLowRank(v)) return true;
-  return (v === 'pa' || v === 'rw+pa') && config.paH !== 'identity';
+  return variantSpec(config.variant).lowRank(config);
 }
+/** Which earlier block inputs the variant reads ('none': a model needs no ActivationHistory for it). */
+export const historyUse = (v: Variant): VariantSpec['history'] => variantSpec(v).history;
 
 function fail(field: string, got: unknown, allowed: string): never {
   const shown = typeof got === 'string' ? `'${got}'` : typeof got === 'function' ? 'a function' : String(got);
@@ -119,29 +73,30 @@ export function residualConfig(variant: string, opts: Partial<ResidualConfig> = 
     fail('rwPerDim', opts.rwPerDim, 'true, false');
   const vInit = oneOf('vInit', opts.vInit ?? 'xavier', V_INITS);
   const paH = oneOf('paH', opts.paH ?? 'lowrank', PA_HS);
-  if (paH === 'identity' && hasPerJLowRank(v)) {
+  const spec = variantSpec(v);
+  if (paH === 'identity' && spec.pa && !spec.paHIdentity) {
     fail('paH', paH, `'lowrank' for variant '${v}' ('identity' only with 'pa' and 'rw+pa')`);
   }
   if (opts.g !== undefined && typeof opts.g !== 'function')
     fail('g', opts.g, 'a function (x, history) => Tensor');
-  if (v === 'general' && opts.g === undefined) {
-    fail('g', opts.g, "a function (x, history) => Tensor (required by variant 'general')");
+  if (spec.needsG && opts.g === undefined) {
+    fail('g', opts.g, `a function (x, history) => Tensor (required by variant '${v}')`);
   }
 
   const config: ResidualConfig = { variant: v };
-  if (hasRw(v)) {
+  if (spec.rw) {
     config.rwNorm = rwNorm;
     config.rwPerDim = opts.rwPerDim ?? false;
   }
-  if (hasPa(v)) {
+  if (spec.pa) {
     config.k = opts.k ?? DEFAULT_K;
     config.paH = paH;
   }
-  if (hasLowRank({ variant: v, paH })) {
+  if (spec.lowRank({ paH })) {
     if (opts.rank !== undefined) config.rank = opts.rank;
     config.vInit = vInit;
   }
-  if (v === 'general') config.g = opts.g;
+  if (spec.needsG) config.g = opts.g;
   return config;
 }
 
@@ -152,7 +107,7 @@ export function residualConfig(variant: string, opts: Partial<ResidualConfig> = 
  * models, the CLI, experiments and reports share.
  */
 export function effectiveRank(variant: Variant, dim: number, requested?: number): number {
-  const want = requested ?? (variant === 'gemma3n' ? DEFAULT_GEMMA3N_RANK : DEFAULT_RANK);
+  const want = requested ?? variantSpec(variant).defaultRank;
   return Math.max(1, Math.min(want, dim - 1));
 }
 
@@ -175,29 +130,26 @@ export function resolveRank(config: ResidualConfig, dim: number): number {
 
 /** Parameters of RW: 2 (softmax/none), 1 (sigmoid), or D times that with rwPerDim. */
 export function rwParamCount(config: ResidualConfig, dim: number): number {
-  const perScalar = config.rwNorm === 'sigmoid' ? 1 : 2;
-  return config.rwPerDim ? perScalar * dim : perScalar;
+  return rwCount(config, dim);
+}
+
+/** k as used by a residual: config.k for PA variants, else 1. */
+export const effectiveK = (config: ResidualConfig): number =>
+  variantSpec(config.variant).pa ? (config.k ?? DEFAULT_K) : 1;
+
+/** The sizes a residual of width `dim` has: D, the rank (resolveRank; 0 without low-rank matrices), k. */
+export function sizesOf(config: ResidualConfig, dim: number): Sizes {
+  return { D: dim, r: hasLowRank(config) ? resolveRank(config, dim) : 0, k: effectiveK(config) };
 }
 
 /**
- * Parameters one LAUREL layer of width `dim` adds over a plain residual (the paper's formulas):
- * baseline 0; RW 2 (sigmoid 1, per-dim 2D); LR 2rD; PA 2rD + k (identity h: k); RW+LR 2rD + 2;
+ * Parameters one LAUREL layer of width `dim` adds over a plain residual (the paper's formulas, one per variant
+ * file): baseline 0; RW 2 (sigmoid 1, per-dim 2D); LR 2rD; PA 2rD + k (identity h: k); RW+LR 2rD + 2;
  * RW+PA 2rD + k + 2; LR+PA 2rkD + k; RW+LR+PA 2rkD + k + 2; gemma3n 2rD + D (the RMSNorm scale);
  * general 1 (α; g's own parameters are the caller's). RW terms follow rwParamCount.
  */
 export function addedParamCount(config: ResidualConfig, dim: number): number {
   if (!(Number.isInteger(dim) && dim >= 1))
     throw new Error(`addedParamCount: bad dim ${dim}; allowed: an integer >= 1`);
-  const v = config.variant;
-  if (v === 'baseline') return 0;
-  if (v === 'general') return 1;
-  const rw = hasRw(v) ? rwParamCount(config, dim) : 0;
-  if (v === 'rw') return rw;
-  if (v === 'gemma3n') return 2 * resolveRank(config, dim) * dim + dim;
-  const k = config.k ?? DEFAULT_K;
-  const pa = hasPa(v) ? k : 0;
-  if (!hasLowRank(config)) return rw + pa; // pa / rw+pa with identity h
-  const r = resolveRank(config, dim);
-  const copies = hasPerJLowRank(v) ? k : 1;
-  return rw + pa + 2 * r * dim * copies;
+  return variantSpec(config.variant).paramCount(config, sizesOf(config, dim));
 }

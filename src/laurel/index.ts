@@ -10,25 +10,23 @@ export {
   type VInit,
   type Variant,
   addedParamCount,
+  effectiveK,
   effectiveRank,
   hasLowRank,
   hasPa,
   hasPerJLowRank,
   hasRw,
+  historyUse,
   residualConfig,
   resolveRank,
   rwParamCount,
+  sizesOf,
+  variantSpec,
 } from './config.ts';
+export type { LaurelParams, ResidualOptions } from './options.ts';
+export type { ForwardInputs, Sizes, VariantSpec } from './variants/index.ts';
 export { ActivationHistory } from './history.ts';
 export * as laurelMath from './math.ts';
-export {
-  type LaurelParams,
-  Residual,
-  type ResidualContext,
-  columnOrthogonal,
-  effectiveK,
-  initialParams,
-  residualForward,
-  xavierUniform,
-} from './residual.ts';
+export { columnOrthogonal, xavierUniform } from './init.ts';
+export { Residual, type ResidualContext, initialParams, residualForward } from './residual.ts';
 export { type LaurelLayerArgs, LaurelResidualLayer, laurelResidual } from './layers/index.ts';

@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ops } from '../engine/ops/index.ts';
-import type { RwNorm } from './config.ts';
+import type { RwNorm } from './options.ts';
 
 /** Eq. 1, the plain residual (the `baseline` variant):  x_{i+1} = f(x_i) + x_i. */
 export function plainResidual(fx: tf.Tensor, x: tf.Tensor): tf.Tensor {

@@ -4,15 +4,15 @@ import { Rng } from '../util/rng.ts';
 import {
   type ResidualConfig,
   addedParamCount,
+  effectiveK,
   hasLowRank,
-  hasPa,
-  hasPerJLowRank,
-  hasRw,
   residualConfig,
   resolveRank,
+  sizesOf,
+  variantSpec,
 } from './config.ts';
 import type { ActivationHistory } from './history.ts';
-import * as M from './math.ts';
+import type { LaurelParams } from './options.ts';
 
 export interface ResidualContext {
   /** Earlier block inputs for PA / general; forward reads it, then pushes its own x. */
@@ -23,78 +23,14 @@ export interface ResidualContext {
   relu?: boolean;
 }
 
-/** Xavier (Glorot) uniform: U(−a, a), a = sqrt(6 / (fanIn + fanOut)). */
-export function xavierUniform(shape: number[], fanIn: number, fanOut: number, rng: Rng): tf.Tensor {
-  const a = Math.sqrt(6 / (fanIn + fanOut));
-  const n = shape.reduce((p, s) => p * s, 1);
-  const v = new Float32Array(n);
-  for (let i = 0; i < n; i++) v[i] = (2 * rng.next() - 1) * a;
-  return tf.tensor(v, shape);
-}
-
 /**
- * Column-orthogonal V (NOTES.md, LLM experiments): V[i][j] = 1/sqrt(r·D) if i mod r == j, else 0,
- * with i over the D inputs and j over the r outputs (V stored [D, r]): column j is the indicator of the
- * inputs i ≡ j (mod r), so the r columns have disjoint supports and are orthogonal. (Reading i over r
- * would make `i mod r` a no-op, V a truncated identity.) `copies` > 1 stacks identical copies: [copies, D, r].
+ * The initial value of every parameter of a LAUREL residual of width `dim`, in registration order (the
+ * variant's record says which, their init and order; shared by Residual and the tfjs layer). Random draws come
+ * from one stream seeded by `seed`.
  */
-export function columnOrthogonal(D: number, r: number, copies = 0): tf.Tensor {
-  const v = new Float32Array(D * r);
-  const c = 1 / Math.sqrt(r * D);
-  for (let i = 0; i < D; i++) v[i * r + (i % r)] = c;
-  if (copies === 0) return tf.tensor(v, [D, r]);
-  const all = new Float32Array(copies * D * r);
-  for (let j = 0; j < copies; j++) all.set(v, j * D * r);
-  return tf.tensor(all, [copies, D, r]);
-}
-
-/** LAUREL parameters by name (see Residual for the names and shapes). */
-export type LaurelParams = Partial<
-  Record<'w' | 'alphaBeta' | 'p' | 'V' | 'U' | 'gamma' | 'normScale' | 'alpha', tf.Tensor>
->;
-
-/** k as used by a residual: config.k for PA variants, else 1. */
-export const effectiveK = (config: ResidualConfig): number => (hasPa(config.variant) ? (config.k ?? 3) : 1);
-
-/**
- * The initial value of every parameter of a LAUREL residual of width `dim`, in registration order
- * (shared by Residual and the tfjs layer). Init: U = 0 (LoRA style; gemma3n: Xavier), V Xavier or
- * column-orthogonal, RW so that α = β = 1 (sigmoid: p = 0, α = β = 0.5), γ = 1 with a low-rank h (U = 0
- * already makes the term vanish, and γ ≠ 0 lets U learn) or γ = 0 with identity h (so the term vanishes),
- * gemma3n's RMSNorm scale 1, general's α = 1.
- */
-export function initialParams(
-  config: ResidualConfig,
-  dim: number,
-  seed?: number,
-): [keyof LaurelParams, tf.Tensor][] {
-  const v = config.variant;
-  const D = dim;
-  const k = effectiveK(config);
+export function initialParams(config: ResidualConfig, dim: number, seed?: number): [string, tf.Tensor][] {
   const rng = new Rng(seed ?? Math.floor(Math.random() * 2 ** 31));
-  const out: [keyof LaurelParams, tf.Tensor][] = [];
-  if (hasRw(v)) {
-    const perDim = config.rwPerDim === true;
-    if (config.rwNorm === 'sigmoid') out.push(['p', perDim ? tf.zeros([D]) : tf.scalar(0)]);
-    else if (config.rwNorm === 'none') out.push(['alphaBeta', tf.ones(perDim ? [D, 2] : [2])]);
-    else out.push(['w', tf.zeros(perDim ? [D, 2] : [2])]);
-  }
-  if (hasLowRank(config)) {
-    const r = resolveRank(config, dim);
-    const copies = hasPerJLowRank(v) ? k : 0;
-    const lead = copies ? [copies] : [];
-    out.push([
-      'V',
-      config.vInit === 'column-orthogonal'
-        ? columnOrthogonal(D, r, copies)
-        : xavierUniform([...lead, D, r], D, r, rng),
-    ]);
-    out.push(['U', v === 'gemma3n' ? xavierUniform([r, D], r, D, rng) : tf.zeros([...lead, r, D])]);
-  }
-  if (hasPa(v)) out.push(['gamma', config.paH === 'identity' ? tf.zeros([k]) : tf.ones([k])]);
-  if (v === 'gemma3n') out.push(['normScale', tf.ones([D])]);
-  if (v === 'general') out.push(['alpha', tf.scalar(1)]);
-  return out;
+  return variantSpec(config.variant).init(config, sizesOf(config, dim), rng);
 }
 
 /**
@@ -111,37 +47,14 @@ export function residualForward(
   xHat: tf.Tensor = x,
   relu = false,
 ): tf.Tensor {
-  const v = config.variant;
-  const norm = config.rwNorm ?? 'softmax';
-  const rwRaw = P.w ?? P.alphaBeta ?? P.p;
-  if (v === 'baseline')
-    return relu ? M.combine(fx, x, undefined, undefined, undefined, true) : M.plainResidual(fx, x);
-  if (v === 'rw') return M.rwFromRaw(norm, rwRaw!, fx, x, undefined, undefined, relu);
-  if (v === 'lr') return M.lowRankCombine(fx, x, P.V!, P.U!, undefined, undefined, relu);
-  if (v === 'rw+lr') return M.rwFromRaw(norm, rwRaw!, fx, x, P.V!, P.U!, relu);
-  const y = (() => {
-    if (v === 'general') return M.general(fx, P.alpha!, config.g!(x, prev));
-    if (v === 'gemma3n') return M.gemma3n(fx, x, xHat, P.V!, P.U!, P.normScale!);
-    const ab = hasRw(v) ? M.rwAlphaBeta(norm, rwRaw!) : undefined;
-    const k = effectiveK(config);
-    const xs = [x, ...prev.slice(0, k - 1)];
-    const m = xs.length;
-    const cut = m < k;
-    const gamma = cut ? tf.slice(P.gamma!, 0, m) : P.gamma!;
-    if (hasPerJLowRank(v)) {
-      const V = cut ? tf.slice(P.V!, [0, 0, 0], [m, -1, -1]) : P.V!;
-      const U = cut ? tf.slice(P.U!, [0, 0, 0], [m, -1, -1]) : P.U!;
-      return M.lrPa(fx, xs, gamma, V, U, ab?.alpha, ab?.beta);
-    }
-    return M.pa(fx, xs, gamma, P.V, P.U, ab?.alpha, ab?.beta);
-  })();
-  return relu ? tf.relu(y) : y;
+  const sizes = sizesOf(config, x.shape[x.rank - 1]);
+  return variantSpec(config.variant).forward(config, P, { fx, x, prev, xHat, relu }, sizes);
 }
 
 /**
  * One LAUREL residual connection of width `dim` (the last dimension of its inputs): `forward(f(x), x)`
- * returns x_{i+1}. The formulas are in math.ts, the initial values in initialParams. Parameters (all
- * `kind: 'laurel'`):
+ * returns x_{i+1}. The formulas are in math.ts, each variant's parameters, init and forward in its file in
+ * variants/. Parameters (all `kind: 'laurel'`):
  *   w [2] | [D, 2] (RW softmax logits), alphaBeta [2] | [D, 2] (RW 'none'), p [] | [D] (RW sigmoid),
  *   V [D, r], U [r, D] (LR, PA's low-rank h, gemma3n), V [k, D, r], U [k, r, D] (LR+PA, RW+LR+PA),
  *   gamma [k] (PA), normScale [D] (gemma3n's RMSNorm), alpha [] (general).
@@ -181,11 +94,11 @@ export class Residual extends Module {
    */
   forward(fx: tf.Tensor, x: tf.Tensor, ctx: ResidualContext = {}): tf.Tensor {
     this.checkShapes(fx, x, ctx);
-    const v = this.config.variant;
+    const use = variantSpec(this.config.variant).history;
     const history = ctx.history;
     let prev: tf.Tensor[] = [];
-    if (history && (hasPa(v) || v === 'general')) {
-      prev = v === 'general' ? history.recent() : history.recent(this.k - 1);
+    if (history && use !== 'none') {
+      prev = use === 'all' ? history.recent() : history.recent(this.k - 1);
       for (const p of prev) {
         if (p.isDisposed) {
           throw new Error(

@@ -5,8 +5,9 @@ import {
   Residual,
   type ResidualConfig,
   addedParamCount,
-  hasPa,
+  historyUse,
   residualConfig,
+  variantSpec,
 } from '../laurel/index.ts';
 import { CausalSelfAttention, KvCache } from '../nn/attention.ts';
 import { Embedding } from '../nn/embedding.ts';
@@ -127,9 +128,9 @@ export function gptConfig(c: Partial<GptConfig> = {}): GptConfig {
 
 /** Which of a layer's two residual connections are LAUREL ones, given the variant and placement. */
 export function laurelSites(config: GptConfig): { block: boolean; attention: boolean; mlp: boolean } {
-  const v = config.residual.variant;
-  if (v === 'baseline') return { block: false, attention: false, mlp: false };
-  if (v === 'gemma3n') return { block: false, attention: true, mlp: false };
+  const fixed = variantSpec(config.residual.variant).fixedPlacement;
+  if (fixed === 'none') return { block: false, attention: false, mlp: false };
+  if (fixed === 'attention') return { block: false, attention: true, mlp: false };
   const p = config.placement;
   return {
     block: p === 'block',
@@ -303,9 +304,8 @@ export class Gpt extends Module {
     if (cache && cache.layers.length !== this.layers.length)
       throw new Error(`Gpt: cache has ${cache.layers.length} layers, the model ${this.layers.length}`);
     const D = this.config.dim;
-    const v = this.config.residual.variant;
-    const history =
-      hasPa(v) || v === 'general' ? new ActivationHistory(this.config.residual.k ?? DEFAULT_K) : undefined;
+    const reads = historyUse(this.config.residual.variant) !== 'none';
+    const history = reads ? new ActivationHistory(this.config.residual.k ?? DEFAULT_K) : undefined;
     return tf.tidy(() => {
       let x = this.wte.forward(tf.cast(tokens, 'int32')) as tf.Tensor3D;
       if (this.wpe) x = tf.add(x, tf.slice(this.wpe.table, [start, 0], [t, D]));

@@ -3,15 +3,23 @@
  * math.ts), serializable with getConfig + registerClass so that saved models load again.
  *
  * Inputs: [fx, x, ...extra], all of the same shape [batch, ..., D]:
- *   - PA variants: extra = the earlier block inputs x_{i-1}, x_{i-2}, … (newest first, at most k − 1; the
- *     first blocks of a model simply pass fewer). The functional graph wires them explicitly.
- *   - gemma3n: extra = [x̂] (the pre-normed block input); without it x̂ = x.
+ *   - variants that read the history (PA): extra = the earlier block inputs x_{i-1}, x_{i-2}, … (newest first,
+ *     at most k − 1; the first blocks of a model simply pass fewer). The functional graph wires them explicitly.
+ *   - variants that read x̂ (gemma3n): extra = [x̂] (the pre-normed block input); without it x̂ = x.
  *   - other variants: no extra inputs.
- * The `general` variant (a user-supplied function g) cannot be serialized and is not offered as a layer.
+ * Variants that need a user-supplied function g (`general`) cannot be serialized and are not offered as layers.
  */
 import * as tf from '@tensorflow/tfjs';
-import { type ResidualConfig, addedParamCount, hasPa, residualConfig } from '../config.ts';
-import { type LaurelParams, effectiveK, initialParams, residualForward } from '../residual.ts';
+import {
+  type ResidualConfig,
+  VARIANTS,
+  addedParamCount,
+  effectiveK,
+  residualConfig,
+  variantSpec,
+} from '../config.ts';
+import type { LaurelParams } from '../options.ts';
+import { initialParams, residualForward } from '../residual.ts';
 
 type Shape = (number | null)[];
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
@@ -29,28 +37,30 @@ export class LaurelResidualLayer extends tf.layers.Layer {
   static className = 'LaurelResidual';
   readonly laurel: ResidualConfig;
   private readonly seed?: number;
-  private readonly P: Partial<Record<keyof LaurelParams, LayerVariable>> = {};
+  private readonly P: Record<string, LayerVariable> = {};
   private dim = 0;
 
   constructor(args: LaurelLayerArgs) {
     const { variant, rank, k, rwNorm, rwPerDim, vInit, paH, seed, ...base } = args;
     super(base);
-    if (variant === 'general') {
-      throw new Error(
-        "LaurelResidualLayer: bad variant 'general'; allowed: every variant but 'general' (use Residual)",
-      );
-    }
     const opts: Partial<ResidualConfig> = {};
     const given = { rank, k, rwNorm, rwPerDim, vInit, paH };
     for (const key of LAUREL_KEYS) if (given[key] !== undefined) Object.assign(opts, { [key]: given[key] });
+    if (VARIANTS.includes(variant) && variantSpec(variant).needsG) {
+      const layered = VARIANTS.filter((v) => !variantSpec(v).needsG);
+      throw new Error(
+        `LaurelResidualLayer: bad variant '${variant}'; allowed: ${layered.map((v) => `'${v}'`).join(', ')} (a function g cannot be serialized: use Residual)`,
+      );
+    }
     this.laurel = residualConfig(variant, opts);
     this.seed = seed;
   }
 
   /** The most inputs this layer accepts: [fx, x] plus k − 1 earlier activations (PA) or x̂ (gemma3n). */
   maxInputs(): number {
-    if (hasPa(this.laurel.variant)) return 1 + effectiveK(this.laurel);
-    return this.laurel.variant === 'gemma3n' ? 3 : 2;
+    const spec = variantSpec(this.laurel.variant);
+    if (spec.history !== 'none') return 1 + effectiveK(this.laurel);
+    return spec.xNormed ? 3 : 2;
   }
 
   override build(inputShape: Shape | Shape[]): void {
@@ -88,8 +98,9 @@ export class LaurelResidualLayer extends tf.layers.Layer {
     return tf.tidy(() => {
       const [fx, x, ...extra] = Array.isArray(inputs) ? inputs : [inputs];
       const P: LaurelParams = {};
-      for (const [n, w] of Object.entries(this.P)) P[n as keyof LaurelParams] = w.read();
-      if (this.laurel.variant === 'gemma3n') return residualForward(this.laurel, P, fx, x, [], extra[0] ?? x);
+      for (const [n, w] of Object.entries(this.P)) P[n] = w.read();
+      if (variantSpec(this.laurel.variant).xNormed)
+        return residualForward(this.laurel, P, fx, x, [], extra[0] ?? x);
       return residualForward(this.laurel, P, fx, x, extra);
     });
   }
