@@ -43,7 +43,9 @@ const transpose: Generator = (d) => {
 const softmax: Generator = (d) => {
   const shape = d.shape(1, 5, 70000);
   const x = d.input('x', shape, { specials: true, scale: d.pick([0.1, 1, 10, 100]) });
-  return { inputs: [x], attrs: {}, family: 'reduce', scale: 1, run: (t) => tf.softmax(t.x) };
+  // Probabilities, and a gradient y·(dy − Σ y·dy) whose terms are probabilities times unit weights: both scale 1
+  // (a peaked softmax's gradient is small everywhere, its rounding is not).
+  return { inputs: [x], attrs: {}, family: 'reduce', scale: 1, gradScale: 1, run: (t) => tf.softmax(t.x) };
 };
 
 /** softmax(scale·S + M) over the last axis, M = −∞ past the diagonal: the formula the fused kernel replaces. */
@@ -68,6 +70,7 @@ const causalSoftmax: Generator = (d) => {
     attrs: { scale },
     family: 'reduce',
     scale: 1,
+    gradScale: 1,
     run: ({ x: s }) => fusedCausalSoftmax(s, scale) ?? maskedSoftmax(s, scale),
   };
 };
