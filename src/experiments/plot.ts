@@ -3,8 +3,8 @@
  * Error bars are `rule` marks in a layer named `errorbars` (SVG class `errorbars_marks`); n = 1 rows get
  * zero-length bars.
  */
-import * as vega from 'vega';
-import * as vegaLite from 'vega-lite';
+import type * as VegaLite from 'vega-lite';
+import { requireOptional } from '../util/optional.ts';
 
 export interface BarDatum {
   label: string;
@@ -23,7 +23,7 @@ export interface PointDatum {
   n: number;
 }
 
-type Spec = vegaLite.TopLevelSpec;
+type Spec = VegaLite.TopLevelSpec;
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json';
 
@@ -150,6 +150,8 @@ export function sweepPlotSpec(
 
 /** Renders a Vega-Lite spec to an SVG string. */
 export async function renderSvg(spec: Spec): Promise<string> {
+  const vega = requireOptional<typeof import('vega')>('vega', 'a report plot');
+  const vegaLite = requireOptional<typeof VegaLite>('vega-lite', 'a report plot');
   const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();

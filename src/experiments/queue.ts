@@ -19,9 +19,11 @@
  */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { type Job, Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import type * as BullMQ from 'bullmq';
+import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { InputError } from '../util/errors.ts';
+import { requireOptional } from '../util/optional.ts';
 import type { TrialExecutor, TrialOutcome } from './executor.ts';
 import { gitCommit } from './git.ts';
 import {
@@ -73,12 +75,23 @@ export function parseQueueUrl(url: string): { host: string; port: number; db: nu
   return { host: u.hostname.replace(/^\[|\]$/g, ''), port, db };
 }
 
+/** BullMQ's classes and its Redis client (ioredis comes with bullmq, so bullmq is the package to name). */
+function bullmq(): Pick<typeof BullMQ, 'Queue' | 'Worker'> & { Redis: typeof Redis } {
+  const { Queue, Worker } = requireOptional<typeof BullMQ>('bullmq', 'the job queue (--queue)');
+  return {
+    Queue,
+    Worker,
+    Redis: requireOptional<{ Redis: typeof Redis }>('ioredis', 'the job queue (--queue)').Redis,
+  };
+}
+
 /**
  * A Redis connection that is ready, or one clear error: ioredis retries forever by default, so an unreachable
  * server would hang. BullMQ needs `maxRetriesPerRequest: null` for its blocking commands.
  */
 export async function connectRedis(url: string, timeoutMs = 5000): Promise<Redis> {
   const opts = parseQueueUrl(url);
+  const { Redis } = bullmq();
   const client = new Redis({
     ...opts,
     lazyConnect: true,
@@ -142,7 +155,7 @@ export async function runTrialsOnQueue(
   const { todo, latest, result } = startRun(trials, store, log);
   if (todo.length === 0) return result;
   const connection = await connectRedis(opts.url);
-  const queue = new Queue<QueuedTrial, QueuedResult>(QUEUE_NAME, { connection });
+  const queue = new (bullmq().Queue)<QueuedTrial, QueuedResult>(QUEUE_NAME, { connection });
   try {
     const warning = await durabilityWarning(connection);
     if (warning) log(warning);
@@ -273,7 +286,7 @@ export async function runQueueWorker(opts: QueueWorkerOptions): Promise<{ ran: n
   const commit = gitCommit();
   let ran = 0;
   const lockMs = opts.lockMs ?? 30_000;
-  const worker = new Worker<QueuedTrial, QueuedResult>(
+  const worker = new (bullmq().Worker)<QueuedTrial, QueuedResult>(
     QUEUE_NAME,
     async (job) => {
       const trial: TrialSpec = { ...job.data.trial, out: join(opts.runsDir, job.data.runPath) };

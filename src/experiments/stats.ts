@@ -5,10 +5,11 @@
  * `@stdlib/stats-ttest2`, `@stdlib/stats-base-dists-t-cdf` / `-t-quantile`); test/experiments/stats.test.ts
  * checks them against mpmath and R's published output (test/fixtures/make_stats_reference.py).
  */
-import tCdf from '@stdlib/stats-base-dists-t-cdf';
-import tQuantileStdlib from '@stdlib/stats-base-dists-t-quantile';
-import ttest from '@stdlib/stats-ttest';
-import ttest2 from '@stdlib/stats-ttest2';
+import type TCdf from '@stdlib/stats-base-dists-t-cdf';
+import type TQuantile from '@stdlib/stats-base-dists-t-quantile';
+import type TTest from '@stdlib/stats-ttest';
+import type TTest2 from '@stdlib/stats-ttest2';
+import { requireOptional } from '../util/optional.ts';
 
 /** Significance level of the tests and the confidence intervals (95 %). */
 export const ALPHA = 0.05;
@@ -33,12 +34,14 @@ export function sampleStd(xs: readonly number[]): number {
 
 /** CDF of Student's t with `df` (> 0, not necessarily integer) degrees of freedom; NaN for df ≤ 0. */
 export function studentTCdf(t: number, df: number): number {
-  return df > 0 ? tCdf(t, df) : Number.NaN;
+  return df > 0 ? requireOptional<typeof TCdf>('@stdlib/stats-base-dists-t-cdf')(t, df) : Number.NaN;
 }
 
 /** The p-quantile of Student's t with `df` degrees of freedom; NaN for df ≤ 0. */
 export function studentTQuantile(p: number, df: number): number {
-  return df > 0 ? tQuantileStdlib(p, df) : Number.NaN;
+  return df > 0
+    ? requireOptional<typeof TQuantile>('@stdlib/stats-base-dists-t-quantile')(p, df)
+    : Number.NaN;
 }
 
 export interface WelchResult {
@@ -57,7 +60,10 @@ export function welchTTest(a: readonly number[], b: readonly number[]): WelchRes
   if (a.length < 2 || b.length < 2) return NO_WELCH;
   // stdlib divides by the pooled standard error: both groups constant would give 0/0
   if (!(sampleStd(a) ** 2 / a.length + sampleStd(b) ** 2 / b.length > 0)) return NO_WELCH;
-  const r = ttest2([...a], [...b], { variance: 'unequal', alpha: ALPHA });
+  const r = requireOptional<typeof TTest2>('@stdlib/stats-ttest2')([...a], [...b], {
+    variance: 'unequal',
+    alpha: ALPHA,
+  });
   return { t: r.statistic, df: r.df, p: r.pValue };
 }
 
@@ -104,7 +110,7 @@ export function pairedTTest(a: readonly number[], b: readonly number[]): PairedR
       mde: Number.NaN,
     };
   }
-  const r = ttest(d, { alpha: ALPHA });
+  const r = requireOptional<typeof TTest>('@stdlib/stats-ttest')(d, { alpha: ALPHA });
   const ci: [number, number] = [r.ci[0], r.ci[1]];
   return {
     n,
