@@ -1,5 +1,6 @@
-// Builds the native addon (native/, node-gyp + OpenBLAS) during `npm ci`. Never fails the install: when the
-// addon cannot be built it says exactly why and what to install, and the toolkit falls back to the cpu backend.
+// Builds the native addon (native/, node-gyp + OpenBLAS) as package.json's `prepare`, which `npm ci` runs. Never
+// fails the install: when the addon cannot be built it says exactly why and what to install, and the toolkit
+// falls back to the cpu backend.
 // LAUREL_ASAN=1 builds it with AddressSanitizer into native/build-asan instead (never over native/build): see
 // scripts/asan.sh, which runs the tests against that build.
 import { spawnSync } from 'node:child_process';

@@ -22,7 +22,7 @@ function run(cmd, args) {
 }
 
 if (!existsSync(join(root, 'node_modules', '@tensorflow', 'tfjs'))) {
-  run('npm', ['ci']); // also builds the native addon (the package's install script)
+  run('npm', ['ci']); // also builds the native addon: npm ci runs package.json's `prepare` (scripts/build-native.mjs)
 } else if (!existsSync(join(root, 'native', 'build', 'Release', 'laurel_native.node'))) {
   run(process.execPath, [join(root, 'scripts', 'build-native.mjs')]);
 }
