@@ -10,7 +10,7 @@ import { EXPERIMENT_NAMES, getExperiment } from './definitions/index.ts';
 import type { TrialExecutor } from './executor.ts';
 import { experimentId, experimentResultsDir, experimentRunsDir, planTrials } from './plan.ts';
 import { runTrialsOnQueue } from './queue.ts';
-import { type WrittenReport, writeReport } from './report.ts';
+import { ReportNotReplaced, type WrittenReport, writeReport } from './report.ts';
 import { type RunTrialsResult, runTrials } from './runner.ts';
 import { ResultStore } from './store.ts';
 
@@ -66,6 +66,7 @@ export interface RunExperimentResult extends RunTrialsResult {
   estimateMinutes: number;
   /** Wall time of this call (ms). */
   wallMs: number;
+  /** null with --no-report, or when an existing report with more ok trials was kept (a warning says so). */
   report: WrittenReport | null;
 }
 
@@ -141,8 +142,14 @@ export async function runExperiment(
   const wallMs = Date.now() - t0;
   let report: WrittenReport | null = null;
   if (opts.report ?? true) {
-    report = await writeReport(def, { budget, runsDir, resultsDir });
-    log(`report: ${report.reportPath}`);
+    try {
+      report = await writeReport(def, { budget, runsDir, resultsDir });
+      log(`report: ${report.reportPath}`);
+    } catch (e) {
+      // The trials are recorded and trained fine: keeping the fuller report is not a failure of this run.
+      if (!(e instanceof ReportNotReplaced)) throw e;
+      log(`warning: ${e.message}`);
+    }
   }
   log(
     `experiment ${experimentId(def.name, budget)}: ${result.ran} ran (${result.failed} failed), ${result.skipped} ` +

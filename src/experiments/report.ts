@@ -9,7 +9,7 @@
  * and the paper's numbers next to ours.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { InputError } from '../util/errors.ts';
 import { ensureDir, writeFileAtomic } from '../util/files.ts';
 import { type Budget, PRESETS } from './budget.ts';
@@ -448,6 +448,27 @@ export interface WrittenReport {
   skipped: number;
 }
 
+/**
+ * writeReport's refusal to replace a report that counts more successful trials: an InputError for `laurel
+ * report`, a warning for `laurel experiment` (whose trials are recorded either way).
+ */
+export class ReportNotReplaced extends InputError {
+  constructor(
+    message: string,
+    readonly reportPath: string,
+  ) {
+    super(message);
+    this.name = 'ReportNotReplaced';
+  }
+}
+
+/** The `laurel report` flags that name these folders, where they are not the defaults. */
+function folderFlags(opts: WriteReportOptions): string {
+  const flag = (name: string, dir: string, fallback: string) =>
+    resolve(dir) === resolve(fallback) ? '' : ` --${name} ${dir}`;
+  return flag('runs-dir', opts.runsDir, 'runs') + flag('results-dir', opts.resultsDir, 'results');
+}
+
 /** The successful-trial count an existing report states ("- Trials: N ok, …"), or null when it has none. */
 function reportedOk(markdown: string): number | null {
   const m = /^- Trials: (\d+) ok\b/m.exec(markdown);
@@ -457,7 +478,8 @@ function reportedOk(markdown: string): number | null {
 /**
  * Reads `<runsDir>/<id>/results.jsonl`, writes `<resultsDir>/<id>/report.md` and the SVGs. Refuses (an
  * InputError, nothing written) when there is no trial record at all, and when an existing report counts more
- * successful trials than the new one would (unless `force`): a report is never replaced by an emptier one.
+ * successful trials than the new one would (unless `force`; ReportNotReplaced): a report is never replaced by an
+ * emptier one.
  */
 export async function writeReport(def: ExperimentDef, opts: WriteReportOptions): Promise<WrittenReport> {
   const store = new ResultStore(experimentRunsDir(opts.runsDir, def.name, opts.budget));
@@ -485,9 +507,10 @@ export async function writeReport(def: ExperimentDef, opts: WriteReportOptions):
     if (before === null || before > okTrials(report.rows)) {
       const had = `${before ?? 'an unknown number of'} ok trials`;
       const budget = opts.budget === 'standard' ? '' : ` --budget ${opts.budget}`;
-      throw new InputError(
+      throw new ReportNotReplaced(
         `not replacing ${reportPath} (${had}) with a report of ${okTrials(report.rows)} ok trials from ${store.path}; ` +
-          `'laurel report ${def.name}${budget} --force' replaces it, --results-dir DIR writes elsewhere`,
+          `'laurel report ${def.name}${budget}${folderFlags(opts)} --force' replaces it, --results-dir DIR writes elsewhere`,
+        reportPath,
       );
     }
   }

@@ -272,6 +272,29 @@ test('runExperiment: runs all rows at a budget and writes the report (fake train
   assert.ok(r.report && existsSync(r.report.reportPath) && r.report.plotPaths.length === 1);
   assert.ok(existsSync(join(runs, 'rank-smoke', 'results.jsonl')));
   assert.ok(lines.some((l) => l.includes('estimated')));
+  // Fewer trials from a fresh runs folder into the same results: recorded and a success, but the fuller
+  // report stays, with one warning naming it and the command that would replace it.
+  const fewer = await runExperiment('rank', {
+    budget: 'smoke',
+    workers: 2,
+    cores: 2,
+    runsDir: freshDir(),
+    resultsDir: results,
+    trials: 1,
+    executor: f.exec,
+    log: (l) => lines.push(l),
+    handleSigint: false,
+  });
+  assert.equal(fewer.ran, 6);
+  assert.equal(fewer.failed, 0);
+  assert.equal(fewer.report, null);
+  assert.match(readFileSync(r.report!.reportPath, 'utf8'), /- Trials: 12 ok/);
+  const warnings = lines.filter((l) => l.startsWith('warning: '));
+  assert.equal(warnings.length, 1, lines.join('\n'));
+  assert.match(
+    warnings[0]!,
+    /^warning: not replacing .*rank-smoke\/report\.md \(12 ok trials\) with a report of 6 ok trials .*'laurel report rank --budget smoke --runs-dir \S+ --results-dir \S+ --force'/,
+  );
   await assert.rejects(runExperiment('nope', { executor: f.exec }), /unknown experiment 'nope'/);
   await assert.rejects(runExperiment('lm', { budget: 'x', executor: f.exec }), /bad --budget 'x'/);
   await assert.rejects(runExperiment('lm', { workers: 0, executor: f.exec }), /bad --workers 0/);
