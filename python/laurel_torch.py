@@ -6,7 +6,8 @@
 
 What is here (each mirrors the TypeScript file named, same formulas, same parameter order):
   Residual        every LAUREL variant (src/laurel/residual.ts, math.ts): baseline, rw, lr, pa, rw+lr, rw+pa,
-                  lr+pa, rw+lr+pa, gemma3n, general; on the last axis or, for NCHW maps, on axis 1
+                  lr+pa, rw+lr+pa, gemma3n, general, and the neighbours rezero (x + a f(x)) and layerscale
+                  (x + diag(lambda) f(x)); on the last axis or, for NCHW maps, on axis 1
   ResNet          torchvision-style ResNet-18/34/50/101/152 and CIFAR-style ResNet-20/32/44/56/110 with option-B
                   projection shortcuts (src/models/resnet.ts); input NCHW; names as torchvision's
   Gpt             the pre-norm decoder (src/models/gpt.ts): learned or rotary positions, tied or untied head,
@@ -21,7 +22,8 @@ What is here (each mirrors the TypeScript file named, same formulas, same parame
 Layouts (docs/formats.md): conv weight OIHW (ours HWIO), linear weight [out, in] (ours [in, out]), norm
 weight/bias (ours gamma/beta), BN running_mean/running_var/num_batches_tracked (ours runningMean/runningVar),
 embedding weight (ours table); LAUREL parameters keep our names and shapes: w [2] | [D, 2], alphaBeta, p,
-V [D, r] | [k, D, r], U [r, D] | [k, r, D], gamma [k], normScale [D], alpha [] (x -> (x @ V) @ U on channels).
+V [D, r] | [k, D, r], U [r, D] | [k, r, D], gamma [k], normScale [D], alpha [] (general, rezero), lambda [D]
+(layerscale) (x -> (x @ V) @ U on channels).
 """
 
 import json
@@ -145,7 +147,10 @@ def _bf16_bytes(t):
 
 # ------------------------------------------------------------------------------------------------- LAUREL
 
-VARIANTS = ("baseline", "rw", "lr", "pa", "rw+lr", "rw+pa", "lr+pa", "rw+lr+pa", "gemma3n", "general")
+VARIANTS = (
+    "baseline", "rw", "lr", "pa", "rw+lr", "rw+pa", "lr+pa", "rw+lr+pa", "gemma3n", "general", "rezero", "layerscale",
+)
+DEFAULT_LAYER_SCALE_INIT = 1e-4  # src/laurel/variants/layerscale.ts
 
 
 def has_rw(v):
@@ -179,13 +184,15 @@ def resolve_rank(cfg, dim):
 
 def residual_config(variant="baseline", **opts):
     """A residual config dict as laurel's residualConfig writes it (camelCase keys: rank, k, rwNorm, rwPerDim,
-    vInit, paH); keyword names may also be snake_case (rw_norm, rw_per_dim, v_init, pa_h)."""
+    vInit, paH, layerScaleInit); keyword names may also be snake_case (rw_norm, rw_per_dim, v_init, pa_h,
+    layer_scale_init)."""
     if variant not in VARIANTS:
         raise ValueError(f"bad variant '{variant}'; allowed: {', '.join(VARIANTS)}")
     cfg = {"variant": variant}
     for k, v in opts.items():
         if v is not None:
-            cfg[{"rw_norm": "rwNorm", "rw_per_dim": "rwPerDim", "v_init": "vInit", "pa_h": "paH"}.get(k, k)] = v
+            cfg[{"rw_norm": "rwNorm", "rw_per_dim": "rwPerDim", "v_init": "vInit", "pa_h": "paH",
+                 "layer_scale_init": "layerScaleInit"}.get(k, k)] = v
     return cfg
 
 
@@ -258,6 +265,10 @@ class Residual(nn.Module):
             self.normScale = nn.Parameter(torch.ones(dim))
         if v == "general":
             self.alpha = nn.Parameter(torch.ones(()))
+        if v == "rezero":
+            self.alpha = nn.Parameter(torch.zeros(()))
+        if v == "layerscale":
+            self.__setattr__("lambda", nn.Parameter(torch.full((dim,), cfg.get("layerScaleInit", DEFAULT_LAYER_SCALE_INIT))))
 
     def _channels(self, t):
         """A length-D vector shaped to broadcast over the channel axis."""
@@ -301,6 +312,10 @@ class Residual(nn.Module):
             return fx + x
         if v == "general":
             return self.alpha * fx + self.g(x, prev)
+        if v == "rezero":
+            return x + self.alpha * fx
+        if v == "layerscale":
+            return x + self._channels(getattr(self, "lambda")) * fx
         if v == "gemma3n":
             y = self._low_rank(x_hat, self.V, self.U)
             ax = self.axis if self.axis is not None else -1

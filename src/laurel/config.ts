@@ -23,7 +23,17 @@ export interface ResidualConfig extends ResidualOptions {
 const RW_NORMS: readonly RwNorm[] = ['softmax', 'sigmoid', 'none'];
 const V_INITS: readonly VInit[] = ['xavier', 'column-orthogonal'];
 const PA_HS: readonly PaH[] = ['lowrank', 'identity'];
-const OPTION_KEYS = ['variant', 'rank', 'k', 'rwNorm', 'rwPerDim', 'vInit', 'paH', 'g'] as const;
+const OPTION_KEYS = [
+  'variant',
+  'rank',
+  'k',
+  'rwNorm',
+  'rwPerDim',
+  'vInit',
+  'paH',
+  'layerScaleInit',
+  'g',
+] as const;
 
 export const hasRw = (v: Variant): boolean => variantSpec(v).rw;
 export const hasPa = (v: Variant): boolean => variantSpec(v).pa;
@@ -77,6 +87,9 @@ export function residualConfig(variant: string, opts: Partial<ResidualConfig> = 
   if (paH === 'identity' && spec.pa && !spec.paHIdentity) {
     fail('paH', paH, `'lowrank' for variant '${v}' ('identity' only with 'pa' and 'rw+pa')`);
   }
+  const lsi = opts.layerScaleInit;
+  if (lsi !== undefined && !(typeof lsi === 'number' && Number.isFinite(lsi) && lsi > 0))
+    fail('layerScaleInit', lsi, 'a finite number > 0');
   if (opts.g !== undefined && typeof opts.g !== 'function')
     fail('g', opts.g, 'a function (x, history) => Tensor');
   if (spec.needsG && opts.g === undefined) {
@@ -96,6 +109,7 @@ export function residualConfig(variant: string, opts: Partial<ResidualConfig> = 
     if (opts.rank !== undefined) config.rank = opts.rank;
     config.vInit = vInit;
   }
+  for (const key of spec.options) if (opts[key] !== undefined) Object.assign(config, { [key]: opts[key] });
   if (spec.needsG) config.g = opts.g;
   return config;
 }

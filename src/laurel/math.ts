@@ -230,3 +230,19 @@ export function gemma3n(
 export function general(fx: tf.Tensor, alpha: tf.Tensor, gx: tf.Tensor): tf.Tensor {
   return tf.add(tf.mul(alpha, fx), gx);
 }
+
+/**
+ * ReZero (Bachlechner et al. 2020):  x_{i+1} = x_i + a·f(x_i),  a a learned scalar initialised at 0, so every
+ * block starts as the identity (not the plain residual). Eq. 2 with α = a and g = identity.
+ */
+export function rezero(fx: tf.Tensor, x: tf.Tensor, a: tf.Tensor, relu = false): tf.Tensor {
+  return combine(fx, x, undefined, a, undefined, relu);
+}
+
+/**
+ * LayerScale (Touvron et al. 2021, CaiT):  x_{i+1} = x_i + diag(λ)·f(x_i),  λ [D] learned per channel, initialised
+ * small (ε: 0.1 for shallow nets down to 1e-6 for deep ones in the paper), so a block starts near the identity.
+ */
+export function layerScale(fx: tf.Tensor, x: tf.Tensor, lambda: tf.Tensor, relu = false): tf.Tensor {
+  return combine(fx, x, undefined, lambda, undefined, relu);
+}

@@ -29,6 +29,8 @@ export interface ResidualOptions {
   vInit?: VInit;
   /** PA's h. Default 'lowrank'. Only `pa` and `rw+pa` accept 'identity'. */
   paH?: PaH;
+  /** LayerScale's initial λ (every channel). Default 1e-4. */
+  layerScaleInit?: number;
   /** The `general` variant's g (required there). */
   g?: GeneralG;
 }

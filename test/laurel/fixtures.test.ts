@@ -52,6 +52,8 @@ test('the fixture file covers every variant', () => {
     'rw+lr+pa',
     'gemma3n',
     'general',
+    'rezero',
+    'layerscale',
   ]) {
     assert.ok(variants.has(v), v);
   }

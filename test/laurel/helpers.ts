@@ -54,6 +54,8 @@ export const CASES: Case[] = [
   },
   { name: 'gemma3n', config: c('gemma3n', { rank: 2 }), prev: 0, xNormed: true },
   { name: 'general', config: c('general', { g: generalG }), prev: 2 },
+  { name: 'rezero', config: c('rezero'), prev: 0 },
+  { name: 'layerscale', config: c('layerscale', { layerScaleInit: 0.1 }), prev: 0 },
 ];
 
 export function randn(rng: Rng, n: number, scale = 1, shift = 0): Float64Array {

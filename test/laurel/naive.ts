@@ -105,7 +105,13 @@ export function naiveResidual(
       continue;
     }
     for (let d = 0; d < D; d++) {
-      const [a, b] = v.startsWith('rw') ? alphaBeta(cfg, P, d) : [1, 1];
+      const [a, b] = v.startsWith('rw')
+        ? alphaBeta(cfg, P, d)
+        : v === 'rezero'
+          ? [P.alpha[0], 1]
+          : v === 'layerscale'
+            ? [P.lambda[d], 1]
+            : [1, 1];
       out[off + d] = a * fx[off + d] + b * (x[off + d] + (extra ? extra[d] : 0));
     }
   }

@@ -31,7 +31,7 @@ export interface LaurelLayerArgs extends LayerArgs, Omit<ResidualConfig, 'g'> {
   seed?: number;
 }
 
-const LAUREL_KEYS = ['rank', 'k', 'rwNorm', 'rwPerDim', 'vInit', 'paH'] as const;
+const LAUREL_KEYS = ['rank', 'k', 'rwNorm', 'rwPerDim', 'vInit', 'paH', 'layerScaleInit'] as const;
 
 export class LaurelResidualLayer extends tf.layers.Layer {
   static className = 'LaurelResidual';
@@ -41,10 +41,10 @@ export class LaurelResidualLayer extends tf.layers.Layer {
   private dim = 0;
 
   constructor(args: LaurelLayerArgs) {
-    const { variant, rank, k, rwNorm, rwPerDim, vInit, paH, seed, ...base } = args;
+    const { variant, rank, k, rwNorm, rwPerDim, vInit, paH, layerScaleInit, seed, ...base } = args;
     super(base);
     const opts: Partial<ResidualConfig> = {};
-    const given = { rank, k, rwNorm, rwPerDim, vInit, paH };
+    const given = { rank, k, rwNorm, rwPerDim, vInit, paH, layerScaleInit };
     for (const key of LAUREL_KEYS) if (given[key] !== undefined) Object.assign(opts, { [key]: given[key] });
     if (VARIANTS.includes(variant) && variantSpec(variant).needsG) {
       const layered = VARIANTS.filter((v) => !variantSpec(v).needsG);

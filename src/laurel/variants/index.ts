@@ -5,16 +5,18 @@
 import { baseline } from './baseline.ts';
 import { gemma3n } from './gemma3n.ts';
 import { general } from './general.ts';
+import { layerscale } from './layerscale.ts';
 import { lrPa } from './lr-pa.ts';
 import { lr } from './lr.ts';
 import { pa } from './pa.ts';
+import { rezero } from './rezero.ts';
 import { rwLrPa } from './rw-lr-pa.ts';
 import { rwLr } from './rw-lr.ts';
 import { rwPa } from './rw-pa.ts';
 import { rw } from './rw.ts';
 import type { VariantSpec } from './spec.ts';
 
-const SPECS = [baseline, rw, lr, pa, rwLr, rwPa, lrPa, rwLrPa, gemma3n, general] as const;
+const SPECS = [baseline, rw, lr, pa, rwLr, rwPa, lrPa, rwLrPa, gemma3n, general, rezero, layerscale] as const;
 
 /** The LAUREL variants (paper eq. 2 and its special cases), in the registry's order. */
 export type Variant = (typeof SPECS)[number]['name'];

@@ -38,6 +38,8 @@ export interface VariantSpec<N extends string = string> {
   readonly paHIdentity: boolean;
   /** One (U_j, V_j) pair per earlier activation (LR+PA style), [k, D, r] and [k, r, D]. */
   readonly perJLowRank: boolean;
+  /** Options of this variant alone that residualConfig keeps (validated there). */
+  readonly options: readonly (keyof ResidualOptions)[];
   /** Whether the completed options own low-rank matrices U, V (the options rank and vInit then apply). */
   lowRank(opts: ResidualOptions): boolean;
   /** r when the options give none (clamped to D − 1). */
@@ -62,6 +64,7 @@ export interface VariantSpec<N extends string = string> {
 }
 
 type Defaults =
+  | 'options'
   | 'rw'
   | 'pa'
   | 'paHIdentity'
@@ -77,6 +80,7 @@ export function defineVariant<const N extends string>(
   spec: Omit<VariantSpec<N>, Defaults> & Partial<Pick<VariantSpec<N>, Defaults>>,
 ): VariantSpec<N> {
   return {
+    options: [],
     rw: false,
     pa: false,
     paHIdentity: false,
