@@ -11,12 +11,12 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import {
   type BackendName,
+  convFilterGradMode,
   getNumThreads,
   initBackend,
-  nativeKernelNames,
   setNumThreads,
 } from '../src/engine/index.ts';
-import { type ConvFilterGradMode, getConvFilterGradMode, setConvFilterGradMode } from '../src/nn/conv2d.ts';
+import type { ConvFilterGradMode } from '../src/nn/conv2d.ts';
 import {
   type BenchConfig,
   type BenchModelName,
@@ -143,7 +143,7 @@ export interface BenchReport {
    */
   equivalence: EquivalenceRow[] | null;
   equivalence_reason?: string;
-  /** How Conv2d computed its kernel gradient (src/nn setConvFilterGradMode): 'tfjs' when the backend has a
+  /** How Conv2d computed its kernel gradient (src/engine convFilterGradMode): 'tfjs' when the backend has a
    * native Conv2DBackpropFilter, else 'conv' (as a dilated convolution). */
   conv_filter_grad: ConvFilterGradMode;
   mode: 'full' | 'quick' | 'dry' | 'custom';
@@ -362,20 +362,12 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   const cfg = opts.models ? { ...base, models: base.models.filter((m) => opts.models?.includes(m)) } : base;
   const backend = await initBackend(opts.backend);
   if (opts.threads !== undefined) setNumThreads(opts.threads);
-  const gradMode = getConvFilterGradMode();
-  setConvFilterGradMode(
-    backend === 'native' && nativeKernelNames().includes('Conv2DBackpropFilter') ? 'tfjs' : 'conv',
-  );
   log(
     `backend ${backend}, ${getNumThreads()} threads, ${mode} (warmup ${cfg.warmup}, ${cfg.steps} timed steps)`,
   );
 
-  const convFilterGrad = getConvFilterGradMode();
-  try {
-    return await measure(opts, cfg, mode, backend, convFilterGrad, t0, log, out);
-  } finally {
-    setConvFilterGradMode(gradMode);
-  }
+  // as buildCase builds the models for this backend (bench/models.ts)
+  return await measure(opts, cfg, mode, backend, convFilterGradMode(backend), t0, log, out);
 }
 
 async function measure(

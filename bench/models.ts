@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { convFilterGradMode } from '../src/engine/index.ts';
 import { residualConfig } from '../src/laurel/index.ts';
 import { type Model, type ModelSpec, buildModel } from '../src/models/index.ts';
 import { crossEntropy } from '../src/nn/loss.ts';
@@ -175,7 +176,10 @@ export function buildCase(
   residual: BenchResidual,
   seed = 0,
 ): BenchCase {
-  const model = buildModel(benchSpec(cfg, name, residual));
+  // Conv2d's kernel gradient through Conv2DBackpropFilter where that kernel is native (as laurel train).
+  const model = buildModel(benchSpec(cfg, name, residual), {
+    convFilterGrad: convFilterGradMode(tf.getBackend()),
+  });
   const params = model.namedParameters();
   const rng = new Rng(seed);
   let inputs: tf.Tensor;

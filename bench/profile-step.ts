@@ -4,8 +4,7 @@
 // of bench/models.ts's cases, and returns per-kernel totals (ms per step) next to the step time.
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, nativeKernelNames } from '../src/engine/index.ts';
-import { setConvFilterGradMode } from '../src/nn/conv2d.ts';
+import { initBackend } from '../src/engine/index.ts';
 import { type BenchModelName, type BenchResidual, FULL_CONFIG, buildCase, makeTrainStep } from './models.ts';
 
 export interface KernelStat {
@@ -74,10 +73,6 @@ export async function profileStep(opts: {
 }): Promise<StepProfile> {
   const backend = await initBackend(opts.backend ?? 'native');
   opts.before?.();
-  // As bench/index.ts: Conv2d's kernel gradient through Conv2DBackpropFilter where that kernel is native.
-  setConvFilterGradMode(
-    backend === 'native' && nativeKernelNames().includes('Conv2DBackpropFilter') ? 'tfjs' : 'conv',
-  );
   const residual = opts.residual ?? 'baseline';
   const c = buildCase(FULL_CONFIG, opts.model, residual);
   const step = makeTrainStep(c);

@@ -15,6 +15,7 @@ import {
   type Model as BuiltModel,
   type ModelSpec,
   type ParamCounts,
+  type ResNetBuildOptions,
   buildModel,
   countParams,
 } from '../models/index.ts';
@@ -118,8 +119,8 @@ function checkFillsBatch(have: number, need: number, unit: string, f: Flags): vo
   );
 }
 
-/** Builds data, task and model for resolved flags. */
-export function setupRun(f: Flags): Run {
+/** Builds data, task and model for resolved flags (`build`: how the model runs, see buildModel). */
+export function setupRun(f: Flags, build: ResNetBuildOptions = {}): Run {
   const seed = f.seed as number;
   const batchSize = f['batch-size'] as number;
   const evalLimit = f['eval-limit'] as number | undefined;
@@ -228,7 +229,7 @@ export function setupRun(f: Flags): Run {
   let model: BuiltModel;
   try {
     counts = countParams(spec);
-    model = buildModel(spec);
+    model = buildModel(spec, build);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }

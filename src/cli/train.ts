@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
-import { initBackend, nativeKernelNames, setNumThreads } from '../engine/index.ts';
-import { setConvFilterGradMode } from '../nn/conv2d.ts';
+import { convFilterGradMode, initBackend, setNumThreads } from '../engine/index.ts';
 import { hasCheckpoint, readCheckpointInfo } from '../train/checkpoint.ts';
 import { type RunLock, acquireRunLock } from '../train/lock.ts';
 import { type TrainResult, train } from '../train/loop.ts';
@@ -188,7 +187,8 @@ export async function runTraining(
   },
 ): Promise<TrainSession> {
   const t0 = performance.now();
-  const run = setupRun(flags);
+  // the conv filter-gradient path that is fastest on this backend (same numbers either way)
+  const run = setupRun(flags, { convFilterGrad: convFilterGradMode(rt.backend) });
   // --init-from: the starting weights (when resuming from a checkpoint, the checkpoint's replace them anyway)
   if (flags['init-from'] !== undefined && !(rt.resume && hasCheckpoint(out)))
     loadInitialWeights(run.model, flags['init-from'] as string);
@@ -266,12 +266,10 @@ const EXIT: Record<TrainResult['status'], number> = {
   interrupted: 130,
 };
 
-/** Selects the backend (and the conv filter-gradient path that is fastest on it); returns its name. */
+/** Selects the backend and its thread count; returns its name. */
 export async function startBackend(values: Flags): Promise<string> {
   const backend = await initBackend(values.backend as 'native' | 'cpu' | 'wasm' | undefined);
   if (values.threads !== undefined) setNumThreads(values.threads as number);
-  const nativeFilterGrad = backend === 'native' && nativeKernelNames().includes('Conv2DBackpropFilter');
-  setConvFilterGradMode(nativeFilterGrad ? 'tfjs' : 'conv');
   return backend;
 }
 

@@ -2,7 +2,7 @@
 // one-line warning with the reason whenever we fall back.
 import * as tf from '@tensorflow/tfjs';
 import { loadAddon } from './addon.ts';
-import { NATIVE_BACKEND, registerNativeBackend } from './backend.ts';
+import { NATIVE_BACKEND, nativeKernelNames, registerNativeBackend } from './backend.ts';
 import { type BackendName, requestedBackend } from './backends.ts';
 import { nativeOps } from './fused.ts';
 import { registerOps } from './ops/index.ts';
@@ -61,6 +61,14 @@ async function trySet(name: string): Promise<string | null> {
   } catch (e) {
     return (e as Error).message.split('\n')[0];
   }
+}
+
+/**
+ * How Conv2d should compute its kernel gradient on `backend` (src/nn ConvFilterGradMode): through
+ * Conv2DBackpropFilter ('tfjs') where that kernel is native, else as a forward convolution ('conv').
+ */
+export function convFilterGradMode(backend: string): 'conv' | 'tfjs' {
+  return backend === NATIVE_BACKEND && nativeKernelNames().includes('Conv2DBackpropFilter') ? 'tfjs' : 'conv';
 }
 
 /**

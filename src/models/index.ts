@@ -4,6 +4,7 @@ import {
   RESNET_ARCHS,
   ResNet,
   type ResNetArch,
+  type ResNetBuildOptions,
   isResNetArch,
   resnetConfig,
   resnetParamCount,
@@ -114,11 +115,14 @@ export function resnetConfigOf(spec: ModelSpec & { model: ResNetArch }) {
   });
 }
 
-/** Builds (allocates and initializes) the model a spec describes. */
-export function buildModel(spec: ModelSpec): Model {
+/**
+ * Builds (allocates and initializes) the model a spec describes; `build`: how it runs, not stored in the spec
+ * (ResNets: the conv filter-gradient path for the backend; GPT has no such choice).
+ */
+export function buildModel(spec: ModelSpec, build: ResNetBuildOptions = {}): Model {
   checkModel(spec.model);
   if (spec.model === 'gpt') return new Gpt(gptConfigOf(spec));
-  return new ResNet(resnetConfigOf(spec as ModelSpec & { model: ResNetArch }));
+  return new ResNet(resnetConfigOf(spec as ModelSpec & { model: ResNetArch }), build);
 }
 
 /** Trainable parameters of `spec`'s model, computed from shapes only (no weights are allocated). */

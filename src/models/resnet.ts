@@ -10,7 +10,7 @@ import {
   residualConfig,
 } from '../laurel/index.ts';
 import { BatchNorm } from '../nn/batchnorm.ts';
-import { Conv2d } from '../nn/conv2d.ts';
+import { Conv2d, type ConvFilterGradMode } from '../nn/conv2d.ts';
 import { Linear } from '../nn/linear.ts';
 import { Module } from '../nn/module.ts';
 import { Rng } from '../util/rng.ts';
@@ -105,6 +105,16 @@ export interface ResNetConfig {
   /** Seed of all initial weights. Base weights and LAUREL weights come from separate streams, so models that
    * differ only in their residual config start with identical convs, BNs and fc. Default 0. */
   seed: number;
+}
+
+/**
+ * How a ResNet is built to run, apart from what it is (its config, stored with a run): the same weights and
+ * numbers either way, so a run can resume on another backend.
+ */
+export interface ResNetBuildOptions {
+  /** Every k > 1 Conv2d's kernel-gradient path (see ConvFilterGradMode; src/engine convFilterGradMode picks
+   * the fast one for a backend). Default 'conv'. */
+  convFilterGrad?: ConvFilterGradMode;
 }
 
 /** Completes a partial config with the defaults above and checks it. */
@@ -237,6 +247,7 @@ class Downsample extends Module {
 
   constructor(inC: number, outC: number, stride: number, rng: Rng) {
     super();
+    // 1×1 convolutions are matmuls (Conv2d's fast path): no filter-gradient mode to choose.
     this.conv = this.child(
       '0',
       new Conv2d(inC, outC, 1, { stride, bias: false, init: 'kaiming-normal-fan-out', rng }),
@@ -249,8 +260,21 @@ class Downsample extends Module {
   }
 }
 
-function conv3x3(inC: number, outC: number, stride: number, rng: Rng): Conv2d {
-  return new Conv2d(inC, outC, 3, { stride, padding: 1, bias: false, init: 'kaiming-normal-fan-out', rng });
+function conv3x3(
+  inC: number,
+  outC: number,
+  stride: number,
+  rng: Rng,
+  filterGrad: ConvFilterGradMode,
+): Conv2d {
+  return new Conv2d(inC, outC, 3, {
+    stride,
+    padding: 1,
+    bias: false,
+    init: 'kaiming-normal-fan-out',
+    rng,
+    filterGrad,
+  });
 }
 
 function conv1x1(inC: number, outC: number, rng: Rng): Conv2d {
@@ -299,11 +323,17 @@ export class BasicBlock extends Module {
   readonly downsample: Downsample | null;
   readonly residual: Residual;
 
-  constructor(plan: BlockPlan, residual: ResidualConfig, rng: Rng, laurelRng: Rng) {
+  constructor(
+    plan: BlockPlan,
+    residual: ResidualConfig,
+    rng: Rng,
+    laurelRng: Rng,
+    filterGrad: ConvFilterGradMode = 'conv',
+  ) {
     super();
-    this.conv1 = this.child('conv1', conv3x3(plan.inplanes, plan.planes, plan.stride, rng));
+    this.conv1 = this.child('conv1', conv3x3(plan.inplanes, plan.planes, plan.stride, rng, filterGrad));
     this.bn1 = this.child('bn1', new BatchNorm(plan.planes));
-    this.conv2 = this.child('conv2', conv3x3(plan.planes, plan.planes, 1, rng));
+    this.conv2 = this.child('conv2', conv3x3(plan.planes, plan.planes, 1, rng, filterGrad));
     this.bn2 = this.child('bn2', new BatchNorm(plan.planes));
     const tail = blockTail(plan, residual, rng, laurelRng);
     this.downsample = tail.downsample && this.child('downsample', tail.downsample);
@@ -333,11 +363,17 @@ export class Bottleneck extends Module {
   readonly downsample: Downsample | null;
   readonly residual: Residual;
 
-  constructor(plan: BlockPlan, residual: ResidualConfig, rng: Rng, laurelRng: Rng) {
+  constructor(
+    plan: BlockPlan,
+    residual: ResidualConfig,
+    rng: Rng,
+    laurelRng: Rng,
+    filterGrad: ConvFilterGradMode = 'conv',
+  ) {
     super();
     this.conv1 = this.child('conv1', conv1x1(plan.inplanes, plan.planes, rng));
     this.bn1 = this.child('bn1', new BatchNorm(plan.planes));
-    this.conv2 = this.child('conv2', conv3x3(plan.planes, plan.planes, plan.stride, rng));
+    this.conv2 = this.child('conv2', conv3x3(plan.planes, plan.planes, plan.stride, rng, filterGrad));
     this.bn2 = this.child('bn2', new BatchNorm(plan.planes));
     this.conv3 = this.child('conv3', conv1x1(plan.planes, plan.outChannels, rng));
     this.bn3 = this.child('bn3', new BatchNorm(plan.outChannels));
@@ -369,6 +405,7 @@ export class Stage extends Module {
     residual: ResidualConfig,
     rng: Rng,
     laurelRng: Rng,
+    filterGrad: ConvFilterGradMode,
     /** Blocks from this index on are naive-scaling extras: they draw from `extra`, not from rng/laurelRng. */
     firstExtra = plans.length,
     extra?: Rng,
@@ -379,8 +416,8 @@ export class Stage extends Module {
       this.child(
         String(i),
         i < firstExtra || !extra
-          ? new Ctor(p, residual, rng, laurelRng)
-          : new Ctor(p, residual, extra, extra),
+          ? new Ctor(p, residual, rng, laurelRng, filterGrad)
+          : new Ctor(p, residual, extra, extra, filterGrad),
       ),
     );
     this.residualConfig = residual;
@@ -411,9 +448,10 @@ export class ResNet extends Module {
   readonly stages: Stage[];
   readonly fc: Linear;
 
-  constructor(config: ResNetConfig) {
+  constructor(config: ResNetConfig, build: ResNetBuildOptions = {}) {
     super();
     this.config = config;
+    const filterGrad = build.convFilterGrad ?? 'conv';
     const arch = ARCHS[config.arch];
     const rng = new Rng(config.seed);
     const laurelRng = new Rng((config.seed ^ 0x5a5a5a5a) >>> 0);
@@ -429,13 +467,14 @@ export class ResNet extends Module {
         bias: false,
         init: 'kaiming-normal-fan-out',
         rng,
+        filterGrad,
       }),
     );
     this.bn1 = this.child('bn1', new BatchNorm(plan.stem));
     this.stages = plan.stages.map((blocks, s) =>
       this.child(
         `layer${s + 1}`,
-        new Stage(blocks, arch.block, config.residual, rng, laurelRng, arch.layers[s], extraRng),
+        new Stage(blocks, arch.block, config.residual, rng, laurelRng, filterGrad, arch.layers[s], extraRng),
       ),
     );
     this.fc = this.child('fc', new Linear(plan.features, config.numClasses, { rng }));
@@ -460,6 +499,9 @@ export class ResNet extends Module {
 }
 
 /** Builds a ResNet (defaults as in `resnetConfig`). */
-export function resnet(config: Partial<ResNetConfig> & { arch: ResNetArch }): ResNet {
-  return new ResNet(resnetConfig(config));
+export function resnet(
+  config: Partial<ResNetConfig> & { arch: ResNetArch },
+  build: ResNetBuildOptions = {},
+): ResNet {
+  return new ResNet(resnetConfig(config), build);
 }

@@ -20,7 +20,19 @@ export interface Conv2dOptions extends InitOptions {
   bias?: boolean;
   /** Kernel initialization, see `KernelInit`. Default `'torch'`. */
   init?: KernelInit;
+  /** How the kernel gradient is computed, see `ConvFilterGradMode`. Default `'conv'`. */
+  filterGrad?: ConvFilterGradMode;
 }
+
+/**
+ * How Conv2d (k > 1) computes ∂L/∂W:
+ * - `'conv'`: as a dilated forward convolution (`conv2dWithFastFilterGrad`), which runs on the Conv2D kernel
+ *   (with dilations = stride) and avoids tfjs-backend-cpu's very slow Conv2DBackpropFilter;
+ * - `'tfjs'`: tf.conv2d's own gradient (Conv2DBackpropFilter), for a backend with a fast kernel for it.
+ * Both give the same numbers (test/nn checks them against a reference): a speed choice of whoever builds
+ * the model for a backend (src/engine convFilterGradMode), not part of the model.
+ */
+export type ConvFilterGradMode = 'conv' | 'tfjs';
 
 /**
  * 2-D convolution over NHWC tensors:
@@ -41,6 +53,7 @@ export class Conv2d extends Module {
   readonly bias: tf.Variable | null;
   readonly stride: number;
   readonly padding: Padding;
+  readonly filterGrad: ConvFilterGradMode;
 
   constructor(
     readonly inChannels: number,
@@ -53,6 +66,9 @@ export class Conv2d extends Module {
     const init = opts.init ?? 'torch';
     this.stride = opts.stride ?? 1;
     this.padding = opts.padding ?? 0;
+    this.filterGrad = opts.filterGrad ?? 'conv';
+    if (this.filterGrad !== 'conv' && this.filterGrad !== 'tfjs')
+      throw new Error(`Conv2d: bad filterGrad '${this.filterGrad}'; allowed: 'conv', 'tfjs'`);
     const shape = [kernelSize, kernelSize, inChannels, outChannels];
     this.kernel = this.param('kernel', initKernel(rng, shape, init), 'weight');
     const fanIn = kernelSize * kernelSize * inChannels;
@@ -92,7 +108,7 @@ export class Conv2d extends Module {
         return tf.reshape(y, [n, h, w, this.outChannels]);
       }
       const y =
-        filterGradMode === 'conv'
+        this.filterGrad === 'conv'
           ? conv2dWithFastFilterGrad(x, k, this.stride, pads)
           : tf.conv2d(x, k, this.stride, [
               [0, 0],
@@ -103,27 +119,6 @@ export class Conv2d extends Module {
       return this.bias ? tf.add(y, this.bias) : y;
     });
   }
-}
-
-/** How Conv2d computes its kernel gradient, see `setConvFilterGradMode`. */
-export type ConvFilterGradMode = 'conv' | 'tfjs';
-let filterGradMode: ConvFilterGradMode = 'conv';
-
-/**
- * Chooses how Conv2d (k > 1) computes ∂L/∂W:
- * - `'conv'` (default): as a dilated forward convolution (`conv2dWithFastFilterGrad`), which runs on the
- *   Conv2D kernel (with dilations = stride) and avoids tfjs-backend-cpu's very slow Conv2DBackpropFilter;
- * - `'tfjs'`: tf.conv2d's own gradient (Conv2DBackpropFilter), for a backend with a fast kernel for it.
- * Both give the same numbers (test/nn checks them against a reference).
- */
-export function setConvFilterGradMode(mode: ConvFilterGradMode): void {
-  if (mode !== 'conv' && mode !== 'tfjs')
-    throw new Error(`setConvFilterGradMode: bad mode '${mode}'; allowed: 'conv', 'tfjs'`);
-  filterGradMode = mode;
-}
-
-export function getConvFilterGradMode(): ConvFilterGradMode {
-  return filterGradMode;
 }
 
 /**

@@ -5,8 +5,6 @@ export {
   type Conv2dOptions,
   type ConvFilterGradMode,
   type Padding,
-  getConvFilterGradMode,
-  setConvFilterGradMode,
 } from './conv2d.ts';
 export { Embedding, type EmbeddingOptions } from './embedding.ts';
 export { type InitOptions, type KernelInit, initBias, initKernel, normal, rngOf, uniform } from './init.ts';

@@ -138,3 +138,25 @@ test('same seed gives the same weights; another seed different ones; extra block
   );
   assert.deepEqual(m1.forward(rand([1, 8, 8, 1], 1) as tf.Tensor4D).shape, [1, 10]);
 });
+
+test("convFilterGrad reaches every k > 1 conv (default 'conv'), and both paths give the same gradients", () => {
+  const spec = { model: 'resnet20' as const, seed: 3 };
+  const plain = buildModel(spec) as ResNet;
+  const viaTfjs = buildModel(spec, { convFilterGrad: 'tfjs' }) as ResNet;
+  const convs = (m: ResNet) => [
+    m.conv1,
+    ...m.stages.flatMap((s) => s.blocks.flatMap((b) => [b.conv1, b.conv2])),
+  ];
+  assert.ok(convs(plain).every((c) => c.filterGrad === 'conv'));
+  assert.ok(convs(viaTfjs).every((c) => c.filterGrad === 'tfjs'));
+  const x = rand([2, 8, 8, 1], 4) as tf.Tensor4D;
+  const labels = tf.tensor1d([1, 8], 'int32');
+  const grads = (m: ResNet) => tf.variableGrads(() => crossEntropy(m.forward(x), labels)).grads;
+  const [a, b] = [grads(plain), grads(viaTfjs)];
+  const names = (m: ResNet) => m.namedParameters().map((p) => p.variable.name);
+  const [na, nb] = [names(plain), names(viaTfjs)];
+  for (let i = 0; i < na.length; i++) close(a[na[i]], b[nb[i]], 1e-4, na[i]);
+  tf.dispose([x, labels, ...Object.values(a), ...Object.values(b)]);
+  plain.dispose();
+  viaTfjs.dispose();
+});

@@ -12,7 +12,6 @@ import {
   RMSNorm,
   crossEntropy,
   gelu,
-  setConvFilterGradMode,
 } from '../../src/nn/index.ts';
 import { Rng } from '../../src/util/rng.ts';
 
@@ -123,10 +122,12 @@ test('Conv2d with explicit padding matches tf.pad + tf.conv2d valid, and differs
     const [gx, gk] = tf.grads(loss)([x7, conv.kernel]);
     const { grads } = tf.variableGrads(() => tf.sum(tf.mul(conv.forward(x7), wts)) as tf.Scalar);
     close(grads[conv.kernel.name], gk, 1e-4, `kernel grad k${k} s${s} p${p}`);
-    setConvFilterGradMode('tfjs');
-    const tfjsGrads = tf.variableGrads(() => tf.sum(tf.mul(conv.forward(x7), wts)) as tf.Scalar).grads;
-    setConvFilterGradMode('conv');
-    close(tfjsGrads[conv.kernel.name], gk, 1e-4, `tfjs-mode kernel grad k${k} s${s} p${p}`);
+    // The same layer built with tf.conv2d's own kernel gradient (filterGrad 'tfjs'): the same numbers.
+    const viaTfjs = new Conv2d(3, 4, k, { stride: s, padding: p, filterGrad: 'tfjs' });
+    viaTfjs.kernel.assign(conv.kernel);
+    viaTfjs.bias!.assign(conv.bias!);
+    const tfjsGrads = tf.variableGrads(() => tf.sum(tf.mul(viaTfjs.forward(x7), wts)) as tf.Scalar).grads;
+    close(tfjsGrads[viaTfjs.kernel.name], gk, 1e-4, `tfjs-mode kernel grad k${k} s${s} p${p}`);
     close(
       tf.grad((inp: tf.Tensor) => tf.sum(tf.mul(conv.forward(inp as tf.Tensor4D), wts)))(x7),
       gx,
@@ -139,6 +140,7 @@ test('Conv2d with explicit padding matches tf.pad + tf.conv2d valid, and differs
   const tfSame = new Conv2d(3, 4, 3, { stride: 2, padding: 'same', bias: false });
   tfSame.kernel.assign(conv.kernel);
   close(tfSame.forward(x), same, 1e-4, "padding 'same' is TF's");
+  assert.throws(() => new Conv2d(3, 4, 3, { filterGrad: 'fast' as never }), /Conv2d: bad filterGrad 'fast'/);
   const y = conv.forward(x);
   assert.deepEqual(y.shape, same.shape);
   const diff = tf.max(tf.abs(tf.sub(y, same))).dataSync()[0];
