@@ -311,6 +311,16 @@ function blockOutput(
   return [block.residual.forward(fx, s, { history: ctx.history, relu: true }) as tf.Tensor4D, s];
 }
 
+/** A block's constructor arguments (BasicBlock and Bottleneck alike): weights drawn from rng (convs, BNs) and
+ * laurelRng (the residual), every k > 1 conv on the filterGrad path. */
+type BlockArgs = [
+  plan: BlockPlan,
+  residual: ResidualConfig,
+  rng: Rng,
+  laurelRng: Rng,
+  filterGrad: ConvFilterGradMode,
+];
+
 /**
  * BasicBlock: `y = ReLU(R(f(x), s(x)))`, f = conv3×3(stride) → BN → ReLU → conv3×3 → BN, R the residual
  * (plain: f + s). Shapes: [N, H, W, inplanes] → [N, H/stride, W/stride, planes].
@@ -323,13 +333,7 @@ export class BasicBlock extends Module {
   readonly downsample: Downsample | null;
   readonly residual: Residual;
 
-  constructor(
-    plan: BlockPlan,
-    residual: ResidualConfig,
-    rng: Rng,
-    laurelRng: Rng,
-    filterGrad: ConvFilterGradMode = 'conv',
-  ) {
+  constructor(...[plan, residual, rng, laurelRng, filterGrad]: BlockArgs) {
     super();
     this.conv1 = this.child('conv1', conv3x3(plan.inplanes, plan.planes, plan.stride, rng, filterGrad));
     this.bn1 = this.child('bn1', new BatchNorm(plan.planes));
@@ -363,13 +367,7 @@ export class Bottleneck extends Module {
   readonly downsample: Downsample | null;
   readonly residual: Residual;
 
-  constructor(
-    plan: BlockPlan,
-    residual: ResidualConfig,
-    rng: Rng,
-    laurelRng: Rng,
-    filterGrad: ConvFilterGradMode = 'conv',
-  ) {
+  constructor(...[plan, residual, rng, laurelRng, filterGrad]: BlockArgs) {
     super();
     this.conv1 = this.child('conv1', conv1x1(plan.inplanes, plan.planes, rng));
     this.bn1 = this.child('bn1', new BatchNorm(plan.planes));
