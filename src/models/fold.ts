@@ -119,6 +119,9 @@ function setParam(m: Module, name: string, data: ArrayLike<number>): void {
   t.dispose();
 }
 
+/** RW's raw weights: a remainder's RW becomes (α, β) numbers ('none'), set from the folded values. */
+const RW_RAW = new Set(['w', 'alphaBeta', 'p']);
+
 /** A remainder Residual's parameters: (α, β) = (1, β) for RW, the rest copied. */
 function setRemainder(
   folded: Module,
@@ -138,8 +141,12 @@ function setRemainder(
     if (perDim) for (let d = 0; d < D; d++) [pair[2 * d], pair[2 * d + 1]] = [alpha ? alpha[d] : 1, beta[d]];
     setParam(folded, `${to}.alphaBeta`, pair);
   }
-  for (const name of ['V', 'U', 'gamma', 'normScale'])
-    if (v.has(`${from}.${name}`)) setParam(folded, `${to}.${name}`, get(v, `${from}.${name}`));
+  // Every other parameter of the variant (U, V, γ, normScale, ReZero's α, LayerScale's λ) as it is.
+  for (const q of folded.namedParameters()) {
+    const name = q.name.slice(to.length + 1);
+    if (q.name.startsWith(`${to}.`) && !RW_RAW.has(name) && v.has(`${from}.${name}`))
+      setParam(folded, q.name, get(v, `${from}.${name}`));
+  }
 }
 
 function foldResNet(model: ResNet): FoldedResNet {

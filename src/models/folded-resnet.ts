@@ -7,6 +7,7 @@ import {
   hasPa,
   hasRw,
   residualConfig,
+  variantSpec,
 } from '../laurel/index.ts';
 import { Conv2d } from '../nn/conv2d.ts';
 import { Linear } from '../nn/linear.ts';
@@ -29,9 +30,9 @@ import { type BlockPlan, type ResNetConfig, blockResidual, resnetPlan } from './
  * Module names: conv1 (stem), layerN.i.conv1 … conv3, layerN.i.shortcut, layerN.i.residual, fc.
  */
 
-/** Whether a block's projection shortcut and LAUREL combine merge into one 1×1 convolution (no PA, no gemma3n). */
+/** Whether a block's projection shortcut and LAUREL combine merge into one 1×1 convolution (the variant's record says). */
 export function mergesProjection(plan: BlockPlan, residual: ResidualConfig): boolean {
-  return plan.downsample && !hasPa(residual.variant) && residual.variant !== 'gemma3n';
+  return plan.downsample && variantSpec(residual.variant).foldsIntoShortcut;
 }
 
 /** The residual config that remains after folding: RW's α is gone (rwNorm 'none' with α = 1). */

@@ -4,6 +4,7 @@ import { defineVariant } from './spec.ts';
 /** The plain residual f(x) + x (eq. 1), so that a model can switch LAUREL off by configuration. No parameters. */
 export const baseline = defineVariant({
   name: 'baseline',
+  foldsIntoShortcut: true,
   fixedPlacement: 'none',
   paramCount: () => 0,
   init: () => [],

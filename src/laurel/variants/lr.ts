@@ -5,6 +5,7 @@ import { defineVariant } from './spec.ts';
 /** LR (eq. 3): f(x) + x + U·V·x. Parameters: V [D, r], U [r, D] (2rD). */
 export const lr = defineVariant({
   name: 'lr',
+  foldsIntoShortcut: true,
   lowRank: () => true,
   paramCount: (_o, s) => 2 * s.r * s.D,
   init: (o, s, rng) => lowRankInit(o, s, rng),

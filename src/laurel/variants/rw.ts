@@ -5,6 +5,7 @@ import { defineVariant } from './spec.ts';
 /** RW (eq. 4): α·f(x) + β·x. Parameters: RW's weights (2; sigmoid 1; per-dim D times that). */
 export const rw = defineVariant({
   name: 'rw',
+  foldsIntoShortcut: true,
   rw: true,
   paramCount: (o, s) => rwCount(o, s.D),
   init: (o, s) => [rwInit(o, s.D)],

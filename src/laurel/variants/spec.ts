@@ -55,6 +55,11 @@ export interface VariantSpec<N extends string = string> {
    * 'attention' (around attention only), or undefined (where asked).
    */
   readonly fixedPlacement?: 'none' | 'attention';
+  /**
+   * The combine is α·f + β·(I + U·V)·x (or a special case): at a projection shortcut S, x_{i+1} = α·f + β·(I + U·V)·S·x
+   * merges into one 1×1 convolution when a trained model is folded (models/fold.ts).
+   */
+  readonly foldsIntoShortcut: boolean;
   /** Parameters one residual adds over a plain one (the paper's formula). */
   paramCount(opts: ResidualOptions, sizes: Sizes): number;
   /** The initial value of every parameter, in registration order (random draws from `rng` in that order). */
@@ -73,7 +78,8 @@ type Defaults =
   | 'defaultRank'
   | 'history'
   | 'xNormed'
-  | 'needsG';
+  | 'needsG'
+  | 'foldsIntoShortcut';
 
 /** A variant record with the common defaults (no RW, no PA, no low-rank, no history, no extra input). */
 export function defineVariant<const N extends string>(
@@ -90,6 +96,7 @@ export function defineVariant<const N extends string>(
     history: 'none',
     xNormed: false,
     needsG: false,
+    foldsIntoShortcut: false,
     ...spec,
   };
 }
