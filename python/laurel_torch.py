@@ -7,7 +7,8 @@
 What is here (each mirrors the TypeScript file named, same formulas, same parameter order):
   Residual        every LAUREL variant (src/laurel/residual.ts, math.ts): baseline, rw, lr, pa, rw+lr, rw+pa,
                   lr+pa, rw+lr+pa, gemma3n, general, and the neighbours rezero (x + a f(x)) and layerscale
-                  (x + diag(lambda) f(x)); on the last axis or, for NCHW maps, on axis 1
+                  (x + diag(lambda) f(x)), dwa (DenseFormer's depth-weighted average, src/laurel/math.ts dwa); on
+                  the last axis or, for NCHW maps, on axis 1
   ResNet          torchvision-style ResNet-18/34/50/101/152 and CIFAR-style ResNet-20/32/44/56/110 with option-B
                   projection shortcuts (src/models/resnet.ts); input NCHW; names as torchvision's
   Gpt             the pre-norm decoder (src/models/gpt.ts): learned or rotary positions, tied or untied head,
@@ -23,7 +24,7 @@ Layouts (docs/formats.md): conv weight OIHW (ours HWIO), linear weight [out, in]
 weight/bias (ours gamma/beta), BN running_mean/running_var/num_batches_tracked (ours runningMean/runningVar),
 embedding weight (ours table); LAUREL parameters keep our names and shapes: w [2] | [D, 2], alphaBeta, p,
 V [D, r] | [k, D, r], U [r, D] | [k, r, D], gamma [k], normScale [D], alpha [] (general, rezero), lambda [D]
-(layerscale) (x -> (x @ V) @ U on channels).
+(layerscale), dwa [k + 1] (x -> (x @ V) @ U on channels).
 """
 
 import json
@@ -148,7 +149,7 @@ def _bf16_bytes(t):
 # ------------------------------------------------------------------------------------------------- LAUREL
 
 VARIANTS = (
-    "baseline", "rw", "lr", "pa", "rw+lr", "rw+pa", "lr+pa", "rw+lr+pa", "gemma3n", "general", "rezero", "layerscale",
+    "baseline", "rw", "lr", "pa", "rw+lr", "rw+pa", "lr+pa", "rw+lr+pa", "gemma3n", "general", "rezero", "layerscale", "dwa",
 )
 DEFAULT_LAYER_SCALE_INIT = 1e-4  # src/laurel/variants/layerscale.ts
 
@@ -159,6 +160,11 @@ def has_rw(v):
 
 def has_pa(v):
     return v.endswith("pa")
+
+
+def reads_history(v):
+    """src/laurel/variants: the variants that read earlier block inputs (PA, dwa, general)."""
+    return has_pa(v) or v in ("dwa", "general")
 
 
 def has_per_j_low_rank(v):
@@ -239,7 +245,7 @@ class Residual(nn.Module):
         v = cfg["variant"]
         self.cfg, self.variant, self.dim, self.axis, self.g = cfg, v, dim, axis, g
         self.norm = cfg.get("rwNorm", "softmax")
-        self.k = cfg.get("k", 3) if has_pa(v) else 1
+        self.k = cfg.get("k", 3) if has_pa(v) or v == "dwa" else 1
         if v == "general" and g is None:
             raise ValueError("Residual: variant 'general' needs g(x, history)")
         if has_rw(v):
@@ -267,6 +273,8 @@ class Residual(nn.Module):
             self.alpha = nn.Parameter(torch.ones(()))
         if v == "rezero":
             self.alpha = nn.Parameter(torch.zeros(()))
+        if v == "dwa":
+            self.dwa = nn.Parameter(torch.eye(1, self.k + 1)[0])
         if v == "layerscale":
             self.__setattr__("lambda", nn.Parameter(torch.full((dim,), cfg.get("layerScaleInit", DEFAULT_LAYER_SCALE_INIT))))
 
@@ -299,7 +307,7 @@ class Residual(nn.Module):
     def forward(self, fx, x, history=None, x_normed=None):
         v = self.variant
         prev = []
-        if history is not None and (has_pa(v) or v == "general"):
+        if history is not None and reads_history(v):
             prev = history.recent() if v == "general" else history.recent(self.k - 1)
         out = self._compute(fx, x, prev, x if x_normed is None else x_normed)
         if history is not None:
@@ -314,6 +322,9 @@ class Residual(nn.Module):
             return self.alpha * fx + self.g(x, prev)
         if v == "rezero":
             return x + self.alpha * fx
+        if v == "dwa":
+            xs = [x, *prev[: self.k - 1]]
+            return self.dwa[0] * (x + fx) + sum(self.dwa[j + 1] * xj for j, xj in enumerate(xs))
         if v == "layerscale":
             return x + self._channels(getattr(self, "lambda")) * fx
         if v == "gemma3n":
@@ -390,7 +401,7 @@ class Stage(nn.Sequential):
 
     def forward(self, x):
         r = self[0].residual
-        history = ActivationHistory(r.cfg.get("k", 3)) if has_pa(r.variant) or r.variant == "general" else None
+        history = ActivationHistory(r.cfg.get("k", 3)) if reads_history(r.variant) else None
         for block in self:
             x = block(x, history)
         return x
@@ -583,7 +594,7 @@ class Gpt(nn.Module):
         if self.wpe is not None:
             x = x + self.wpe.weight[:t]
         v = self.residual_cfg["variant"]
-        history = ActivationHistory(self.residual_cfg.get("k", 3)) if has_pa(v) or v == "general" else None
+        history = ActivationHistory(self.residual_cfg.get("k", 3)) if reads_history(v) else None
         for layer in self.layers:
             x = layer(x, history)
         x = self.lnF(x)

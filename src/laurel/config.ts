@@ -101,8 +101,8 @@ export function residualConfig(variant: string, opts: Partial<ResidualConfig> = 
     config.rwNorm = rwNorm;
     config.rwPerDim = opts.rwPerDim ?? false;
   }
+  if (usesK(spec)) config.k = opts.k ?? DEFAULT_K;
   if (spec.pa) {
-    config.k = opts.k ?? DEFAULT_K;
     config.paH = paH;
   }
   if (spec.lowRank({ paH })) {
@@ -149,7 +149,10 @@ export function rwParamCount(config: ResidualConfig, dim: number): number {
 
 /** k as used by a residual: config.k for PA variants, else 1. */
 export const effectiveK = (config: ResidualConfig): number =>
-  variantSpec(config.variant).pa ? (config.k ?? DEFAULT_K) : 1;
+  usesK(variantSpec(config.variant)) ? (config.k ?? DEFAULT_K) : 1;
+
+/** Whether option k (activations read, x_i included) applies: PA, or a variant that lists it as its own. */
+const usesK = (spec: VariantSpec): boolean => spec.pa || spec.options.includes('k');
 
 /** The sizes a residual of width `dim` has: D, the rank (resolveRank; 0 without low-rank matrices), k. */
 export function sizesOf(config: ResidualConfig, dim: number): Sizes {

@@ -246,3 +246,17 @@ export function rezero(fx: tf.Tensor, x: tf.Tensor, a: tf.Tensor, relu = false):
 export function layerScale(fx: tf.Tensor, x: tf.Tensor, lambda: tf.Tensor, relu = false): tf.Tensor {
   return combine(fx, x, undefined, lambda, undefined, relu);
 }
+
+/**
+ * DenseFormer's depth-weighted average (Pagliardini et al. 2024) in LAUREL's harness, the `dwa` variant:
+ *   x_{i+1} = a_0·(x_i + f(x_i)) + Σ_{j=0..m-1} a_{j+1}·x_{i-j}
+ * xs = [x_i, x_{i-1}, …] (m ≤ k block inputs), a: [m + 1], init (1, 0, …, 0): the plain residual.
+ * DenseFormer averages the block outputs h_0 = x_0, h_j = x_{j-1} + f(x_{j-1}); the history holds block inputs
+ * x_j instead (each itself an average of h_0 … h_j with weight a_0 on h_j), a reparameterization that spans the
+ * same sums while the a_0 stay non-zero and equals DenseFormer exactly at init (x_j = h_j). k bounds the window
+ * (DenseFormer's full form: k = depth; its dilated and periodic forms are other sparsity patterns).
+ */
+export function dwa(fx: tf.Tensor, xs: readonly tf.Tensor[], a: tf.Tensor): tf.Tensor {
+  const [a0, rest] = tf.split(a, [1, xs.length]);
+  return tf.add(tf.mul(tf.add(fx, xs[0]), tf.reshape(a0, [])), weightedSum(xs, rest));
+}

@@ -4,8 +4,8 @@ import {
   DEFAULT_K,
   Residual,
   type ResidualConfig,
-  hasPa,
   hasRw,
+  historyUse,
   residualConfig,
   variantSpec,
 } from '../laurel/index.ts';
@@ -99,7 +99,7 @@ export class FoldedStage extends Module {
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
     const v = this.config.variant;
-    const history = hasPa(v) ? new ActivationHistory(this.config.k ?? DEFAULT_K) : undefined;
+    const history = historyUse(v) !== 'none' ? new ActivationHistory(this.config.k ?? DEFAULT_K) : undefined;
     return tf.tidy(() => this.blocks.reduce((h, b) => b.forward(h, history), x));
   }
 }

@@ -6,7 +6,7 @@ import {
   type ResidualConfig,
   addedParamCount,
   effectiveRank,
-  hasPa,
+  historyUse,
   residualConfig,
 } from '../laurel/index.ts';
 import { BatchNorm } from '../nn/batchnorm.ts';
@@ -422,9 +422,8 @@ export class Stage extends Module {
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    const v = this.residualConfig.variant;
-    const history =
-      hasPa(v) || v === 'general' ? new ActivationHistory(this.residualConfig.k ?? DEFAULT_K) : undefined;
+    const reads = historyUse(this.residualConfig.variant) !== 'none';
+    const history = reads ? new ActivationHistory(this.residualConfig.k ?? DEFAULT_K) : undefined;
     return tf.tidy(() => {
       let h = x;
       for (const b of this.blocks) h = b.forward(h, { history });

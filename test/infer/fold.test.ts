@@ -12,7 +12,17 @@ import { type Gpt, type Model, type ModelSpec, type ResNet, buildModel } from '.
 import { Rng } from '../../src/util/rng.ts';
 import { setup } from '../engine/helpers.ts';
 
-const VARIANTS: Variant[] = ['baseline', 'rw', 'lr', 'rw+lr', 'pa', 'rw+lr+pa', 'rezero', 'layerscale'];
+const VARIANTS: Variant[] = [
+  'baseline',
+  'rw',
+  'lr',
+  'rw+lr',
+  'pa',
+  'rw+lr+pa',
+  'rezero',
+  'layerscale',
+  'dwa',
+];
 
 /**
  * Trained-looking values: LAUREL moved off its init (U ≠ 0, α ≠ β), norms with γ ∈ [0.5, 1.5], β, running mean
@@ -113,7 +123,7 @@ async function gpts(backend: string): Promise<void> {
       );
 }
 
-test('folded ResNet-20 equals the trained one (1e-5): baseline, rw, lr, rw+lr, pa, rw+lr+pa, rezero, layerscale, sigmoid and per-dim RW (cpu)', async () => {
+test('folded ResNet-20 equals the trained one (1e-5): baseline, rw, lr, rw+lr, pa, rw+lr+pa, rezero, layerscale, dwa, sigmoid and per-dim RW (cpu)', async () => {
   await setup();
   await resnets('cpu');
 });

@@ -54,6 +54,7 @@ test('the fixture file covers every variant', () => {
     'general',
     'rezero',
     'layerscale',
+    'dwa',
   ]) {
     assert.ok(variants.has(v), v);
   }

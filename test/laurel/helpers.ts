@@ -55,6 +55,8 @@ export const CASES: Case[] = [
   { name: 'gemma3n', config: c('gemma3n', { rank: 2 }), prev: 0, xNormed: true },
   { name: 'general', config: c('general', { g: generalG }), prev: 2 },
   { name: 'rezero', config: c('rezero'), prev: 0 },
+  { name: 'dwa', config: c('dwa', { k: 3 }), prev: 2 },
+  { name: 'dwa short history', config: c('dwa', { k: 4 }), prev: 1 },
   { name: 'layerscale', config: c('layerscale', { layerScaleInit: 0.1 }), prev: 0 },
 ];
 

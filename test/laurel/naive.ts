@@ -71,6 +71,15 @@ export function naiveResidual(
   const { fx, xs, xHat } = inp;
   const x = xs[0];
   const out = new Float64Array(N * D);
+  if (v === 'dwa') {
+    for (let i = 0; i < N * D; i++) {
+      out[i] = P.dwa[0] * (x[i] + fx[i]);
+      xs.forEach((xj, j) => {
+        out[i] += P.dwa[j + 1] * xj[i];
+      });
+    }
+    return out;
+  }
   if (v === 'general') {
     const gx = g!(x, xs.slice(1));
     for (let i = 0; i < N * D; i++) out[i] = P.alpha[0] * fx[i] + gx[i];

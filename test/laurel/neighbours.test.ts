@@ -1,12 +1,13 @@
 /**
- * LAUREL's neighbours in the same harness (issue #13): ReZero (x + a·f(x), a = 0 at init) and LayerScale
- * (x + diag(λ)·f(x), λ = layerScaleInit). Their finite-difference checks run in gradcheck.test.ts (helpers CASES),
- * their PyTorch comparison in fixtures.test.ts.
+ * LAUREL's neighbours in the same harness (issue #13): ReZero (x + a·f(x), a = 0 at init), LayerScale
+ * (x + diag(λ)·f(x), λ = layerScaleInit) and DenseFormer's DWA. Their finite-difference checks run in
+ * gradcheck.test.ts (helpers CASES), their PyTorch comparison in fixtures.test.ts.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { addedParamCount, residualConfig } from '../../src/laurel/config.ts';
+import { ActivationHistory } from '../../src/laurel/history.ts';
 import { laurelResidual } from '../../src/laurel/layers/index.ts';
 import { Residual } from '../../src/laurel/residual.ts';
 
@@ -77,4 +78,38 @@ test('the tfjs layer offers both, and LayerScale keeps layerScaleInit through ge
   const rz = laurelResidual({ variant: 'rezero' });
   assert.deepEqual(values(rz.apply([f, x]) as tf.Tensor), values(x));
   assert.equal(rz.maxInputs(), 2);
+});
+
+test('DWA is the plain residual at init, averages the block inputs the history holds, k + 1 parameters', () => {
+  const res = new Residual(residualConfig('dwa'), 3, { seed: 1 });
+  assert.deepEqual(residualConfig('dwa', { rank: 4, paH: 'identity' }), { variant: 'dwa', k: 3 });
+  assert.equal(res.addedParams(), 4);
+  const p1 = tf.tensor2d([
+    [10, 20, 30],
+    [1, 2, 3],
+  ]);
+  const p2 = tf.tensor2d([
+    [100, 0, 0],
+    [0, 0, 100],
+  ]);
+  const history = new ActivationHistory(3);
+  history.push(p2);
+  history.push(p1);
+  const plain = values(tf.add(f, x));
+  assert.deepEqual(values(res.forward(f, x, { history })), plain);
+  assert.equal(history.length, 2, 'x pushed, oldest dropped');
+  const [w] = res.namedParameters();
+  assert.equal(w.name, 'dwa');
+  w.variable.assign(tf.tensor1d([0.5, 1, 0.25, 0.125]));
+  const h2 = new ActivationHistory(3);
+  h2.push(p2);
+  h2.push(p1);
+  const want = plain.map((v, i) => 0.5 * v + values(x)[i] + 0.25 * values(p1)[i] + 0.125 * values(p2)[i]);
+  assert.deepEqual(values(res.forward(f, x, { history: h2 })), want);
+  // Without history only a_0, a_1 take part.
+  assert.deepEqual(
+    values(res.forward(f, x)),
+    plain.map((v, i) => 0.5 * v + values(x)[i]),
+  );
+  res.dispose();
 });

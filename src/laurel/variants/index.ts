@@ -3,6 +3,7 @@
  * its file, one line here, and its tests.
  */
 import { baseline } from './baseline.ts';
+import { dwa } from './dwa.ts';
 import { gemma3n } from './gemma3n.ts';
 import { general } from './general.ts';
 import { layerscale } from './layerscale.ts';
@@ -16,7 +17,21 @@ import { rwPa } from './rw-pa.ts';
 import { rw } from './rw.ts';
 import type { VariantSpec } from './spec.ts';
 
-const SPECS = [baseline, rw, lr, pa, rwLr, rwPa, lrPa, rwLrPa, gemma3n, general, rezero, layerscale] as const;
+const SPECS = [
+  baseline,
+  rw,
+  lr,
+  pa,
+  rwLr,
+  rwPa,
+  lrPa,
+  rwLrPa,
+  gemma3n,
+  general,
+  rezero,
+  layerscale,
+  dwa,
+] as const;
 
 /** The LAUREL variants (paper eq. 2 and its special cases), in the registry's order. */
 export type Variant = (typeof SPECS)[number]['name'];
