@@ -1,6 +1,6 @@
 import { assignNamed, hasCheckpoint, loadCheckpoint } from '../train/checkpoint.ts';
 import type { Model } from '../train/task.ts';
-import { type FlagDef, UsageError, formatHelp, parseFlags } from './flags.ts';
+import { type FlagDef, UsageError, formatHelp, parseFlags, requiredFlag } from './flags.ts';
 import { RUNTIME_FLAGS, TRAIN_FLAGS } from './options.ts';
 import { readRunConfig, setupRun } from './setup.ts';
 import { startBackend } from './train.ts';
@@ -30,8 +30,7 @@ export const EVAL_HELP = formatHelp(
 
 export async function evalCommand(argv: string[]): Promise<number> {
   const { values, given } = parseFlags(argv, EVAL_FLAGS, 'eval');
-  const out = values.out as string | undefined;
-  if (out === undefined) throw new UsageError('laurel eval: --out DIR is required');
+  const out = requiredFlag(values, 'out', 'eval', 'DIR');
   const config = readRunConfig(out);
   if (!hasCheckpoint(out)) throw new UsageError(`laurel eval: no checkpoint in ${out}/checkpoint`);
   const flags = { ...config.flags };

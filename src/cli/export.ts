@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WEIGHT_LAYOUTS, type WeightLayout, exportLayout, saveSafetensors } from '../models/safetensors.ts';
-import { type FlagDef, UsageError, formatHelp, parseFlags } from './flags.ts';
+import { type FlagDef, UsageError, formatHelp, parseFlags, requiredFlag } from './flags.ts';
 import { RUNTIME_FLAGS } from './options.ts';
 import { FOLDED_FORMAT, loadRunModel } from './run-model.ts';
 import { startBackend } from './train.ts';
@@ -51,8 +51,7 @@ export const EXPORT_HELP = formatHelp(
 
 export async function exportCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, EXPORT_FLAGS, 'export');
-  const out = values.out as string | undefined;
-  if (out === undefined) throw new UsageError('laurel export: --out DIR is required');
+  const out = requiredFlag(values, 'out', 'export', 'DIR');
   const layout = values.layout as WeightLayout;
   const to =
     (values.to as string | undefined) ??

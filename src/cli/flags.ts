@@ -49,6 +49,13 @@ export interface Parsed {
   given: Set<string>;
 }
 
+/** The string value of a flag the command cannot run without: `laurel COMMAND: --NAME META is required`. */
+export function requiredFlag(values: Parsed['values'], name: string, command: string, meta: string): string {
+  const v = values[name];
+  if (v === undefined) throw new UsageError(`laurel ${command}: --${name} ${meta} is required`);
+  return v as string;
+}
+
 function convert(def: FlagDef, raw: string, command: string): FlagValue {
   const bad = (want: string) =>
     new UsageError(`laurel ${command}: bad value '${raw}' for --${def.name}: expected ${want}`);

@@ -7,7 +7,7 @@ import { Gpt } from '../models/gpt.ts';
 import type { Model } from '../models/index.ts';
 import { saveCheckpoint } from '../train/checkpoint.ts';
 import { Rng } from '../util/rng.ts';
-import { type FlagDef, UsageError, formatHelp, parseFlags } from './flags.ts';
+import { type FlagDef, UsageError, formatHelp, parseFlags, requiredFlag } from './flags.ts';
 import { RUNTIME_FLAGS } from './options.ts';
 import { FOLDED_FORMAT, loadRunModel } from './run-model.ts';
 import { startBackend } from './train.ts';
@@ -61,10 +61,8 @@ function checkFold(model: Model, folded: FoldedResNet | Gpt): number {
 
 export async function foldCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, FOLD_FLAGS, 'fold');
-  const out = values.out as string | undefined;
-  const to = values.to as string | undefined;
-  if (out === undefined) throw new UsageError('laurel fold: --out RUN is required');
-  if (to === undefined) throw new UsageError('laurel fold: --to DIR is required');
+  const out = requiredFlag(values, 'out', 'fold', 'RUN');
+  const to = requiredFlag(values, 'to', 'fold', 'DIR');
   if (existsSync(to) && readdirSync(to).length > 0)
     throw new UsageError(`laurel fold: --to ${to} exists and is not empty`);
   const backend = await startBackend(values);

@@ -1,7 +1,7 @@
 import { ByteTokenizer } from '../data/tokenizer.ts';
 import { generate } from '../models/generate.ts';
 import { Gpt } from '../models/gpt.ts';
-import { type FlagDef, UsageError, formatHelp, parseFlags } from './flags.ts';
+import { type FlagDef, UsageError, formatHelp, parseFlags, requiredFlag } from './flags.ts';
 import { RUNTIME_FLAGS } from './options.ts';
 import { loadRunModel } from './run-model.ts';
 import { startBackend } from './train.ts';
@@ -55,8 +55,7 @@ export const GENERATE_HELP = formatHelp(
 
 export async function generateCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, GENERATE_FLAGS, 'generate');
-  const out = values.out as string | undefined;
-  if (out === undefined) throw new UsageError('laurel generate: --out RUN is required');
+  const out = requiredFlag(values, 'out', 'generate', 'RUN');
   if ((values['top-p'] as number) > 1)
     throw new UsageError(
       `laurel generate: bad value '${values['top-p']}' for --top-p: expected a value <= 1`,

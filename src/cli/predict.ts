@@ -5,7 +5,7 @@ import { IDX_IMAGES_MAGIC, parseIdx } from '../data/idx.ts';
 import { isPng, pngToGray } from '../data/png-image.ts';
 import { FoldedResNet } from '../models/folded-resnet.ts';
 import { ResNet } from '../models/resnet.ts';
-import { type FlagDef, UsageError, formatHelp, parseFlags } from './flags.ts';
+import { type FlagDef, UsageError, formatHelp, parseFlags, requiredFlag } from './flags.ts';
 import { RUNTIME_FLAGS } from './options.ts';
 import { loadRunModel } from './run-model.ts';
 import { startBackend } from './train.ts';
@@ -149,8 +149,7 @@ function loadImages(values: Record<string, unknown>, positional: string[]): Imag
 export async function predictCommand(argv: string[]): Promise<number> {
   const { flags, positional } = splitPositional(argv, PREDICT_FLAGS);
   const { values } = parseFlags(flags, PREDICT_FLAGS, 'predict');
-  const out = values.out as string | undefined;
-  if (out === undefined) throw new UsageError('laurel predict: --out RUN is required');
+  const out = requiredFlag(values, 'out', 'predict', 'RUN');
   await startBackend(values);
   const { model, step } = loadRunModel(out, 'predict');
   try {

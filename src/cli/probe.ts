@@ -7,7 +7,7 @@ import { loadSpamAssassin, splitMessages } from '../data/spam.ts';
 import { ByteTokenizer } from '../data/tokenizer.ts';
 import { Gpt } from '../models/gpt.ts';
 import { linearProbe } from '../train/probe.ts';
-import { type FlagDef, UsageError, formatHelp, parseFlags } from './flags.ts';
+import { type FlagDef, UsageError, formatHelp, parseFlags, requiredFlag } from './flags.ts';
 import { RUNTIME_FLAGS } from './options.ts';
 import { loadRunModel } from './run-model.ts';
 import { startBackend } from './train.ts';
@@ -35,8 +35,7 @@ export const PROBE_HELP = formatHelp(
 
 export async function probeCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, PROBE_FLAGS, 'probe');
-  const out = values.out as string | undefined;
-  if (out === undefined) throw new UsageError('laurel probe: --out RUN is required');
+  const out = requiredFlag(values, 'out', 'probe', 'RUN');
   const backend = await startBackend(values);
   const { config, model, step } = loadRunModel(out, 'probe');
   if (config.spec.model !== 'gpt' || !(model instanceof Gpt)) {

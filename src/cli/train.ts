@@ -7,7 +7,7 @@ import { Progress } from '../train/progress.ts';
 import type { Model } from '../train/task.ts';
 import { checkDirCreatable, ensureDir, removeEmptyDirs, writeJsonAtomic } from '../util/files.ts';
 import { Rng } from '../util/rng.ts';
-import { type FlagDef, UsageError, formatHelp, parseFlags } from './flags.ts';
+import { type FlagDef, UsageError, formatHelp, parseFlags, requiredFlag } from './flags.ts';
 import { MODEL_FLAGS, RUNTIME_FLAGS, TRAIN_FLAGS } from './options.ts';
 import {
   type Flags,
@@ -275,8 +275,7 @@ export async function startBackend(values: Flags): Promise<string> {
 
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values, given } = parseFlags(argv, TRAIN_CMD_FLAGS, 'train');
-  const out = values.out as string | undefined;
-  if (out === undefined) throw new UsageError('laurel train: --out DIR is required');
+  const out = requiredFlag(values, 'out', 'train', 'DIR');
   checkDirCreatable(out);
   const resume = values.resume as boolean;
   // The folder is locked before it is read, so that its run cannot change under the checks. A folder made

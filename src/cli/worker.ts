@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { runQueueWorker } from '../experiments/index.ts';
-import { type FlagDef, UsageError, formatHelp, parseFlags } from './flags.ts';
+import { type FlagDef, UsageError, formatHelp, parseFlags, requiredFlag } from './flags.ts';
 
 export const WORKER_FLAGS: FlagDef[] = [
   { name: 'queue', type: 'string', help: 'redis://HOST:PORT of the queue (required)' },
@@ -39,8 +39,7 @@ export const WORKER_HELP = formatHelp(
 
 export async function workerCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, WORKER_FLAGS, 'worker');
-  const url = values.queue as string | undefined;
-  if (url === undefined) throw new UsageError('laurel worker: --queue redis://HOST:PORT is required');
+  const url = requiredFlag(values, 'queue', 'worker', 'redis://HOST:PORT');
   const concurrency = values.concurrency as number;
   const threads =
     (values.threads as number | undefined) ?? Math.max(1, Math.floor(availableParallelism() / concurrency));
