@@ -71,6 +71,14 @@ export const MODEL_FLAGS: FlagDef[] = [
     defaultText: 'softmax',
   },
   {
+    name: 'layer-scale-init',
+    type: 'number',
+    above: 0,
+    help: "LayerScale's per-channel scale at init",
+    group: M,
+    defaultText: '1e-4',
+  },
+  {
     name: 'extra-blocks',
     type: 'int',
     min: 0,
@@ -334,6 +342,16 @@ export const RUNTIME_FLAGS: FlagDef[] = [
   { name: 'quiet', type: 'bool', default: false, help: 'No progress output', group: R },
 ];
 
+/** The variant options' flags and the ResidualConfig field each one sets. */
+const VARIANT_FLAGS = [
+  ['rank', 'rank'],
+  ['k', 'k'],
+  ['pa-h', 'paH'],
+  ['v-init', 'vInit'],
+  ['rw-norm', 'rwNorm'],
+  ['layer-scale-init', 'layerScaleInit'],
+] as const;
+
 /** The model spec the model flags describe (validated by the laurel/models layers, errors become usage errors). */
 export function modelSpecFromFlags(
   v: Record<string, FlagValue | undefined>,
@@ -348,7 +366,13 @@ export function modelSpecFromFlags(
       ...(str('pa-h') !== undefined ? { paH: str('pa-h') as 'lowrank' | 'identity' } : {}),
       ...(str('v-init') !== undefined ? { vInit: str('v-init') as 'xavier' | 'column-orthogonal' } : {}),
       ...(str('rw-norm') !== undefined ? { rwNorm: str('rw-norm') as 'softmax' | 'sigmoid' | 'none' } : {}),
+      ...(num('layer-scale-init') !== undefined ? { layerScaleInit: num('layer-scale-init') } : {}),
     });
+    // A flag the chosen variant does not read would be dropped without a word: refuse it instead.
+    for (const [flag, key] of VARIANT_FLAGS) {
+      if (v[flag] !== undefined && residual[key] === undefined)
+        throw new Error(`--${flag} does not apply to --residual ${residual.variant}`);
+    }
     const spec: ModelSpec = { model: (str('model') ?? 'resnet20') as ModelName, residual, ...extra };
     const set = <K extends keyof ModelSpec>(key: K, flag: string) => {
       if (v[flag] !== undefined) spec[key] = v[flag] as ModelSpec[K];

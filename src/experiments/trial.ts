@@ -19,6 +19,8 @@ export interface TrainArgs {
   paH?: 'lowrank' | 'identity';
   /** V initialization (`--v-init`); the paper uses column-orthogonal for its LMs. Trainer default when absent. */
   vInit?: 'xavier' | 'column-orthogonal';
+  /** LayerScale's λ at init (`--layer-scale-init`; only for `--residual layerscale`). Trainer default when absent. */
+  layerScaleInit?: number;
   /** GPT shape (only for `--model gpt`). */
   layers?: number;
   dim?: number;
@@ -68,6 +70,7 @@ const FLAG_ORDER: [keyof TrainArgs, string][] = [
   ['extraStage', '--extra-stage'],
   ['paH', '--pa-h'],
   ['vInit', '--v-init'],
+  ['layerScaleInit', '--layer-scale-init'],
   ['layers', '--layers'],
   ['dim', '--dim'],
   ['heads', '--heads'],

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { modelSpecFromFlags } from '../../src/cli/options.ts';
 import { TRAIN_CMD_FLAGS } from '../../src/cli/train.ts';
+import type { ResidualConfig } from '../../src/laurel/index.ts';
 import { lastJson, laurel, tmp } from './fixtures.ts';
 
 test('laurel --help lists the commands; train --help documents every flag', () => {
@@ -52,6 +54,16 @@ const cases: [string, string[], RegExp][] = [
     /bad value 'foo' for --residual: expected one of baseline, rw/,
   ],
   ['unknown command', ['trian'], /unknown command 'trian'/],
+  [
+    'a flag the variant does not read',
+    ['params', '--model', 'resnet20', '--residual', 'rw', '--rank', '16'],
+    /--rank does not apply to --residual rw/,
+  ],
+  [
+    'bad layer-scale-init',
+    ['params', '--residual', 'layerscale', '--layer-scale-init', '0'],
+    /bad value '0' for --layer-scale-init: expected a value > 0/,
+  ],
   ['missing value', ['params', '--model'], /--model needs a value/],
   [
     'unknown experiment',
@@ -94,4 +106,15 @@ test('LAUREL_DEBUG=1 adds the stack trace to a known error; without it the error
   assert.equal(debug.status, 2);
   assert.match(debug.stderr, /^laurel: no run in .*none.*\n\w*Error: .*\n\s+at /);
   assert.match(laurel(['--help']).stdout, /LAUREL_DEBUG=1 adds the stack/);
+});
+
+test('variant flags reach the residual config: --layer-scale-init sets the LayerScale λ at init', () => {
+  const spec = modelSpecFromFlags({ residual: 'layerscale', 'layer-scale-init': 0.1 });
+  assert.equal((spec.residual as ResidualConfig).layerScaleInit, 0.1);
+  const dwa = modelSpecFromFlags({ residual: 'dwa', k: 4 });
+  assert.equal((dwa.residual as ResidualConfig).k, 4);
+  assert.throws(
+    () => modelSpecFromFlags({ residual: 'baseline', k: 4 }),
+    /--k does not apply to --residual baseline/,
+  );
 });

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { modelSpecFromFlags } from '../../src/cli/options.ts';
+import { getExperiment } from '../../src/experiments/definitions/index.ts';
 import {
   LAUREL_BIN,
   type TrialSpec,
@@ -148,4 +150,28 @@ test('parseSummary: last JSON line, missing fields as null, percent accuracy sca
   assert.equal(parseSummary('done\n'), null);
   assert.equal(parseSummary(''), null);
   assert.equal(parseSummary('[1,2]'), null);
+});
+
+test('buildTrialArgs: LayerScale init as --layer-scale-init; the neighbour rows run with flags the trainer takes', () => {
+  const args = buildTrialArgs({
+    ...vision,
+    train: { ...vision.train, residual: 'layerscale', rank: undefined, layerScaleInit: 0.1 },
+  });
+  assert.equal(args[args.indexOf('--layer-scale-init') + 1], '0.1');
+  for (const name of ['vision', 'lm'] as const) {
+    for (const row of getExperiment(name).rows('full')) {
+      // the same check `laurel train` makes: every variant flag of a row must be one its variant reads
+      const a = buildTrialArgs({ ...vision, row: row.id, train: row.train });
+      const flags = Object.fromEntries(
+        ['rank', 'k', 'pa-h', 'v-init', 'layer-scale-init'].flatMap((f) => {
+          const i = a.indexOf(`--${f}`);
+          return i < 0 ? [] : [[f, f === 'pa-h' || f === 'v-init' ? a[i + 1] : Number(a[i + 1])]];
+        }),
+      );
+      assert.doesNotThrow(
+        () => modelSpecFromFlags({ residual: row.train.residual, ...flags }),
+        `${name} ${row.id}`,
+      );
+    }
+  }
 });

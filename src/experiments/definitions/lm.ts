@@ -2,12 +2,14 @@
  * `lm`: the Table 5 analog (plus a Table 2 "downstream" analog). A small pre-norm GPT on the SOTU corpus;
  * rows: baseline with L layers, baseline with L + extra layers (naive scaling), RW, LR (r = 32, or D/4 for
  * small widths), PA (k = 3, identity h: k parameters per layer, as Table 5's +0.02M shows), RW+LR, RW+LR+PA
- * (low-rank h per earlier activation, eq. 6). V is initialized column-orthogonal, as in the paper's LLMs.
+ * (low-rank h per earlier activation, eq. 6), and the neighbours ReZero, LayerScale and DenseFormer's DWA
+ * (neighbours.ts). V is initialized column-orthogonal, as in the paper's LLMs.
  * Metrics: test loss on SOTU, out-of-domain loss on Moby Dick, cloze accuracy (true continuation against 3
  * distractors, scored by log-likelihood), params, peak memory, step time.
  */
 import { type Budget, type LmPreset, PRESETS, estimateMinutes, trialSeconds } from '../budget.ts';
 import type { TrainArgs } from '../trial.ts';
+import { neighbourRows } from './neighbours.ts';
 import type { ExperimentDef, RowDef } from './types.ts';
 
 export const LM_PAPER = {
@@ -78,6 +80,7 @@ function rows(budget: Budget): RowDef[] {
       train: lmTrainArgs(p, 'rw+lr+pa', { ...lowRank, k: p.k }),
       paper: LM_PAPER['rw-lr-pa'],
     },
+    ...(budget === 'full' ? neighbourRows((residual, more) => lmTrainArgs(p, residual, more), p.k) : []),
   ];
 }
 

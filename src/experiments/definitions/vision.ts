@@ -1,6 +1,7 @@
 /**
  * `vision`: the Table 1 analog. A CIFAR-style ResNet-20 on Fashion-MNIST (28×28×1); rows: baseline, naive
- * scaling (one extra block), RW, RW+LR (r = 16), RW+LR+PA (r = 16, k = 3). Metric: best test top-1 accuracy,
+ * scaling (one extra block), RW, RW+LR (r = 16), RW+LR+PA (r = 16, k = 3), and the neighbours ReZero, LayerScale
+ * and DenseFormer's DWA (k = 3; neighbours.ts). Metric: best test top-1 accuracy,
  * averaged over seeded trials with identical schedules (the paper: 1 epoch of ImageNet, 5 trials).
  *
  * ResNet-20's stages are 16, 32 and 64 channels wide; the LAUREL core requires r < D, so the models clamp the
@@ -21,6 +22,7 @@ import {
   visionSteps,
 } from '../budget.ts';
 import type { TrainArgs } from '../trial.ts';
+import { neighbourRows } from './neighbours.ts';
 import type { ExperimentDef, MetricDef, RowDef } from './types.ts';
 
 export function visionTrainArgs(p: VisionPreset, residual: string): TrainArgs {
@@ -83,6 +85,7 @@ function rows(budget: Budget): RowDef[] {
       train: a('rw+lr+pa', { rank: 16, k: 3 }),
       paper: VISION_PAPER['rw-lr-pa-r16-k3'],
     },
+    ...(budget === 'full' ? neighbourRows(a, 3) : []),
   ];
 }
 
