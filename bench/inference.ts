@@ -20,6 +20,7 @@ import type { Gpt } from '../src/models/gpt.ts';
 import { type Model, buildModel } from '../src/models/index.ts';
 import { saveSafetensors } from '../src/models/safetensors.ts';
 import { Rng } from '../src/util/rng.ts';
+import { forwardMacs } from './macs.ts';
 import { type BenchConfig, DRY_CONFIG, FULL_CONFIG, benchSpec, median, torchPython } from './models.ts';
 
 type Residual = 'baseline' | 'rw+lr';
@@ -119,8 +120,14 @@ export interface InferenceReport {
   note: string;
   resnet: ResNetRow[];
   gpt: GptRow[];
-  /** rw+lr / baseline (time ratios; for decoding, the ratio of ms per token). */
-  laurel_overhead: Record<string, { unfolded: number; folded: number; torch: number | null }>;
+  /**
+   * rw+lr / baseline: time ratios (for decoding, of ms per token), and `macs`, the ratio of the folded forms'
+   * multiply-adds (bench/macs.ts): the floor of the overhead, the low-rank term's work, which no folding removes.
+   */
+  laurel_overhead: Record<
+    string,
+    { unfolded: number; folded: number; torch: number | null; macs: number | null }
+  >;
   /** Both sides' logits on the same input and weights: max |Δ| / max |y|; GPT: greedy continuations equal. */
   equivalence: Record<string, unknown> | null;
   torch: { available: boolean; version?: string; reason?: string };
@@ -170,6 +177,22 @@ const argmax = (z: Float32Array) => z.reduce((b, v, i) => (v > z[b] ? i : b), 0)
 function randomTokens(n: number, vocab: number, seed: number): number[] {
   const rng = new Rng(seed);
   return Array.from({ length: n }, () => rng.int(vocab));
+}
+
+/** MACs of the benchmark's prefill and of one decoding step after its prompt (bench/macs.ts). */
+async function gptMacs(m: Gpt, cfg: InferenceConfig): Promise<{ prefill: number; decode: number }> {
+  const [first, cache] = [m.newCache(), m.newCache()];
+  try {
+    const prefill = await forwardMacs(() =>
+      lastLogits(m, randomTokens(cfg.gpt.prefill, cfg.models.gpt.vocab, 1), first),
+    );
+    lastLogits(m, randomTokens(cfg.gpt.prompt, cfg.models.gpt.vocab, 2), cache);
+    const decode = await forwardMacs(() => lastLogits(m, [0], cache));
+    return { prefill, decode };
+  } finally {
+    first.dispose();
+    cache.dispose();
+  }
 }
 
 /** Prefill ms and decoding ms per token of a GPT at batch 1. */
@@ -317,6 +340,7 @@ export async function runInferenceBench(opts: InferenceOptions = {}): Promise<In
       ours[`resnet ${residual}`] = {
         logits: classify(m, img),
         folded: scaledMaxDiff(classify(folded, img), classify(m, img)),
+        macs: await forwardMacs(() => classify(folded, img)),
       };
       img.dispose();
       const file = join(dir, `resnet-${residual}.safetensors`);
@@ -332,6 +356,7 @@ export async function runInferenceBench(opts: InferenceOptions = {}): Promise<In
       const folded = foldModel(m) as Gpt;
       const a = timeGpt(m, cfg);
       const b = timeGpt(folded, cfg);
+      const macs = await gptMacs(folded, cfg);
       log(
         `gpt ${residual}: prefill ${a.prefill.toFixed(2)} ms, decode ${a.decode.toFixed(3)} ms/token; folded ${b.prefill.toFixed(2)}, ${b.decode.toFixed(3)}`,
       );
@@ -351,7 +376,7 @@ export async function runInferenceBench(opts: InferenceOptions = {}): Promise<In
         z = lastLogits(m, [greedy[i]], cache);
       }
       cache.dispose();
-      ours[`gpt ${residual}`] = { logits, greedy };
+      ours[`gpt ${residual}`] = { logits, greedy, macs };
       const file = join(dir, `gpt-${residual}.safetensors`);
       saveSafetensors(m, file, { layout: 'torch', metadata: { 'laurel.spec': JSON.stringify(spec) } });
       request.gpt.files[residual] = file;
@@ -406,25 +431,33 @@ function assemble(
     };
   });
   const overhead: InferenceReport['laurel_overhead'] = {};
+  const macRatio = (model: 'resnet' | 'gpt', pick: (macs: unknown) => number): number | null => {
+    const [b, l] = RESIDUALS.map((v) => ours[`${model} ${v}`]?.macs);
+    return b && l ? pick(l) / pick(b) : null;
+  };
   for (const batch of cfg.resnet.batches) {
     const [b, l] = RESIDUALS.map((v) => resnet.find((r) => r.residual === v && r.batch === batch)!);
     overhead[`resnet20_batch${batch}`] = {
       unfolded: l.ms / b.ms,
       folded: l.folded_ms / b.folded_ms,
       torch: l.torch_ms && b.torch_ms ? l.torch_ms / b.torch_ms : null,
+      macs: macRatio('resnet', (x) => x as number),
     };
   }
   const [gb, gl] = RESIDUALS.map((v) => gpt.find((r) => r.residual === v)!);
+  type GptMacs = { prefill: number; decode: number };
   overhead.gpt_prefill = {
     unfolded: gl.prefill_ms / gb.prefill_ms,
     folded: gl.folded_prefill_ms / gb.folded_prefill_ms,
     torch: gl.torch_prefill_ms && gb.torch_prefill_ms ? gl.torch_prefill_ms / gb.torch_prefill_ms : null,
+    macs: macRatio('gpt', (x) => (x as GptMacs).prefill),
   };
   overhead.gpt_decode = {
     unfolded: gb.tokens_per_s / gl.tokens_per_s,
     folded: gb.folded_tokens_per_s / gl.folded_tokens_per_s,
     torch:
       gl.torch_tokens_per_s && gb.torch_tokens_per_s ? gb.torch_tokens_per_s / gl.torch_tokens_per_s : null,
+    macs: macRatio('gpt', (x) => (x as GptMacs).decode),
   };
   const equivalence: Record<string, unknown> = {};
   for (const v of RESIDUALS) {
@@ -473,10 +506,10 @@ function describe(r: InferenceReport): string {
     lines.push(
       `  ${x.residual.padEnd(14)} ${f(x.prefill_ms)} / ${f(x.folded_prefill_ms)} / ${f(x.torch_prefill_ms)}    ${f(x.tokens_per_s, 1)} / ${f(x.folded_tokens_per_s, 1)} / ${f(x.torch_tokens_per_s, 1)}`,
     );
-  lines.push('', 'LAUREL (rw+lr) over the plain model:        unfolded  folded  PyTorch');
+  lines.push('', 'LAUREL (rw+lr) over the plain model:        unfolded  folded  PyTorch  MACs (floor)');
   for (const [k, v] of Object.entries(r.laurel_overhead))
     lines.push(
-      `  ${k.padEnd(40)} ${f(v.unfolded, 3).padStart(8)} ${f(v.folded, 3).padStart(7)} ${f(v.torch, 3).padStart(8)}`,
+      `  ${k.padEnd(40)} ${f(v.unfolded, 3).padStart(8)} ${f(v.folded, 3).padStart(7)} ${f(v.torch, 3).padStart(8)} ${f(v.macs, 3).padStart(13)}`,
     );
   if (!r.torch.available) lines.push('', `PyTorch: not measured (${r.torch.reason})`);
   else lines.push('', `Equivalence: ${JSON.stringify(r.equivalence)}`);

@@ -30,6 +30,12 @@ import { type BlockPlan, type ResNetConfig, blockResidual, resnetPlan } from './
  * Module names: conv1 (stem), layerN.i.conv1 … conv3, layerN.i.shortcut, layerN.i.residual, fc.
  */
 
+/**
+ * The folded model serves: its convolutions take tfjs's fused conv2d (bias and ReLU in the kernel), whose
+ * gradient path is tfjs's own; nothing trains the folded form, so the training path's speed does not matter.
+ */
+const SERVING_FILTER_GRAD = 'tfjs' as const;
+
 /** Whether a block's projection shortcut and LAUREL combine merge into one 1×1 convolution (the variant's record says). */
 export function mergesProjection(plan: BlockPlan, residual: ResidualConfig): boolean {
   return plan.downsample && variantSpec(residual.variant).foldsIntoShortcut;
@@ -56,12 +62,17 @@ export class FoldedBlock extends Module {
     super();
     const { inplanes: cin, planes, outChannels: out, stride } = plan;
     const conv = (i: number, a: number, b: number, k: number, s: number) =>
-      this.child(`conv${i}`, new Conv2d(a, b, k, { stride: s, padding: k === 3 ? 1 : 0, rng }));
+      this.child(
+        `conv${i}`,
+        new Conv2d(a, b, k, { stride: s, padding: k === 3 ? 1 : 0, rng, filterGrad: SERVING_FILTER_GRAD }),
+      );
     this.convs =
       kind === 'basic'
         ? [conv(1, cin, planes, 3, stride), conv(2, planes, planes, 3, 1)]
         : [conv(1, cin, planes, 1, 1), conv(2, planes, planes, 3, stride), conv(3, planes, out, 1, 1)];
-    this.shortcut = plan.downsample ? this.child('shortcut', new Conv2d(cin, out, 1, { stride, rng })) : null;
+    this.shortcut = plan.downsample
+      ? this.child('shortcut', new Conv2d(cin, out, 1, { stride, rng, filterGrad: SERVING_FILTER_GRAD }))
+      : null;
     const own = blockResidual(config, out);
     this.residual = this.child(
       'residual',
@@ -73,7 +84,7 @@ export class FoldedBlock extends Module {
     const body = (): [tf.Tensor4D, tf.Tensor4D] => {
       let h: tf.Tensor4D = x;
       this.convs.forEach((c, i) => {
-        h = i < this.convs.length - 1 ? tf.relu(c.forward(h)) : c.forward(h);
+        h = c.forward(h, { relu: i < this.convs.length - 1 });
       });
       const s = this.shortcut ? this.shortcut.forward(x) : x;
       return [this.residual.forward(h, s, { history, relu: true }) as tf.Tensor4D, s];
@@ -125,6 +136,7 @@ export class FoldedResNet extends Module {
         stride: this.imagenet ? 2 : 1,
         padding: (k - 1) / 2,
         rng,
+        filterGrad: SERVING_FILTER_GRAD,
       }),
     );
     const kind = plan.stages[0][0].outChannels === plan.stages[0][0].planes ? 'basic' : 'bottleneck';
@@ -139,7 +151,7 @@ export class FoldedResNet extends Module {
       throw new Error(`ResNet: input must be NHWC [N, H, W, ${this.config.inChannels}], got [${x.shape}]`);
     }
     return tf.tidy(() => {
-      let h = tf.relu(this.conv1.forward(x)) as tf.Tensor4D;
+      let h = this.conv1.forward(x, { relu: true });
       if (this.imagenet) h = tf.maxPool(h, 3, 2, 1);
       for (const stage of this.stages) h = stage.forward(h);
       return this.fc.forward(tf.mean(h, [1, 2])) as tf.Tensor2D;

@@ -91,9 +91,15 @@ export class Conv2d extends Module {
     return [p[0][0], p[0][1], p[1][0], p[1][1]];
   }
 
-  forward(x: tf.Tensor4D): tf.Tensor4D {
+  /**
+   * y = conv(x) + b, then ReLU with `relu` (serving forms fold a batch norm into b and fuse the ReLU that followed
+   * it: one kernel, bias and ReLU applied as the output is written, where the backend has one).
+   */
+  forward(x: tf.Tensor4D, opts: { relu?: boolean } = {}): tf.Tensor4D {
     const k = this.kernel as tf.Tensor4D;
     const pads = this.pads(x.shape[1], x.shape[2]);
+    const activation = opts.relu ? 'relu' : 'linear';
+    const bias = this.bias ?? undefined;
     return tf.tidy(() => {
       // Unpadded 1×1 convolutions are matmuls on the channel dimension (after subsampling for stride > 1).
       if (this.kernelSize === 1 && pads.every((q) => q === 0)) {
@@ -103,20 +109,22 @@ export class Conv2d extends Module {
         const y = tf.fused.matMul({
           a: tf.reshape(xs, [-1, this.inChannels]) as tf.Tensor2D,
           b: tf.reshape(k, [this.inChannels, this.outChannels]) as tf.Tensor2D,
-          bias: this.bias ?? undefined,
+          bias,
+          activation,
         });
         return tf.reshape(y, [n, h, w, this.outChannels]);
       }
-      const y =
-        this.filterGrad === 'conv'
-          ? conv2dWithFastFilterGrad(x, k, this.stride, pads)
-          : tf.conv2d(x, k, this.stride, [
-              [0, 0],
-              [pads[0], pads[1]],
-              [pads[2], pads[3]],
-              [0, 0],
-            ]);
-      return this.bias ? tf.add(y, this.bias) : y;
+      const pad: [[0, 0], [number, number], [number, number], [0, 0]] = [
+        [0, 0],
+        [pads[0], pads[1]],
+        [pads[2], pads[3]],
+        [0, 0],
+      ];
+      if (this.filterGrad === 'tfjs')
+        return tf.fused.conv2d({ x, filter: k, strides: this.stride, pad, bias, activation });
+      const y = conv2dWithFastFilterGrad(x, k, this.stride, pads);
+      const yb = bias ? tf.add<tf.Tensor4D>(y, bias) : y;
+      return opts.relu ? tf.relu(yb) : yb;
     });
   }
 }

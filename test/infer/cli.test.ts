@@ -175,5 +175,8 @@ test('laurel bench --inference --dry --json: one JSON document with every measur
   assert.equal(d.gpt.length, 2);
   for (const row of d.resnet) assert.ok(row.ms > 0 && row.folded_ms > 0);
   for (const row of d.gpt) assert.ok(row.tokens_per_s > 0 && row.folded_tokens_per_s > 0);
+  // the low-rank term is work no folding removes: LAUREL's MAC share is above 1 everywhere
+  for (const [k, v] of Object.entries(d.laurel_overhead) as [string, { macs: number }][])
+    assert.ok(v.macs > 1 && v.macs < 2, `${k} macs ${v.macs}`);
   assert.equal(d.torch.available, false);
 });
