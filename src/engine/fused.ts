@@ -313,4 +313,6 @@ export const nativeOps: Ops = {
     fusedLayerNorm(x, gamma, beta, eps) ?? referenceOps.layerNorm(x, gamma, beta, eps),
   batchNormTrain: (x, gamma, beta, eps, relu) =>
     fusedBatchNormTrain(x, gamma, beta, eps, relu) ?? referenceOps.batchNormTrain(x, gamma, beta, eps, relu),
+  causalSoftmax: (scores, scale) =>
+    fusedCausalSoftmax(scores, scale) ?? referenceOps.causalSoftmax(scores, scale),
 };

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { fusedCausalSoftmax } from '../engine/index.ts';
+import { ops } from '../engine/ops/index.ts';
 import type { InitOptions, KernelInit } from './init.ts';
 import { rngOf } from './init.ts';
 import { Linear } from './linear.ts';
@@ -76,7 +76,6 @@ export class CausalSelfAttention extends Module {
   readonly headDim: number;
   readonly context: number;
   readonly rotary: boolean;
-  private readonly masks = new Map<number, tf.Tensor2D>();
   private rope: { cos: tf.Tensor2D; sin: tf.Tensor2D; rot: tf.Tensor2D } | null = null;
   private readonly rotaryBase: number;
 
@@ -98,18 +97,6 @@ export class CausalSelfAttention extends Module {
     const bias = opts.bias ?? true;
     this.qkv = this.child('qkv', new Linear(dim, 3 * dim, { rng, bias, init: opts.init }));
     this.proj = this.child('proj', new Linear(dim, dim, { rng, bias, init: opts.projInit ?? opts.init }));
-  }
-
-  /** Additive causal mask [T, T]: 0 on and below the diagonal, −1e9 above. Cached per T. */
-  private mask(t: number): tf.Tensor2D {
-    let m = this.masks.get(t);
-    if (!m) {
-      const data = new Float32Array(t * t);
-      for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) data[i * t + j] = -1e9;
-      m = tf.keep(tf.tensor2d(data, [t, t]));
-      this.masks.set(t, m);
-    }
-    return m;
   }
 
   /** cos/sin tables [context, d] and the d×d matrix R with x·R = rotate_half(x) = [−x₂, x₁]. */
@@ -183,36 +170,15 @@ export class CausalSelfAttention extends Module {
         }
         cache.set(k as tf.Tensor4D, v as tf.Tensor4D);
       }
-      // softmax(q·kᵀ/√d + M): one native kernel each way (engine fusedCausalSoftmax); elsewhere 1/√d goes on q
-      // ([B, H, T, d]) rather than on the scores ([B, H, T, T]), fewer elements when T > d.
-      const scale = 1 / Math.sqrt(d);
-      const weights =
-        start === 0
-          ? (fusedCausalSoftmax(tf.matMul(q, k, false, true), scale) ??
-            tf.softmax(tf.add(tf.matMul(tf.mul(q, scale), k, false, true), this.mask(t))))
-          : this.cachedWeights(q, k, start, t, scale);
+      // softmax(q·kᵀ/√d + M) over the cached keys and the queries' own causal prefix
+      const weights = ops().causalSoftmax(tf.matMul(q, k, false, true), 1 / Math.sqrt(d));
       const y = tf.matMul(weights, v); // [B, H, T, d]
       return this.proj.forward(tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [b, t, dim])) as tf.Tensor3D;
     });
   }
 
-  /**
-   * softmax(q·kᵀ/√d + M) for queries at positions start … start + T − 1 against keys 0 … start + T − 1: the mask
-   * hides only keys past each query's own position (none when T = 1, the usual decoding step).
-   */
-  private cachedWeights(q: tf.Tensor, k: tf.Tensor, start: number, t: number, scale: number): tf.Tensor {
-    const scores = tf.matMul(tf.mul(q, scale), k, false, true);
-    if (t === 1) return tf.softmax(scores);
-    const n = start + t;
-    const data = new Float32Array(t * n);
-    for (let i = 0; i < t; i++) for (let j = start + i + 1; j < n; j++) data[i * n + j] = -1e9;
-    return tf.softmax(tf.add(scores, tf.tensor2d(data, [t, n])));
-  }
-
   override dispose(): void {
     super.dispose();
-    for (const m of this.masks.values()) m.dispose();
-    this.masks.clear();
     if (this.rope) for (const r of Object.values(this.rope)) r.dispose();
     this.rope = null;
   }

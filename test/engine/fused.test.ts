@@ -420,3 +420,40 @@ test('fusedCausalSoftmax and its gradient match softmax(scale·S + causal mask) 
   assert.equal(fusedCausalSoftmax(tf.ones([2, 3, 4]), 1), null, 'not square');
   assert.equal(fusedCausalSoftmax(tf.ones([3, 3]), 0), null, 'scale 0');
 });
+
+test('ops().causalSoftmax: queries after a cache (T < N) see keys up to their own position, on cpu and native', async () => {
+  const { ops } = await import('../../src/engine/index.ts');
+  const { setup } = await import('./helpers.ts');
+  await setup();
+  const [b, tq, n, scale] = [2, 3, 5, 0.5];
+  const s = rand(b * tq * n, 7);
+  // by hand: row i of a block sits at position n − tq + i and sees keys 0 … n − tq + i
+  const want = new Float32Array(s.length);
+  for (let r = 0; r < b * tq; r++) {
+    const last = n - tq + (r % tq);
+    const row = Array.from({ length: last + 1 }, (_, j) => Math.exp(scale * s[r * n + j]));
+    const z = row.reduce((x, y) => x + y);
+    row.forEach((e, j) => {
+      want[r * n + j] = e / z;
+    });
+  }
+  for (const backend of ['cpu', 'native']) {
+    await tf.setBackend(backend);
+    for (const [shape, data, expect] of [
+      [[b, tq, n], s, want],
+      [[b, 1, n], s.subarray(0, b * n), null], // one query: the plain softmax
+    ] as const) {
+      const got = tf.tidy(() =>
+        ops()
+          .causalSoftmax(tf.tensor(data, [...shape]), scale)
+          .dataSync(),
+      );
+      const ref =
+        expect ??
+        tf.tidy(() => tf.softmax(tf.mul(tf.tensor(data, [...shape]), scale)).dataSync() as Float32Array);
+      for (let i = 0; i < got.length; i++)
+        assert.ok(Math.abs(got[i] - ref[i]) < 1e-6, `${backend} [${shape}] ${i}: ${got[i]} vs ${ref[i]}`);
+    }
+  }
+  assert.throws(() => ops().causalSoftmax(tf.ones([4, 2]), 1), /more queries \(4\) than keys \(2\)/);
+});

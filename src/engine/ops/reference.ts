@@ -78,6 +78,20 @@ function layerNorm(
   });
 }
 
+/** softmax(scale·S + M), M[i, j] = −1e9 for keys j past the query's position N − T + i (exp gives exactly 0). */
+function causalSoftmax(scores: tf.Tensor, scale: number): tf.Tensor {
+  const [t, n] = scores.shape.slice(-2);
+  const offset = n - t;
+  if (!(offset >= 0)) throw new Error(`causalSoftmax: more queries (${t}) than keys (${n})`);
+  return tf.tidy(() => {
+    const scaled = tf.mul(scores, scale);
+    if (t === 1) return tf.softmax(scaled); // one query at the last position sees every key
+    const mask = new Float32Array(t * n);
+    for (let i = 0; i < t; i++) mask.fill(-1e9, i * n + offset + i + 1, (i + 1) * n);
+    return tf.softmax(tf.add(scaled, tf.tensor2d(mask, [t, n])));
+  });
+}
+
 /**
  * Runs a tf.customGrad function whose forward also produces side outputs without gradient (batch statistics),
  * and returns those in the caller's scope: the forward runs in a scope that disposes what it does not return,
@@ -146,4 +160,5 @@ export const referenceOps: Ops = {
   gelu,
   layerNorm,
   batchNormTrain,
+  causalSoftmax,
 };

@@ -36,6 +36,12 @@ export interface Ops {
   gelu(x: tf.Tensor): tf.Tensor;
   /** (x − mean)·rsqrt(var + eps)·γ (+ β) over the last dimension, biased variance. */
   layerNorm(x: tf.Tensor, gamma: tf.Tensor | undefined, beta: tf.Tensor | undefined, eps: number): tf.Tensor;
+  /**
+   * Attention's weights softmax(scale·S + M) over the last axis of the scores S [..., T, N]: query i sits at
+   * position offset + i and sees the keys 0 … offset + i (M = 0 there, −∞ past it). offset = N − T: 0 for a
+   * whole window (T = N), the cached length when decoding.
+   */
+  causalSoftmax(scores: tf.Tensor, scale: number): tf.Tensor;
   /** Training-mode batch norm over every axis but the last, then ReLU when `relu`. */
   batchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number, relu: boolean): BatchNormStats;
 }
