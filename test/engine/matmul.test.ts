@@ -272,3 +272,57 @@ test('skinny matMul (own AVX-512 kernels, rows or K split over our threads) matc
     setNumThreads(n0);
   }
 });
+
+test('matrix-vector products (one row or one column, every transpose, batched, with bias) match cpu', async () => {
+  await setup();
+  // [a shape, b shape, transposeA, transposeB]: M = 1 (a decoding step) or N = 1 go through sgemv
+  const cases: [number[], number[], boolean, boolean][] = [];
+  for (const ta of [false, true]) {
+    for (const tb of [false, true]) {
+      for (const [m, n] of [
+        [1, 37],
+        [37, 1],
+        [1, 1],
+      ]) {
+        const k = 70;
+        const a = ta ? [k, m] : [m, k];
+        const b = tb ? [n, k] : [k, n];
+        cases.push([a, b, ta, tb], [[3, ...a], [3, ...b], ta, tb]);
+      }
+    }
+  }
+  for (const [as, bs, ta, tb] of cases) {
+    await compare(
+      () => {
+        const a = t(
+          rand(
+            as.reduce((x, y) => x * y),
+            1,
+          ),
+          as,
+        );
+        const b = t(
+          rand(
+            bs.reduce((x, y) => x * y),
+            2,
+          ),
+          bs,
+        );
+        const y = tf.matMul(a, b, ta, tb);
+        const n = y.shape[y.rank - 1];
+        const fused = tf.fused.matMul({
+          a: a as tf.Tensor2D,
+          b: b as tf.Tensor2D,
+          transposeA: ta,
+          transposeB: tb,
+          bias: t(rand(n, 3), [n]),
+          activation: 'relu',
+        });
+        return [y, fused];
+      },
+      1e-5,
+      1e-5,
+      `matVec a [${as}] b [${bs}] ta ${ta} tb ${tb}`,
+    );
+  }
+});
