@@ -1,7 +1,7 @@
 /** The flag tables shared by the commands, and their translation into a model spec. */
 import { BACKEND_NAMES } from '../engine/backends.ts';
 import { MAX_THREADS } from '../engine/threads.ts';
-import { VARIANTS, residualConfig } from '../laurel/index.ts';
+import { type ResidualConfig, VARIANTS, residualConfig } from '../laurel/index.ts';
 import { MODEL_NAMES, type ModelName, type ModelSpec, PLACEMENTS } from '../models/index.ts';
 import { OPTIMIZERS } from '../train/optim/index.ts';
 import { SCHEDULES } from '../train/schedule.ts';
@@ -352,6 +352,18 @@ const VARIANT_FLAGS = [
   ['layer-scale-init', 'layerScaleInit'],
 ] as const;
 
+/**
+ * Refuses a variant flag the chosen --residual does not read (e.g. --rank with rw), which would otherwise be
+ * dropped without a word. For flags a user just gave: a stored run's flags are read as they were trained.
+ */
+export function refuseUnreadVariantFlags(v: Record<string, FlagValue | undefined>): void {
+  const residual = modelSpecFromFlags(v).residual as ResidualConfig;
+  for (const [flag, key] of VARIANT_FLAGS) {
+    if (v[flag] !== undefined && residual[key] === undefined)
+      throw new UsageError(`--${flag} does not apply to --residual ${residual.variant}`);
+  }
+}
+
 /** The model spec the model flags describe (validated by the laurel/models layers, errors become usage errors). */
 export function modelSpecFromFlags(
   v: Record<string, FlagValue | undefined>,
@@ -368,11 +380,6 @@ export function modelSpecFromFlags(
       ...(str('rw-norm') !== undefined ? { rwNorm: str('rw-norm') as 'softmax' | 'sigmoid' | 'none' } : {}),
       ...(num('layer-scale-init') !== undefined ? { layerScaleInit: num('layer-scale-init') } : {}),
     });
-    // A flag the chosen variant does not read would be dropped without a word: refuse it instead.
-    for (const [flag, key] of VARIANT_FLAGS) {
-      if (v[flag] !== undefined && residual[key] === undefined)
-        throw new Error(`--${flag} does not apply to --residual ${residual.variant}`);
-    }
     const spec: ModelSpec = { model: (str('model') ?? 'resnet20') as ModelName, residual, ...extra };
     const set = <K extends keyof ModelSpec>(key: K, flag: string) => {
       if (v[flag] !== undefined) spec[key] = v[flag] as ModelSpec[K];

@@ -1,6 +1,6 @@
 import { countParams } from '../models/index.ts';
 import { type FlagDef, UsageError, formatHelp, parseFlags } from './flags.ts';
-import { MODEL_FLAGS, modelSpecFromFlags } from './options.ts';
+import { MODEL_FLAGS, modelSpecFromFlags, refuseUnreadVariantFlags } from './options.ts';
 
 export const PARAMS_FLAGS: FlagDef[] = [
   ...MODEL_FLAGS.map((f) => (f.name === 'model' ? { ...f, defaultText: undefined } : f)),
@@ -24,6 +24,7 @@ export const PARAMS_HELP = formatHelp(
 export function paramsCommand(argv: string[]): number {
   const { values } = parseFlags(argv, PARAMS_FLAGS, 'params');
   if (values.model === undefined) throw new UsageError('laurel params: --model is required');
+  refuseUnreadVariantFlags(values);
   const spec = modelSpecFromFlags(values);
   let counts: ReturnType<typeof countParams>;
   try {

@@ -8,7 +8,7 @@ import type { Model } from '../train/task.ts';
 import { checkDirCreatable, ensureDir, removeEmptyDirs, writeJsonAtomic } from '../util/files.ts';
 import { Rng } from '../util/rng.ts';
 import { type FlagDef, UsageError, formatHelp, parseFlags, requiredFlag } from './flags.ts';
-import { MODEL_FLAGS, RUNTIME_FLAGS, TRAIN_FLAGS } from './options.ts';
+import { MODEL_FLAGS, RUNTIME_FLAGS, TRAIN_FLAGS, refuseUnreadVariantFlags } from './options.ts';
 import {
   type Flags,
   type Run,
@@ -90,6 +90,7 @@ function runFlags(values: Flags, given: Set<string>, out: string, resume: boolea
   }
   if (values.task === undefined)
     throw new UsageError('laurel train: --task is required (fashion-mnist or text)');
+  refuseUnreadVariantFlags(values);
   return resolveDefaults(strip(values));
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { modelSpecFromFlags } from '../../src/cli/options.ts';
+import { modelSpecFromFlags, refuseUnreadVariantFlags } from '../../src/cli/options.ts';
 import { TRAIN_CMD_FLAGS } from '../../src/cli/train.ts';
 import type { ResidualConfig } from '../../src/laurel/index.ts';
 import { lastJson, laurel, tmp } from './fixtures.ts';
@@ -114,7 +114,9 @@ test('variant flags reach the residual config: --layer-scale-init sets the Layer
   const dwa = modelSpecFromFlags({ residual: 'dwa', k: 4 });
   assert.equal((dwa.residual as ResidualConfig).k, 4);
   assert.throws(
-    () => modelSpecFromFlags({ residual: 'baseline', k: 4 }),
+    () => refuseUnreadVariantFlags({ residual: 'baseline', k: 4 }),
     /--k does not apply to --residual baseline/,
   );
+  // a stored run's flags are read as trained: the unread one is dropped, as it always was
+  assert.equal((modelSpecFromFlags({ residual: 'baseline', k: 4 }).residual as ResidualConfig).k, undefined);
 });

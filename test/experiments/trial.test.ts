@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { modelSpecFromFlags } from '../../src/cli/options.ts';
+import { refuseUnreadVariantFlags } from '../../src/cli/options.ts';
 import { getExperiment } from '../../src/experiments/definitions/index.ts';
 import {
   LAUREL_BIN,
@@ -169,7 +169,7 @@ test('buildTrialArgs: LayerScale init as --layer-scale-init; the neighbour rows 
         }),
       );
       assert.doesNotThrow(
-        () => modelSpecFromFlags({ residual: row.train.residual, ...flags }),
+        () => refuseUnreadVariantFlags({ residual: row.train.residual, ...flags }),
         `${name} ${row.id}`,
       );
     }

@@ -87,7 +87,7 @@ test('laurel train --init-from starts from the exported weights (first evaluatio
   assert.equal(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).flags['init-from'], args[6]);
 });
 
-/** The fixture run's flags as command-line arguments, with `over` replacing some. */
+/** The fixture run's flags as command-line arguments, with `over` replacing some (undefined: dropping them). */
 function flagArgs(over: Record<string, unknown>): string[] {
   const flags = JSON.parse(readFileSync(join(FIXTURE, 'config.json'), 'utf8')).flags as Record<
     string,
@@ -95,6 +95,7 @@ function flagArgs(over: Record<string, unknown>): string[] {
   >;
   const args: string[] = [];
   for (const [k, v] of Object.entries({ ...flags, ...over })) {
+    if (v === undefined) continue;
     if (typeof v === 'boolean') args.push(v ? `--${k}` : `--no-${k}`);
     else args.push(`--${k}`, String(v));
   }
@@ -122,7 +123,7 @@ test('--init-from a plain network starts a LAUREL one (LAUREL at init, said on s
     join(out, 'x'),
     '--init-from',
     join(run, 'model.safetensors'),
-    ...flagArgs({ residual: 'baseline' }),
+    ...flagArgs({ residual: 'baseline', rank: undefined, k: undefined }),
   ]);
   assert.equal(back.status, 2);
   assert.match(
