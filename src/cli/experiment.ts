@@ -1,5 +1,6 @@
 import {
   BUDGETS,
+  DEFAULT_BUDGET,
   EXPERIMENT_NAMES,
   experimentsHelp,
   getExperiment,
@@ -14,7 +15,7 @@ const COMMON: FlagDef[] = [
     name: 'budget',
     type: 'string',
     choices: BUDGETS,
-    default: 'standard',
+    default: DEFAULT_BUDGET,
     help: 'Preset: sizes, steps and trials',
   },
   { name: 'runs-dir', type: 'path', default: 'runs', help: 'Run folders and results.jsonl' },

@@ -25,6 +25,8 @@
 
 export type Budget = 'smoke' | 'standard' | 'full';
 export const BUDGETS: readonly Budget[] = ['smoke', 'standard', 'full'];
+/** The budget when none is named: the one sized to tell rows apart (issue 13). */
+export const DEFAULT_BUDGET: Budget = 'full';
 
 export function parseBudget(s: string): Budget {
   if ((BUDGETS as readonly string[]).includes(s)) return s as Budget;

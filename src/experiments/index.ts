@@ -5,7 +5,7 @@
  * Both throw an Error naming the bad value for an unknown experiment or budget. See README.md here.
  */
 import { resolve } from 'node:path';
-import { BUDGETS as BUDGET_LIST, type Budget, parseBudget } from './budget.ts';
+import { BUDGETS as BUDGET_LIST, type Budget, DEFAULT_BUDGET, parseBudget } from './budget.ts';
 import { EXPERIMENT_NAMES, getExperiment } from './definitions/index.ts';
 import type { TrialExecutor } from './executor.ts';
 import { experimentId, experimentResultsDir, experimentRunsDir, planTrials } from './plan.ts';
@@ -14,7 +14,7 @@ import { ReportNotReplaced, type WrittenReport, writeReport } from './report.ts'
 import { type RunTrialsResult, runTrials } from './runner.ts';
 import { ResultStore } from './store.ts';
 
-export { BUDGETS, PRESETS, parseBudget, type Budget } from './budget.ts';
+export { BUDGETS, DEFAULT_BUDGET, PRESETS, parseBudget, type Budget } from './budget.ts';
 export { EXPERIMENT_NAMES, EXPERIMENTS, getExperiment, type ExperimentName } from './definitions/index.ts';
 export { experimentId, planTrials } from './plan.ts';
 export type { WrittenReport } from './report.ts';
@@ -80,7 +80,7 @@ export async function runExperiment(
   opts: RunExperimentOptions = {},
 ): Promise<RunExperimentResult> {
   const def = getExperiment(name);
-  const budget = parseBudget(opts.budget ?? 'standard');
+  const budget = parseBudget(opts.budget ?? DEFAULT_BUDGET);
   // absolute, so that the trainer (run from the repository root) writes where the store looks
   const runsDir = resolve(opts.runsDir ?? 'runs');
   const resultsDir = resolve(opts.resultsDir ?? 'results');
@@ -184,7 +184,7 @@ export async function reportExperiment(
   opts: ReportExperimentOptions = {},
 ): Promise<WrittenReport> {
   const def = getExperiment(name);
-  const budget = parseBudget(opts.budget ?? 'standard');
+  const budget = parseBudget(opts.budget ?? DEFAULT_BUDGET);
   return writeReport(def, {
     budget,
     runsDir: opts.runsDir ?? 'runs',
@@ -204,7 +204,7 @@ export function experimentsHelp(): string {
     lines.push(`  ${name.padEnd(7)}${def.title}`);
     lines.push(
       `         rows: ${def
-        .rows('standard')
+        .rows(DEFAULT_BUDGET)
         .map((r) => r.label)
         .join('; ')}`,
     );
@@ -229,6 +229,6 @@ export function reportDir(
   return experimentResultsDir(
     opts.resultsDir ?? 'results',
     getExperiment(name).name,
-    parseBudget(opts.budget ?? 'standard'),
+    parseBudget(opts.budget ?? DEFAULT_BUDGET),
   );
 }

@@ -313,7 +313,16 @@ test('laurel report: no results is an error naming --runs-dir; garbage lines are
   const base = tmp('report');
   const results = join(base, 'results');
   refused(
-    laurel(['report', 'vision', '--runs-dir', join(base, 'empty'), '--results-dir', results]),
+    laurel([
+      'report',
+      'vision',
+      '--budget',
+      'standard',
+      '--runs-dir',
+      join(base, 'empty'),
+      '--results-dir',
+      results,
+    ]),
     /no results to report: .*empty\/vision\/results\.jsonl does not exist; .*--runs-dir/,
   );
   assert.equal(existsSync(results), false);
@@ -321,7 +330,16 @@ test('laurel report: no results is an error naming --runs-dir; garbage lines are
   mkdirSync(join(base, 'runs', 'vision'), { recursive: true });
   const committed = readFileSync('results/vision/results.jsonl', 'utf8');
   writeFileSync(join(base, 'runs', 'vision', 'results.jsonl'), `${committed}not json\n{"key": 1}\n`);
-  const r = laurel(['report', 'vision', '--runs-dir', join(base, 'runs'), '--results-dir', results]);
+  const r = laurel([
+    'report',
+    'vision',
+    '--budget',
+    'standard',
+    '--runs-dir',
+    join(base, 'runs'),
+    '--results-dir',
+    results,
+  ]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /warning: skipped 2 lines of results\.jsonl that are not trial records/);
   assert.ok(existsSync(join(results, 'vision', 'report.md')));

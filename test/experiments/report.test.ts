@@ -203,7 +203,12 @@ test('lm report: params, SOTU and Moby Dick losses, cloze accuracy, memory and s
     peak_rss_mb: 700,
     mean_step_ms: 450,
   }));
-  const w = await reportExperiment('lm', { runsDir: runs, resultsDir: results, commit: 'x' });
+  const w = await reportExperiment('lm', {
+    budget: 'standard',
+    runsDir: runs,
+    resultsDir: results,
+    commit: 'x',
+  });
   const md = readFileSync(w.reportPath, 'utf8');
   assert.match(md, /^# lm: Table 5 analog/);
   assert.match(md, /test loss SOTU, mean ± std \| Δ vs baseline \| OOD loss Moby Dick \| cloze acc\. \(%\)/);
