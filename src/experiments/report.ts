@@ -13,6 +13,7 @@ import { join, relative, resolve } from 'node:path';
 import { InputError } from '../util/errors.ts';
 import { ensureDir, writeFileAtomic } from '../util/files.ts';
 import { type Budget, PRESETS } from './budget.ts';
+import { claimsSection } from './claims.ts';
 import type { ExperimentDef, RowDef } from './definitions/index.ts';
 import { gitCommit } from './git.ts';
 import { pairedSection } from './paired-table.ts';
@@ -400,6 +401,7 @@ export async function buildReport(
     ].join(' '),
     '',
   );
+  lines.push(...claimsSection(def, rows));
   lines.push(...pairedSection(def, pairedComparisons(def, rows)));
   if (used.some((r) => r.crn === undefined)) {
     lines.push(

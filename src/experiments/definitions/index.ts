@@ -3,7 +3,7 @@ import { rank } from './rank.ts';
 import type { ExperimentDef, ExperimentName } from './types.ts';
 import { vision } from './vision.ts';
 
-export type { ExperimentDef, ExperimentName, MetricDef, RowDef } from './types.ts';
+export type { Claim, ExperimentDef, ExperimentName, MetricDef, RowDef } from './types.ts';
 export { seeds } from './types.ts';
 
 export const EXPERIMENTS: Record<ExperimentName, ExperimentDef> = { vision, rank, lm };

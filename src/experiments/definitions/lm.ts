@@ -9,8 +9,8 @@
  */
 import { type Budget, type LmPreset, PRESETS, estimateMinutes, trialSeconds } from '../budget.ts';
 import type { TrainArgs } from '../trial.ts';
-import { neighbourRows } from './neighbours.ts';
-import type { ExperimentDef, RowDef } from './types.ts';
+import { neighbourClaims, neighbourRows } from './neighbours.ts';
+import type { Claim, ExperimentDef, MetricDef, RowDef } from './types.ts';
 
 export const LM_PAPER = {
   baseline: '157.20M, loss 3.0159, 11.65 GB, 0.095 s',
@@ -21,6 +21,47 @@ export const LM_PAPER = {
   'rw-lr': '158.40M, loss 2.9531, 12.57 GB, 0.099 s',
   'rw-lr-pa': '160.83M, loss 2.9499, 12.90 GB, 0.104 s',
 } as const;
+
+/** The downstream analog of Table 2: a linear probe of the frozen LM's features, spam vs ham. */
+const PROBE_METRIC: MetricDef = {
+  field: 'probe_accuracy',
+  label: 'spam probe accuracy',
+  higherIsBetter: true,
+  percent: true,
+};
+
+/** Table 5's rows that beat its baseline: each is a claim here (test loss, lower is better). */
+const BEATS_BASELINE: [row: string, label: string][] = [
+  ['rw', 'RW'],
+  ['lr', 'LR'],
+  ['pa', 'PA'],
+  ['rw-lr', 'RW+LR'],
+  ['rw-lr-pa', 'RW+LR+PA'],
+  ['baseline-extra', 'naive scaling (+1 layer)'],
+];
+
+const LM_CLAIMS: Claim[] = [
+  ...BEATS_BASELINE.map(([row, label]) => ({
+    text: `${label} beats the baseline`,
+    row,
+    against: 'baseline',
+    paper: `loss ${LM_PAPER[row as keyof typeof LM_PAPER].split('loss ')[1].split(',')[0]} vs 3.0159`,
+  })),
+  {
+    text: 'RW+LR beats naive scaling with fewer added params',
+    row: 'rw-lr',
+    against: 'baseline-extra',
+    paper: 'loss 2.9531 (+0.76 % params) vs 2.9963 (+14 %)',
+  },
+  {
+    text: 'RW+LR helps downstream (spam probe)',
+    row: 'rw-lr',
+    against: 'baseline',
+    metric: PROBE_METRIC,
+    paper: 'Table 2: LAUREL improves downstream tasks',
+  },
+  ...neighbourClaims('rw-lr', 'RW+LR', 3),
+];
 
 function lmTrainArgs(p: LmPreset, residual: string, more: Partial<TrainArgs> = {}): TrainArgs {
   return {
@@ -103,9 +144,10 @@ export const lm: ExperimentDef = {
       percent: false,
       ciTarget: 0.01,
     },
-    { field: 'probe_accuracy', label: 'spam probe accuracy', higherIsBetter: true, percent: true },
+    PROBE_METRIC,
   ],
   referenceRow: 'baseline',
+  claims: LM_CLAIMS,
   rows,
   trials: (b) => PRESETS.lm[b].trials,
   steps: (b) => PRESETS.lm[b].maxSteps,

@@ -10,7 +10,7 @@
  *   rows' k, so that both see the same history.
  */
 import type { TrainArgs } from '../trial.ts';
-import type { RowDef } from './types.ts';
+import type { Claim, RowDef } from './types.ts';
 
 /** LayerScale's init for our depths (CaiT, Touvron et al. 2021, §3: ε = 0.1 up to depth 18). */
 export const NEIGHBOUR_LAYER_SCALE_INIT = 0.1;
@@ -27,5 +27,15 @@ export function neighbourRows(
       train: train('layerscale', { layerScaleInit: NEIGHBOUR_LAYER_SCALE_INIT }),
     },
     { id: `dwa-k${k}`, label: `DenseFormer DWA, k=${k} (neighbour)`, train: train('dwa', { k }) },
+  ];
+}
+
+/** The question a user asks beside the paper's claims: does LAUREL (`row`) beat each neighbour? */
+export function neighbourClaims(row: string, label: string, k: number): Claim[] {
+  const not = 'not in the paper: the neighbours in the same harness';
+  return [
+    { text: `${label} beats ReZero`, row, against: 'rezero', paper: not },
+    { text: `${label} beats LayerScale`, row, against: 'layerscale', paper: not },
+    { text: `${label} beats DenseFormer DWA`, row, against: `dwa-k${k}`, paper: not },
   ];
 }

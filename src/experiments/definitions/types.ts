@@ -30,6 +30,20 @@ export interface MetricDef {
   ciTarget?: number;
 }
 
+/**
+ * A claim of the paper that an experiment can check: `row` is better than `against` on `metric` (the
+ * experiment's main metric when absent), judged by the paired difference's 95 % CI (claims.ts).
+ */
+export interface Claim {
+  /** The claim in a few words, e.g. 'RW+LR beats the baseline'. */
+  text: string;
+  row: string;
+  against: string;
+  metric?: MetricDef;
+  /** The paper's numbers behind it (free text), or what the claim stands on when it is not the paper's. */
+  paper: string;
+}
+
 export interface ExperimentDef {
   name: ExperimentName;
   title: string;
@@ -49,6 +63,8 @@ export interface ExperimentDef {
   /** Estimated wall time with `workers` parallel trials (minutes). */
   estimateMinutes(budget: Budget, workers?: number): number;
   defaultWorkers(budget: Budget): number;
+  /** The paper's claims (and LAUREL-vs-neighbour questions) the report gives a verdict on. */
+  claims?: readonly Claim[];
   /** Paper context printed in the report (markdown). */
   paperContext: string;
 }

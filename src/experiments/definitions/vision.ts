@@ -22,7 +22,7 @@ import {
   visionSteps,
 } from '../budget.ts';
 import type { TrainArgs } from '../trial.ts';
-import { neighbourRows } from './neighbours.ts';
+import { neighbourClaims, neighbourRows } from './neighbours.ts';
 import type { ExperimentDef, MetricDef, RowDef } from './types.ts';
 
 export function visionTrainArgs(p: VisionPreset, residual: string): TrainArgs {
@@ -107,6 +107,34 @@ export const vision: ExperimentDef = {
     return estimateMinutes(rows(b).length * p.trials, visionSteps(p), p.evalEvery, p, workers);
   },
   defaultWorkers: (b) => PRESETS.vision[b].workers,
+  claims: [
+    { text: 'RW beats the baseline', row: 'rw', against: 'baseline', paper: '75.10 vs 74.95 (+0.15)' },
+    {
+      text: 'RW+LR (r=16) beats the baseline',
+      row: 'rw-lr-r16',
+      against: 'baseline',
+      paper: '75.20 vs 74.95 (+0.25)',
+    },
+    {
+      text: 'RW+LR+PA beats the baseline',
+      row: 'rw-lr-pa-r16-k3',
+      against: 'baseline',
+      paper: '75.25 vs 74.95 (+0.30)',
+    },
+    {
+      text: 'naive scaling (+1 block) beats the baseline',
+      row: 'extra-block',
+      against: 'baseline',
+      paper: '75.20 vs 74.95 (+0.25)',
+    },
+    {
+      text: 'RW+LR+PA beats naive scaling with fewer added params',
+      row: 'rw-lr-pa-r16-k3',
+      against: 'extra-block',
+      paper: '75.25 (+2.40 % params) vs 75.20 (+4.37 %)',
+    },
+    ...neighbourClaims('rw-lr-r16', 'RW+LR', 3),
+  ],
   paperContext: [
     'Paper, Table 1 (ResNet-50, ImageNet-1K, 1 epoch, 5 trials, best top-1 %, params added):',
     '',
