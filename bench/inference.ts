@@ -18,7 +18,7 @@ import { type FoldedModel, foldModel, scaledMaxDiff } from '../src/models/fold.t
 import { lastLogits } from '../src/models/generate.ts';
 import type { Gpt } from '../src/models/gpt.ts';
 import { type Model, buildModel } from '../src/models/index.ts';
-import { saveSafetensors } from '../src/models/safetensors.ts';
+import { saveSafetensors } from '../src/models/safetensors-file.ts';
 import { Rng } from '../src/util/rng.ts';
 import { forwardMacs } from './macs.ts';
 import { type BenchConfig, DRY_CONFIG, FULL_CONFIG, benchSpec, median, torchPython } from './models.ts';

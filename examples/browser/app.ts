@@ -4,38 +4,13 @@
 // URL parameters: ?steps=N (stop after N steps, default 600), ?backend=cpu|webgl.
 import * as tf from '@tensorflow/tfjs';
 import { laurelResidual } from 'laurel';
+import { loadSample } from './data.ts';
 
 const params = new URLSearchParams(location.search);
 const maxSteps = Number(params.get('steps') ?? 600);
 const BATCH = 32;
 const EVAL_EVERY = 20;
 const WIDTH = 8;
-
-interface Sample {
-  train: { x: tf.Tensor4D; y: tf.Tensor2D };
-  test: { x: tf.Tensor4D; y: tf.Tensor2D };
-}
-
-async function loadSample(): Promise<Sample> {
-  const meta = await (await fetch('data/sample.json')).json();
-  const bytes = new Uint8Array(await (await fetch('data/sample.bin')).arrayBuffer());
-  const px = meta.height * meta.width;
-  let at = 0;
-  const take = (n: number) => {
-    at += n;
-    return bytes.subarray(at - n, at);
-  };
-  const split = (n: number) => {
-    const images = take(n * px);
-    const labels = take(n);
-    return {
-      x: tf.tidy(() => tf.tensor4d(images, [n, meta.height, meta.width, 1], 'int32').toFloat().div(255)),
-      y: tf.oneHot(tf.tensor1d(labels, 'int32'), 10).toFloat(),
-    } as { x: tf.Tensor4D; y: tf.Tensor2D };
-  };
-  const train = split(meta.train);
-  return { train, test: split(meta.test) };
-}
 
 const init = (seed: number) => tf.initializers.glorotUniform({ seed });
 

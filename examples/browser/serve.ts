@@ -1,4 +1,4 @@
-// Serves the browser example on http://127.0.0.1:PORT/ (loopback only): bundles app.ts with esbuild (the core
+// Serves the browser example on http://127.0.0.1:PORT/ (loopback only): bundles app.ts and serving.ts with esbuild (the core
 // `laurel` is this repository's src/index.ts), then serves examples/browser/.
 // Run: npm run example:browser [-- --port 8080]
 import { join } from 'node:path';
@@ -8,17 +8,17 @@ import { serveStatic } from '../static-server.ts';
 
 export const EXAMPLE_DIR = import.meta.dirname;
 
-/** Writes build/app.js: the page's script with tfjs and the laurel core, for the browser. */
+/** Writes build/app.js and build/serving.js: the pages' scripts with tfjs and the laurel core, for the browser. */
 export async function bundleExample(): Promise<void> {
   await build({
     absWorkingDir: join(EXAMPLE_DIR, '../..'),
-    entryPoints: [join(EXAMPLE_DIR, 'app.ts')],
+    entryPoints: [join(EXAMPLE_DIR, 'app.ts'), join(EXAMPLE_DIR, 'serving.ts')],
     alias: { laurel: './src/index.ts' },
     bundle: true,
     platform: 'browser',
     format: 'esm',
     minify: true,
-    outfile: join(EXAMPLE_DIR, 'build/app.js'),
+    outdir: join(EXAMPLE_DIR, 'build'),
     logLevel: 'warning',
   });
 }

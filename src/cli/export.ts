@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WEIGHT_LAYOUTS, type WeightLayout, exportLayout, saveSafetensors } from '../models/safetensors.ts';
+import { saveSafetensors } from '../models/safetensors-file.ts';
+import { WEIGHT_LAYOUTS, type WeightLayout, exportLayout } from '../models/safetensors.ts';
 import { type FlagDef, UsageError, formatHelp, parseFlags, requiredFlag } from './flags.ts';
 import { RUNTIME_FLAGS } from './options.ts';
 import { FOLDED_FORMAT, loadRunModel } from './run-model.ts';

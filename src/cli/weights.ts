@@ -1,4 +1,4 @@
-import { loadSafetensors } from '../models/safetensors.ts';
+import { loadSafetensors } from '../models/safetensors-file.ts';
 import type { Module } from '../nn/module.ts';
 import { UsageError } from './flags.ts';
 

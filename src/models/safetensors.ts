@@ -11,8 +11,8 @@
  *     parameters (`w`, `V`, `U`, `gamma`, …) keep their names and shapes.
  *
  * Loading checks every name, shape and dtype before it assigns anything, so a bad file leaves the model as it was.
+ * Bytes in, bytes out (browser-safe); safetensors-file.ts reads and writes files in Node.
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import type { Module, ParamKind } from '../nn/module.ts';
 import {
@@ -23,6 +23,7 @@ import {
   toFloat32,
   toInt32,
 } from '../util/safetensors.ts';
+import { type Model, type ModelSpec, buildModel } from './index.ts';
 
 export type WeightLayout = 'torch' | 'tfjs';
 export const WEIGHT_LAYOUTS: readonly WeightLayout[] = ['torch', 'tfjs'];
@@ -175,20 +176,6 @@ export function encodeModel(model: Module, opts: ExportOptions): Uint8Array {
   return encodeSafetensors(exportTensors(model, opts), metadata);
 }
 
-/** Writes `model`'s weights to `file` atomically (a temp file renamed into place). */
-export function saveSafetensors(model: Module, file: string, opts: ExportOptions): void {
-  const bytes = encodeModel(model, opts);
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    const err = e as NodeJS.ErrnoException;
-    throw new Error(`safetensors: cannot write ${file}: ${err.code ?? err.message}`);
-  }
-}
-
 /** The layout a file was written in: its `laurel.layout` metadata, else the one whose names it matches best. */
 function detectLayout(model: Module, contents: SafetensorsContents): WeightLayout {
   const stated = contents.metadata['laurel.layout'];
@@ -273,20 +260,29 @@ function converted<T>(convert: () => T, fail: (why: string) => never): T {
   }
 }
 
-/** Reads `file` into `model` (see assignSafetensors); returns the layout used and the file's metadata. */
-export function loadSafetensors(
-  model: Module,
-  file: string,
-  opts: Omit<ImportOptions, 'source'> = {},
-): ImportResult & { metadata: Record<string, string> } {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(file);
-  } catch (e) {
+/**
+ * A model built from safetensors bytes alone: its spec from the `laurel.spec` metadata (which `laurel export`
+ * writes), then every weight assigned. How a page or a PyTorch-free tool gets a trained model from one file.
+ */
+export function modelFromSafetensors(bytes: Uint8Array, source = 'input'): Model {
+  const contents = decodeSafetensors(bytes, source);
+  const text = contents.metadata['laurel.spec'];
+  if (text === undefined)
     throw new Error(
-      `safetensors: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      `safetensors: ${source}: no 'laurel.spec' metadata to build the model from (laurel export writes it)`,
     );
+  let spec: ModelSpec;
+  try {
+    spec = JSON.parse(text) as ModelSpec;
+  } catch {
+    throw new Error(`safetensors: ${source}: 'laurel.spec' metadata is not JSON`);
   }
-  const contents = decodeSafetensors(bytes, file);
-  return { ...assignSafetensors(model, contents, { ...opts, source: file }), metadata: contents.metadata };
+  const model = buildModel(spec);
+  try {
+    assignSafetensors(model, contents, { source });
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model;
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { setupRun } from '../../src/cli/setup.ts';
 import { buildModel } from '../../src/models/index.ts';
-import { loadSafetensors, saveSafetensors } from '../../src/models/safetensors.ts';
+import { loadSafetensors, saveSafetensors } from '../../src/models/safetensors-file.ts';
 import { assignNamed, loadCheckpoint } from '../../src/train/checkpoint.ts';
 import type { Model } from '../../src/train/task.ts';
 import { laurel, tmp } from '../cli/fixtures.ts';
