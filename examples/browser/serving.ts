@@ -21,7 +21,11 @@ function classify(m: Model | FoldedModel, x: tf.Tensor4D): { logits: Float32Arra
     y.dispose();
   }
   const logits = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  parts.reduce((at, p) => (logits.set(p, at), at + p.length), 0);
+  let at = 0;
+  for (const p of parts) {
+    logits.set(p, at);
+    at += p.length;
+  }
   return { logits, msPerImage: times.sort((a, b) => a - b)[times.length >> 1] };
 }
 
