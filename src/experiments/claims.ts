@@ -4,17 +4,19 @@
  *
  * - agrees: the CI excludes 0 on the side the claim says;
  * - disagrees: the CI excludes 0 on the other side;
- * - cannot tell: the CI holds 0; the MDE says how large a true difference the pairs run would have found.
+ * - cannot tell: the CI holds 0; the MDE says how large a true difference the pairs run would have found;
+ * - one pair: no CI (a run in progress), or not run (the rows share no finished seed).
  */
 import type { Claim, ExperimentDef, RowDef } from './definitions/index.ts';
 import { type PairedRow, compareRows } from './paired.ts';
 import type { TrialRecord } from './store.ts';
 
-export type Verdict = 'agrees' | 'disagrees' | 'cannot tell' | 'not run';
+export type Verdict = 'agrees' | 'disagrees' | 'cannot tell' | 'one pair: no CI' | 'not run';
 
 /** The verdict on "better" for a paired difference (row − against) whose metric is higher- or lower-is-better. */
 export function verdict(c: PairedRow | null): Verdict {
-  if (!c || c.paired.n < 2 || !Number.isFinite(c.paired.ci[0])) return 'not run';
+  if (!c) return 'not run';
+  if (c.paired.n < 2 || !Number.isFinite(c.paired.ci[0])) return 'one pair: no CI';
   const [lo, hi] = c.paired.ci;
   const better = c.metric.higherIsBetter ? lo > 0 : hi < 0;
   const worse = c.metric.higherIsBetter ? hi < 0 : lo > 0;
@@ -78,7 +80,7 @@ export function claimsSection(
         ]
       : ['0', '—', '—'];
     lines.push(
-      `| ${[claim.text, claim.paper, metric.label, ...cells, v === 'cannot tell' || v === 'not run' ? v : `**${v}**`].map((x) => x.replace(/\|/g, '\\|')).join(' | ')} |`,
+      `| ${[claim.text, claim.paper, metric.label, ...cells, v === 'agrees' || v === 'disagrees' ? `**${v}**` : v].map((x) => x.replace(/\|/g, '\\|')).join(' | ')} |`,
     );
   }
   lines.push('');

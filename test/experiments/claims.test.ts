@@ -15,7 +15,7 @@ test('verdict: agrees / disagrees / cannot tell by the CI, for accuracy (higher)
   assert.equal(verdict(row(false, [-0.03, -0.01])), 'agrees', 'a lower loss is better');
   assert.equal(verdict(row(false, [0.01, 0.03])), 'disagrees');
   assert.equal(verdict(row(false, [-0.01, 0.03])), 'cannot tell');
-  assert.equal(verdict(row(true, [Number.NaN, Number.NaN], 1)), 'not run', 'one pair has no CI');
+  assert.equal(verdict(row(true, [Number.NaN, Number.NaN], 1)), 'one pair: no CI');
   assert.equal(verdict(null), 'not run');
 });
 
