@@ -342,7 +342,7 @@ export const RUNTIME_FLAGS: FlagDef[] = [
   { name: 'quiet', type: 'bool', default: false, help: 'No progress output', group: R },
 ];
 
-/** The variant options' flags and the ResidualConfig field each one sets. */
+/** The variant options' flags and the ResidualConfig field each one sets (modelSpecFromFlags reads them). */
 const VARIANT_FLAGS = [
   ['rank', 'rank'],
   ['k', 'k'],
@@ -369,17 +369,13 @@ export function modelSpecFromFlags(
   v: Record<string, FlagValue | undefined>,
   extra: Partial<ModelSpec> = {},
 ): ModelSpec {
-  const num = (k: string) => v[k] as number | undefined;
   const str = (k: string) => v[k] as string | undefined;
   try {
-    const residual = residualConfig(str('residual') ?? 'baseline', {
-      ...(num('rank') !== undefined ? { rank: num('rank') } : {}),
-      ...(num('k') !== undefined ? { k: num('k') } : {}),
-      ...(str('pa-h') !== undefined ? { paH: str('pa-h') as 'lowrank' | 'identity' } : {}),
-      ...(str('v-init') !== undefined ? { vInit: str('v-init') as 'xavier' | 'column-orthogonal' } : {}),
-      ...(str('rw-norm') !== undefined ? { rwNorm: str('rw-norm') as 'softmax' | 'sigmoid' | 'none' } : {}),
-      ...(num('layer-scale-init') !== undefined ? { layerScaleInit: num('layer-scale-init') } : {}),
-    });
+    // the flag parser checked each value's type and choices; residualConfig checks them again
+    const options = Object.fromEntries(
+      VARIANT_FLAGS.filter(([flag]) => v[flag] !== undefined).map(([flag, key]) => [key, v[flag]]),
+    ) as Partial<ResidualConfig>;
+    const residual = residualConfig(str('residual') ?? 'baseline', options);
     const spec: ModelSpec = { model: (str('model') ?? 'resnet20') as ModelName, residual, ...extra };
     const set = <K extends keyof ModelSpec>(key: K, flag: string) => {
       if (v[flag] !== undefined) spec[key] = v[flag] as ModelSpec[K];
