@@ -277,7 +277,12 @@ export function modelFromSafetensors(bytes: Uint8Array, source = 'input'): Model
   } catch {
     throw new Error(`safetensors: ${source}: 'laurel.spec' metadata is not JSON`);
   }
-  const model = buildModel(spec);
+  let model: Model;
+  try {
+    model = buildModel(spec);
+  } catch (e) {
+    throw new Error(`safetensors: ${source}: 'laurel.spec' metadata: ${(e as Error).message}`);
+  }
   try {
     assignSafetensors(model, contents, { source });
   } catch (e) {

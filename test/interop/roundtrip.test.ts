@@ -9,6 +9,7 @@ import {
   assignSafetensors,
   encodeModel,
   exportTensors,
+  modelFromSafetensors,
 } from '../../src/models/safetensors.ts';
 import { type TensorToWrite, decodeSafetensors, encodeSafetensors } from '../../src/util/safetensors.ts';
 import { CASES, buildCaseModel, caseInput } from './cases.ts';
@@ -170,4 +171,32 @@ test("keepLaurel: a plain network's weights start a LAUREL model, whose LAUREL p
   );
   plain.dispose();
   laurel.dispose();
+});
+
+test('modelFromSafetensors: the model from the file alone (its laurel.spec), the same state; bad metadata refused', () => {
+  const c = CASES[0];
+  const a = buildCaseModel(c);
+  const bytes = encodeModel(a, { layout: 'torch', metadata: { 'laurel.spec': JSON.stringify(c.spec) } });
+  const b = modelFromSafetensors(bytes, 'w.safetensors');
+  assertSameState(a, b, 'from the file alone');
+  a.dispose();
+  b.dispose();
+  const withSpec = (spec?: string) =>
+    encodeSafetensors(
+      { x: { shape: [1], data: new Float32Array([1]) } },
+      spec === undefined ? {} : { 'laurel.spec': spec },
+    );
+  for (const [bad, re] of [
+    [withSpec(), /^Error: safetensors: w\.st: no 'laurel\.spec' metadata to build the model from/],
+    [withSpec('{oops'), /^Error: safetensors: w\.st: 'laurel\.spec' metadata is not JSON$/],
+    [
+      withSpec('{"model":"nope"}'),
+      /^Error: safetensors: w\.st: 'laurel\.spec' metadata: bad model 'nope'; allowed: /,
+    ],
+    [withSpec('{"model":"resnet20"}'), /^Error: safetensors: w\.st: has tensor 'x' that this model lacks/],
+  ] as const) {
+    const n0 = tf.memory().numTensors;
+    assert.throws(() => modelFromSafetensors(bad, 'w.st'), re);
+    assert.equal(tf.memory().numTensors, n0, 'a refused file leaves no model behind');
+  }
 });
