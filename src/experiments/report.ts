@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { InputError } from '../util/errors.ts';
 import { ensureDir, writeFileAtomic } from '../util/files.ts';
-import { type Budget, PRESETS } from './budget.ts';
+import { type Budget, DEFAULT_BUDGET, PRESETS } from './budget.ts';
 import { claimsSection } from './claims.ts';
 import type { ExperimentDef, RowDef } from './definitions/index.ts';
 import { gitCommit } from './git.ts';
@@ -471,6 +471,13 @@ function folderFlags(opts: WriteReportOptions): string {
   return flag('runs-dir', opts.runsDir, 'runs') + flag('results-dir', opts.resultsDir, 'results');
 }
 
+/** A report without its generation time and the commit that generated it. */
+function withoutStamp(markdown: string): string {
+  return markdown
+    .replace(/^- Generated: \S+/m, '- Generated:')
+    .replace(/^- Code: commit `[^`]*`/m, '- Code: commit');
+}
+
 /** The successful-trial count an existing report states ("- Trials: N ok, …"), or null when it has none. */
 function reportedOk(markdown: string): number | null {
   const m = /^- Trials: (\d+) ok\b/m.exec(markdown);
@@ -504,11 +511,12 @@ export async function writeReport(def: ExperimentDef, opts: WriteReportOptions):
     source: source.startsWith('..') ? store.path : source,
   });
   const reportPath = join(outDir, 'report.md');
-  if (!opts.force && existsSync(reportPath)) {
-    const before = reportedOk(readFileSync(reportPath, 'utf8'));
+  const existing = existsSync(reportPath) ? readFileSync(reportPath, 'utf8') : null;
+  if (!opts.force && existing !== null) {
+    const before = reportedOk(existing);
     if (before === null || before > okTrials(report.rows)) {
       const had = `${before ?? 'an unknown number of'} ok trials`;
-      const budget = opts.budget === 'standard' ? '' : ` --budget ${opts.budget}`;
+      const budget = opts.budget === DEFAULT_BUDGET ? '' : ` --budget ${opts.budget}`;
       throw new ReportNotReplaced(
         `not replacing ${reportPath} (${had}) with a report of ${okTrials(report.rows)} ok trials from ${store.path}; ` +
           `'laurel report ${def.name}${budget}${folderFlags(opts)} --force' replaces it, --results-dir DIR writes elsewhere`,
@@ -517,7 +525,10 @@ export async function writeReport(def: ExperimentDef, opts: WriteReportOptions):
     }
   }
   ensureDir(outDir);
-  writeFileAtomic(reportPath, report.markdown);
+  // the same report but for when and at which commit it was made: the file stays as it is (a committed report
+  // rebuilt from its committed trials leaves the checkout clean)
+  if (existing === null || withoutStamp(existing) !== withoutStamp(report.markdown))
+    writeFileAtomic(reportPath, report.markdown);
   const plotPaths = Object.entries(report.svgs).map(([name, svg]) => {
     const p = join(outDir, name);
     writeFileAtomic(p, svg);

@@ -278,3 +278,36 @@ test('garbage lines among records are counted; a report is never replaced by an 
     [],
   );
 });
+
+test('a rebuilt report that differs only in its date and commit leaves the file as it was', async () => {
+  const runs = join(tmp, 'runs7');
+  const results = join(tmp, 'results7');
+  synth('vision', 'smoke', runs, (row) => ({ best_accuracy: ACC[row], params: PARAMS[row] }));
+  const opts = { budget: 'smoke' as Budget, runsDir: runs, resultsDir: results };
+  const first = await writeReport(getExperiment('vision'), { ...opts, date: '2026-01-01', commit: 'aaa' });
+  const before = readFileSync(first.reportPath, 'utf8');
+  await writeReport(getExperiment('vision'), { ...opts, date: '2026-02-02', commit: 'bbb' });
+  assert.equal(readFileSync(first.reportPath, 'utf8'), before, 'only the stamp differs: not rewritten');
+  // a real change (other accuracies, as many trials) is written, with its new stamp
+  synth('vision', 'smoke', runs, (row) => ({ best_accuracy: ACC[row] - 0.01, params: PARAMS[row] }));
+  await writeReport(getExperiment('vision'), { ...opts, date: '2026-03-03', commit: 'ccc' });
+  const after = readFileSync(first.reportPath, 'utf8');
+  assert.notEqual(after, before);
+  assert.match(after, /- Generated: 2026-03-03 .*\n- Code: commit `ccc`/);
+});
+
+test('the hint to force a report names --budget unless it is the default (full)', async () => {
+  const runs = join(tmp, 'runs8');
+  const results = join(tmp, 'results8');
+  const records = synth('vision', 'standard', runs, (row) => ({
+    best_accuracy: ACC[row],
+    params: PARAMS[row],
+  }));
+  const opts = { budget: 'standard' as Budget, runsDir: runs, resultsDir: results, commit: null };
+  await writeReport(getExperiment('vision'), opts);
+  writeFileSync(join(runs, 'vision', 'results.jsonl'), `${JSON.stringify(records[0])}\n`);
+  await assert.rejects(
+    writeReport(getExperiment('vision'), opts),
+    /'laurel report vision --budget standard --runs-dir /,
+  );
+});
