@@ -496,7 +496,8 @@ Napi::Value SegmentSumOp(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// batchNorm(x, out, mean, variance, offset|null, scale|null, eps): parameters indexed by i % their length.
+// batchNorm(x, out, mean, variance, offset|null, scale|null, eps[, relu]): parameters indexed by i % their
+// length; with relu, max(·, 0) as the output is written (inference-mode BN + ReLU in one pass).
 Napi::Value BatchNormOp(const Napi::CallbackInfo& info) {
   const Arr<float> x = f32(info, 0), o = f32(info, 1), mean = f32(info, 2), var = f32(info, 3);
   const Arr<float> off = f32_opt(info, 4), sc = f32_opt(info, 5);
@@ -504,6 +505,7 @@ Napi::Value BatchNormOp(const Napi::CallbackInfo& info) {
   const bool hasOff = off.p != nullptr, hasScale = sc.p != nullptr;
   const int64_t lo = hasOff ? off.n : 1, ls = hasScale ? sc.n : 1;
   float eps = dbl(info, 6);
+  const float lowest = info.Length() > 7 && info[7].ToBoolean().Value() ? 0.0f : -INFINITY;
   need(x, n, "x");
   if (lm < 1 || lv < 1 || lo < 1 || ls < 1) arg_fail("mean, variance, offset and scale must not be empty");
   int64_t C = lm;
@@ -519,13 +521,13 @@ Napi::Value BatchNormOp(const Napi::CallbackInfo& info) {
     int64_t rows = n / C;
     parallel_for(rows, std::max<int64_t>(1, kGrain / C), [&](int64_t s, int64_t e) {
       for (int64_t r = s; r < e; r++)
-        for (int64_t c = 0; c < C; c++) o[r * C + c] = x[r * C + c] * mul[c] + add[c];
+        for (int64_t c = 0; c < C; c++) o[r * C + c] = std::max(x[r * C + c] * mul[c] + add[c], lowest);
     });
   } else {
     for (int64_t i = 0; i < n; i++) {
       float s = hasScale ? sc[i % ls] : 1.0f;
       float b = hasOff ? off[i % lo] : 0.0f;
-      o[i] = (x[i] - mean[i % lm]) * s / std::sqrt(var[i % lv] + eps) + b;
+      o[i] = std::max((x[i] - mean[i % lm]) * s / std::sqrt(var[i % lv] + eps) + b, lowest);
     }
   }
   return info.Env().Undefined();
@@ -1162,7 +1164,7 @@ void register_elementwise(Napi::Env env, Napi::Object exports) {
   def(env, exports, "causalSoftmaxGrad", CausalSoftmaxGradOp, 5);
   def(env, exports, "gather", GatherOp, 6);
   def(env, exports, "segmentSum", SegmentSumOp, 5);
-  def(env, exports, "batchNorm", BatchNormOp, 7);
+  def(env, exports, "batchNorm", BatchNormOp, 7, 8);
   def(env, exports, "tile", TileOp, 4);
   def(env, exports, "adamw", AdamWOp, 14);
   def(env, exports, "sgd", SgdOp, 10);

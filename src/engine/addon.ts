@@ -79,6 +79,7 @@ export interface NativeAddon {
     offset: Float32Array | null,
     scale: Float32Array | null,
     eps: number,
+    relu?: boolean,
   ): void;
   tile(x: Float32Array, out: Float32Array, inShape: Int32Array, outShape: Int32Array): void;
   adamw(

@@ -231,6 +231,30 @@ export function registerNativeBackend(addon: NativeAddon): void {
         };
       },
     });
+  // Inference-mode batch norm (+ ReLU), ops().batchNorm: with d = dy masked where y ≤ 0 under ReLU and
+  // x̂ = (x − mean)·rstd, the gradients of y = x̂·scale + offset (tf ops: rarely run, e.g. a frozen-BN fine-tune).
+  tf.registerGradient({
+    kernelName: 'LaurelBatchNorm',
+    inputsToSave: ['x', 'mean', 'variance', 'scale'],
+    outputsToSave: [true],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, mean, variance, scale, y] = saved;
+      const { varianceEpsilon: eps, relu } = attrs as unknown as { varianceEpsilon: number; relu: boolean };
+      const axes = x.shape.slice(0, -1).map((_, i) => i);
+      const d = relu ? tf.mul(dy as tf.Tensor, tf.step(y)) : (dy as tf.Tensor);
+      const rstd = tf.rsqrt(tf.add(variance, eps));
+      const centered = tf.sub(x, mean);
+      const dx = () => tf.mul(d, tf.mul(scale, rstd));
+      return {
+        x: dx,
+        mean: () => tf.neg(tf.sum(dx(), axes)),
+        variance: () =>
+          tf.sum(tf.mul(tf.mul(d, centered), tf.mul(scale, tf.mul(-0.5, tf.pow(rstd, 3)))), axes),
+        scale: () => tf.sum(tf.mul(d, tf.mul(centered, rstd)), axes),
+        offset: () => tf.sum(d, axes),
+      };
+    },
+  });
   fromOutput('Sigmoid', 'LaurelSigmoidGrad', (d, y) => tf.mul(d, tf.mul(y, tf.sub(tf.scalar(1), y))));
   fromOutput('Tanh', 'LaurelTanhGrad', (d, y) => tf.mul(tf.sub(tf.scalar(1), tf.square(y)), d));
   registered = true;

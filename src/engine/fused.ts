@@ -300,6 +300,26 @@ export function fusedBatchNormTrain(
   return { y: value, mean: side[0], variance: side[1] };
 }
 
+/**
+ * Inference-mode batch norm (+ ReLU) as one kernel, LaurelBatchNorm (tfjs's op is FusedBatchNorm, a Reshape, and
+ * Relu when asked); null where it does not apply. Its gradient is registered with the backend (backend.ts).
+ */
+export function fusedBatchNorm(
+  x: tf.Tensor,
+  mean: tf.Tensor,
+  variance: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  eps: number,
+  relu: boolean,
+): tf.Tensor | null {
+  const c = x.shape[x.rank - 1];
+  const ok = (t: tf.Tensor) => t.dtype === 'float32' && t.rank === 1 && t.shape[0] === c;
+  if (!usable(x) || x.rank < 1 || x.size === 0 || ![mean, variance, gamma, beta].every(ok)) return null;
+  const inputs = { x, mean, variance, offset: beta, scale: gamma };
+  return tf.engine().runKernel('LaurelBatchNorm', inputs, { varianceEpsilon: eps, relu }) as tf.Tensor;
+}
+
 /** The native backend's ops: the fused kernels where they apply, the reference formulas elsewhere. */
 export const nativeOps: Ops = {
   name: 'native',
@@ -311,6 +331,9 @@ export const nativeOps: Ops = {
   gelu: (x) => fusedGelu(x) ?? referenceOps.gelu(x),
   layerNorm: (x, gamma, beta, eps) =>
     fusedLayerNorm(x, gamma, beta, eps) ?? referenceOps.layerNorm(x, gamma, beta, eps),
+  batchNorm: (x, mean, variance, gamma, beta, eps, relu) =>
+    fusedBatchNorm(x, mean, variance, gamma, beta, eps, relu) ??
+    referenceOps.batchNorm(x, mean, variance, gamma, beta, eps, relu),
   batchNormTrain: (x, gamma, beta, eps, relu) =>
     fusedBatchNormTrain(x, gamma, beta, eps, relu) ?? referenceOps.batchNormTrain(x, gamma, beta, eps, relu),
   causalSoftmax: (scores, scale) =>

@@ -385,6 +385,59 @@ test('the batchNormTrain op (batch statistics, values and gradients, with and wi
     }
 });
 
+test('the inference-mode batchNorm op (values and gradients to x, mean, variance, γ, β, with and without the fused ReLU) matches tf.batchNorm on cpu, as one kernel on native', async () => {
+  const { ops } = await import('../../src/engine/index.ts');
+  const { compare } = await import('./helpers.ts');
+  for (const relu of [false, true])
+    for (const shape of [
+      [2, 5, 5, 6],
+      [7, 8],
+      [1, 3, 3, 16],
+    ]) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const c = shape[shape.length - 1];
+      const x = rand(n, 1).map((v, i) => v * 3 + (i % c) - c / 2);
+      const w = rand(n, 2);
+      const stats = () => [
+        t(rand(c, 5), [c]),
+        t(
+          rand(c, 6).map((v) => Math.abs(v) + 0.1),
+          [c],
+        ),
+      ];
+      await compare(
+        () => {
+          const ins = [
+            t(x, shape),
+            ...stats(),
+            t(
+              rand(c, 3).map((v) => v + 1),
+              [c],
+            ),
+            t(rand(c, 4), [c]),
+          ];
+          const f = (a: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+            ops().batchNorm(a, m, v, g, b, 1e-3, relu).mul(t(w, shape)).sum();
+          return [ops().batchNorm(ins[0], ins[1], ins[2], ins[3], ins[4], 1e-3, relu), ...tf.grads(f)(ins)];
+        },
+        1e-5,
+        1e-5,
+        `batchNorm (inference) ${shape} relu ${relu}`,
+      );
+    }
+  await tf.setBackend('native');
+  const [x, m, v, g, b] = [
+    t(rand(24, 1), [2, 3, 4]),
+    tf.zeros([4]),
+    tf.ones([4]),
+    tf.ones([4]),
+    tf.zeros([4]),
+  ];
+  const { kernelNames } = await tf.profile(() => ops().batchNorm(x, m, v, g, b, 1e-5, true));
+  assert.deepEqual(kernelNames, ['LaurelBatchNorm']);
+  tf.dispose([x, m, v, g, b]);
+});
+
 test('fusedCausalSoftmax and its gradient match softmax(scale·S + causal mask) with tf ops', async () => {
   const { fusedCausalSoftmax } = await import('../../src/engine/index.ts');
   const { compare } = await import('./helpers.ts');

@@ -1,7 +1,8 @@
-// GatherV2, UnsortedSegmentSum, Tile and FusedBatchNorm.
+// GatherV2, UnsortedSegmentSum, Tile and FusedBatchNorm (also as LaurelBatchNorm, with a fused ReLU).
 import * as tf from '@tensorflow/tfjs';
 import {
   type KernelArgs,
+  type KernelFunc,
   type Kernels,
   type TensorInfo,
   addon,
@@ -44,9 +45,11 @@ function tile({ inputs, backend, attrs }: KernelArgs): TensorInfo {
   return backend.makeTensorInfo(outShape, 'float32', out);
 }
 
+/** tfjs's FusedBatchNorm; as LaurelBatchNorm (ops().batchNorm) also with attr `relu`, ReLU as it writes. */
 function batchNorm({ inputs, backend, attrs }: KernelArgs): TensorInfo {
   const { x, mean, variance, offset, scale } = inputs;
-  const eps = (attrs as { varianceEpsilon?: number }).varianceEpsilon ?? 0.001;
+  const { varianceEpsilon, relu } = attrs as { varianceEpsilon?: number; relu?: boolean };
+  const eps = varianceEpsilon ?? 0.001;
   const out = backend.alloc(sizeOf(x.shape));
   addon().batchNorm(
     f32(backend, x),
@@ -56,6 +59,7 @@ function batchNorm({ inputs, backend, attrs }: KernelArgs): TensorInfo {
     offset ? f32(backend, offset) : null,
     scale ? f32(backend, scale) : null,
     eps,
+    relu === true,
   );
   return backend.makeTensorInfo(x.shape.slice(), 'float32', out);
 }
@@ -100,6 +104,7 @@ export function registerShape(k: Kernels): void {
       batchNorm,
     ),
   );
+  k.set('LaurelBatchNorm', batchNorm as unknown as KernelFunc);
 }
 
 function stridesOf(shape: readonly number[]): number[] {

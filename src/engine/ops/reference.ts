@@ -113,6 +113,22 @@ export function withSideOutputs(run: (keep: (ts: tf.Tensor[]) => void) => tf.Ten
   return { value, side };
 }
 
+/** Inference-mode batch norm with given statistics, (x − mean)·rsqrt(variance + eps)·γ + β; then ReLU when asked. */
+function batchNorm(
+  x: tf.Tensor,
+  mean: tf.Tensor,
+  variance: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  eps: number,
+  relu: boolean,
+): tf.Tensor {
+  return tf.tidy(() => {
+    const y = tf.batchNorm(x, mean, variance, beta, gamma, eps);
+    return relu ? tf.relu(y) : y;
+  });
+}
+
 /**
  * Training-mode batch norm: mean and biased variance over every axis but the last,
  * y = (x − mean)·rsqrt(var + eps)·γ + β, with its gradient written out; then ReLU when asked.
@@ -159,6 +175,7 @@ export const referenceOps: Ops = {
   lowRankCombine: (fx, x, V, U, args = {}) => combine(fx, x, { ...args, extra: lowRank(x, V, U) }),
   gelu,
   layerNorm,
+  batchNorm,
   batchNormTrain,
   causalSoftmax,
 };

@@ -42,6 +42,19 @@ export interface Ops {
    * whole window (T = N), the cached length when decoding.
    */
   causalSoftmax(scores: tf.Tensor, scale: number): tf.Tensor;
+  /**
+   * Inference-mode batch norm over the last axis with given statistics (the running mean and variance):
+   * (x − mean)·rsqrt(variance + eps)·γ + β, then ReLU when `relu`. Gradients flow to x, γ and β.
+   */
+  batchNorm(
+    x: tf.Tensor,
+    mean: tf.Tensor,
+    variance: tf.Tensor,
+    gamma: tf.Tensor,
+    beta: tf.Tensor,
+    eps: number,
+    relu: boolean,
+  ): tf.Tensor;
   /** Training-mode batch norm over every axis but the last, then ReLU when `relu`. */
   batchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number, relu: boolean): BatchNormStats;
 }
