@@ -5,8 +5,9 @@
 //   GPT (the training bench's: 4 layers, D 256, 4 heads, context 128, bytes): a 128-token prefill that fills the
 //   key/value cache, and tokens/s of greedy decoding at batch 1 through the cache.
 // Each for a plain residual and RW+LR (rank 16), both trained-looking (LAUREL and batch norms moved off their init
-// with a fixed seed), exported once as safetensors for PyTorch. Timing: warmup calls, then medians; our side and
-// PyTorch's run one after the other (not interleaved), so a loaded machine shifts both ratios.
+// with a fixed seed), exported once as safetensors for PyTorch. Timing: warmup calls, then medians; our trained
+// and folded forms are timed in turns (a call of each per round), ours and PyTorch's one after the other (two
+// processes), so a loaded machine shifts the ratios to PyTorch more than those between our forms.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,9 +53,9 @@ export const INFERENCE_FULL: InferenceConfig = {
     prompt: 32,
     decode: 64,
     decodeRounds: 3,
-    reps: 10,
+    reps: 20,
   },
-  warmup: 3,
+  warmup: 10,
   torchThreads: [1, 2],
 };
 
@@ -153,15 +154,20 @@ function pretendTrained(m: Model, seed: number): void {
   m.setTraining(false);
 }
 
-function medianMs(warmup: number, reps: number, fn: () => void): number {
-  for (let i = 0; i < warmup; i++) fn();
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    fn();
-    times.push(performance.now() - t0);
-  }
-  return median(times);
+/**
+ * Median ms per call of each of `fns`, timed in turns (one call of each per round), so that the VM's slow and
+ * fast phases fall on every form alike rather than on whichever ran first; `warmup` untimed rounds first.
+ */
+function interleavedMedians(warmup: number, reps: number, fns: (() => void)[]): number[] {
+  for (let i = 0; i < warmup; i++) for (const fn of fns) fn();
+  const times = fns.map(() => [] as number[]);
+  for (let i = 0; i < reps; i++)
+    fns.forEach((fn, j) => {
+      const t0 = performance.now();
+      fn();
+      times[j].push(performance.now() - t0);
+    });
+  return times.map(median);
 }
 
 /** One classifier forward, waited for (the logits read back). */
@@ -195,17 +201,22 @@ async function gptMacs(m: Gpt, cfg: InferenceConfig): Promise<{ prefill: number;
   }
 }
 
-/** Prefill ms and decoding ms per token of a GPT at batch 1. */
-function timeGpt(m: Gpt, cfg: InferenceConfig): { prefill: number; decode: number } {
+/** Prefill ms and decoding ms per token at batch 1 of each of `models`, timed in turns (interleavedMedians). */
+function timeGpts(models: Gpt[], cfg: InferenceConfig): { prefill: number; decode: number }[] {
   const g = cfg.gpt;
   const prefillTokens = randomTokens(g.prefill, cfg.models.gpt.vocab, 1);
-  const prefill = medianMs(cfg.warmup, g.reps, () => {
-    const cache = m.newCache();
-    lastLogits(m, prefillTokens, cache);
-    cache.dispose();
-  });
+  const prefill = interleavedMedians(
+    cfg.warmup,
+    g.reps,
+    models.map((m) => () => {
+      const cache = m.newCache();
+      lastLogits(m, prefillTokens, cache);
+      cache.dispose();
+    }),
+  );
   const prompt = randomTokens(g.prompt, cfg.models.gpt.vocab, 2);
-  const round = () => {
+  // One round per model: a prompt, then `decode` greedy tokens, each timed; the round's median per token.
+  const round = (m: Gpt) => {
     const cache = m.newCache();
     let z = lastLogits(m, prompt, cache);
     const times: number[] = [];
@@ -217,8 +228,9 @@ function timeGpt(m: Gpt, cfg: InferenceConfig): { prefill: number; decode: numbe
     cache.dispose();
     return median(times);
   };
-  if (cfg.warmup > 0) round();
-  return { prefill, decode: median(Array.from({ length: g.decodeRounds }, round)) };
+  if (cfg.warmup > 0) models.forEach(round);
+  const rounds = Array.from({ length: g.decodeRounds }, () => models.map(round));
+  return models.map((_, j) => ({ prefill: prefill[j], decode: median(rounds.map((r) => r[j])) }));
 }
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'torch', 'infer.py');
@@ -330,8 +342,10 @@ export async function runInferenceBench(opts: InferenceOptions = {}): Promise<In
           [batch, s, s, 1],
         );
         const reps = cfg.resnet.reps[String(batch)] ?? 5;
-        const ms = medianMs(cfg.warmup, reps, () => classify(m, x));
-        const foldedMs = medianMs(cfg.warmup, reps, () => classify(folded, x));
+        const [ms, foldedMs] = interleavedMedians(cfg.warmup, reps, [
+          () => classify(m, x),
+          () => classify(folded, x),
+        ]);
         x.dispose();
         log(`resnet20 ${residual} batch ${batch}: ${ms.toFixed(2)} ms, folded ${foldedMs.toFixed(2)} ms`);
         resnetRows.push({ residual, batch, ms, folded_ms: foldedMs });
@@ -354,8 +368,7 @@ export async function runInferenceBench(opts: InferenceOptions = {}): Promise<In
       const m = buildModel(spec) as Gpt;
       pretendTrained(m, 7);
       const folded = foldModel(m) as Gpt;
-      const a = timeGpt(m, cfg);
-      const b = timeGpt(folded, cfg);
+      const [a, b] = timeGpts([m, folded], cfg);
       const macs = await gptMacs(folded, cfg);
       log(
         `gpt ${residual}: prefill ${a.prefill.toFixed(2)} ms, decode ${a.decode.toFixed(3)} ms/token; folded ${b.prefill.toFixed(2)}, ${b.decode.toFixed(3)}`,
