@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { NATIVE_BACKEND } from './backend.ts';
 import { referenceOps, withSideOutputs } from './ops/reference.ts';
-import type { BatchNormStats, CombineArgs, Ops } from './ops/types.ts';
+import type { BatchNormArgs, BatchNormStats, CombineArgs, Ops } from './ops/types.ts';
 import type { AdamWStep, SgdStep } from './optim-steps.ts';
 
 export type { AdamWStep, SgdStep } from './optim-steps.ts';
@@ -304,15 +304,8 @@ export function fusedBatchNormTrain(
  * Inference-mode batch norm (+ ReLU) as one kernel, LaurelBatchNorm (tfjs's op is FusedBatchNorm, a Reshape, and
  * Relu when asked); null where it does not apply. Its gradient is registered with the backend (backend.ts).
  */
-export function fusedBatchNorm(
-  x: tf.Tensor,
-  mean: tf.Tensor,
-  variance: tf.Tensor,
-  gamma: tf.Tensor,
-  beta: tf.Tensor,
-  eps: number,
-  relu: boolean,
-): tf.Tensor | null {
+export function fusedBatchNorm(x: tf.Tensor, args: BatchNormArgs): tf.Tensor | null {
+  const { mean, variance, gamma, beta, eps, relu } = args;
   const c = x.shape[x.rank - 1];
   const ok = (t: tf.Tensor) => t.dtype === 'float32' && t.rank === 1 && t.shape[0] === c;
   if (!usable(x) || x.rank < 1 || x.size === 0 || ![mean, variance, gamma, beta].every(ok)) return null;
@@ -331,9 +324,7 @@ export const nativeOps: Ops = {
   gelu: (x) => fusedGelu(x) ?? referenceOps.gelu(x),
   layerNorm: (x, gamma, beta, eps) =>
     fusedLayerNorm(x, gamma, beta, eps) ?? referenceOps.layerNorm(x, gamma, beta, eps),
-  batchNorm: (x, mean, variance, gamma, beta, eps, relu) =>
-    fusedBatchNorm(x, mean, variance, gamma, beta, eps, relu) ??
-    referenceOps.batchNorm(x, mean, variance, gamma, beta, eps, relu),
+  batchNorm: (x, args) => fusedBatchNorm(x, args) ?? referenceOps.batchNorm(x, args),
   batchNormTrain: (x, gamma, beta, eps, relu) =>
     fusedBatchNormTrain(x, gamma, beta, eps, relu) ?? referenceOps.batchNormTrain(x, gamma, beta, eps, relu),
   causalSoftmax: (scores, scale) =>

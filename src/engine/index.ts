@@ -26,6 +26,7 @@ export {
   type SgdStep,
 } from './fused.ts';
 export {
+  type BatchNormArgs,
   type BatchNormStats,
   type CombineArgs,
   type Ops,

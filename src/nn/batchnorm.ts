@@ -71,8 +71,8 @@ export class BatchNorm extends Module {
 
   private normalize<T extends tf.Tensor>(x: T, relu: boolean): T {
     if (!this.training) {
-      const { runningMean, runningVar, gamma, beta, eps } = this;
-      return ops().batchNorm(x, runningMean, runningVar, gamma, beta, eps, relu) as T;
+      const { runningMean: mean, runningVar: variance, gamma, beta, eps } = this;
+      return ops().batchNorm(x, { mean, variance, gamma, beta, eps, relu }) as T;
     }
     const n = x.size / this.channels;
     const m = this.momentum;

@@ -416,9 +416,15 @@ test('the inference-mode batchNorm op (values and gradients to x, mean, variance
             ),
             t(rand(c, 4), [c]),
           ];
-          const f = (a: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
-            ops().batchNorm(a, m, v, g, b, 1e-3, relu).mul(t(w, shape)).sum();
-          return [ops().batchNorm(ins[0], ins[1], ins[2], ins[3], ins[4], 1e-3, relu), ...tf.grads(f)(ins)];
+          const bn = (
+            a: tf.Tensor,
+            mean: tf.Tensor,
+            variance: tf.Tensor,
+            gamma: tf.Tensor,
+            beta: tf.Tensor,
+          ) => ops().batchNorm(a, { mean, variance, gamma, beta, eps: 1e-3, relu });
+          const f = (...a: tf.Tensor[]) => bn(a[0], a[1], a[2], a[3], a[4]).mul(t(w, shape)).sum();
+          return [bn(ins[0], ins[1], ins[2], ins[3], ins[4]), ...tf.grads(f)(ins)];
         },
         1e-5,
         1e-5,
@@ -433,7 +439,8 @@ test('the inference-mode batchNorm op (values and gradients to x, mean, variance
     tf.ones([4]),
     tf.zeros([4]),
   ];
-  const { kernelNames } = await tf.profile(() => ops().batchNorm(x, m, v, g, b, 1e-5, true));
+  const args = { mean: m, variance: v, gamma: g, beta: b, eps: 1e-5, relu: true };
+  const { kernelNames } = await tf.profile(() => ops().batchNorm(x, args));
   assert.deepEqual(kernelNames, ['LaurelBatchNorm']);
   tf.dispose([x, m, v, g, b]);
 });

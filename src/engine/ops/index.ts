@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { referenceOps } from './reference.ts';
 import type { Ops } from './types.ts';
 
-export type { BatchNormStats, CombineArgs, Ops } from './types.ts';
+export type { BatchNormArgs, BatchNormStats, CombineArgs, Ops } from './types.ts';
 
 const byBackend = new Map<string, Ops>();
 

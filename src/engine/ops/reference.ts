@@ -4,7 +4,7 @@
  * kernels do not cover, and the tests use them as the oracle. No tf.tidy unless stated: callers own the scope.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { BatchNormStats, CombineArgs, Ops } from './types.ts';
+import type { BatchNormArgs, BatchNormStats, CombineArgs, Ops } from './types.ts';
 
 /**
  * U·V·x on the last dimension, as two matmuls on an [N, D] view: ((x.reshape(N, D)·V)·U).reshape(x.shape).
@@ -114,15 +114,7 @@ export function withSideOutputs(run: (keep: (ts: tf.Tensor[]) => void) => tf.Ten
 }
 
 /** Inference-mode batch norm with given statistics, (x − mean)·rsqrt(variance + eps)·γ + β; then ReLU when asked. */
-function batchNorm(
-  x: tf.Tensor,
-  mean: tf.Tensor,
-  variance: tf.Tensor,
-  gamma: tf.Tensor,
-  beta: tf.Tensor,
-  eps: number,
-  relu: boolean,
-): tf.Tensor {
+function batchNorm(x: tf.Tensor, { mean, variance, gamma, beta, eps, relu }: BatchNormArgs): tf.Tensor {
   return tf.tidy(() => {
     const y = tf.batchNorm(x, mean, variance, beta, gamma, eps);
     return relu ? tf.relu(y) : y;

@@ -11,6 +11,16 @@ export interface CombineArgs {
   relu?: boolean;
 }
 
+/** Inference-mode batch norm's statistics (the running ones), affine parameters, ε, and whether ReLU follows. */
+export interface BatchNormArgs {
+  mean: tf.Tensor;
+  variance: tf.Tensor;
+  gamma: tf.Tensor;
+  beta: tf.Tensor;
+  eps: number;
+  relu: boolean;
+}
+
 export interface BatchNormStats {
   y: tf.Tensor;
   /** The batch mean and biased variance over every axis but the last (no gradient). */
@@ -46,15 +56,7 @@ export interface Ops {
    * Inference-mode batch norm over the last axis with given statistics (the running mean and variance):
    * (x − mean)·rsqrt(variance + eps)·γ + β, then ReLU when `relu`. Gradients flow to x, γ and β.
    */
-  batchNorm(
-    x: tf.Tensor,
-    mean: tf.Tensor,
-    variance: tf.Tensor,
-    gamma: tf.Tensor,
-    beta: tf.Tensor,
-    eps: number,
-    relu: boolean,
-  ): tf.Tensor;
+  batchNorm(x: tf.Tensor, args: BatchNormArgs): tf.Tensor;
   /** Training-mode batch norm over every axis but the last, then ReLU when `relu`. */
   batchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number, relu: boolean): BatchNormStats;
 }
