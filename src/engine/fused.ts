@@ -1,5 +1,6 @@
 // The native backend's implementation of the ops interface (./ops): each op runs as one native kernel forward
-// and one backward (tf.customGrad over the `Laurel…` kernels). The fused* functions return null where their
+// and one backward (tf.customGrad over the `Laurel…` kernels; inference-mode batch norm, whose backward is rare,
+// has a gradient in tf ops registered for its kernel). The fused* functions return null where their
 // kernel does not apply (another backend, non-float32, shapes it does not cover), and nativeOps then runs the
 // reference formula: the formulas are written once, in ops/reference.ts. Also the fused optimizer steps.
 import * as tf from '@tensorflow/tfjs';
