@@ -149,6 +149,52 @@ const layerNorm: Generator = (d) => {
   };
 };
 
+/** clearOfKink for ReLU(BN(x)) with channel statistics m, v (per channel, the last dimension): moves β. */
+function clearBatchNormKink(
+  x: InputSpec,
+  m: ArrayLike<number>,
+  v: ArrayLike<number>,
+  gamma: InputSpec,
+  beta: InputSpec,
+  eps: number,
+): void {
+  const c = gamma.values.length;
+  clearOfKink(
+    x.values.length,
+    (j) => {
+      const k = j % c;
+      const z = ((x.values[j] - m[k]) / Math.sqrt(v[k] + eps)) * gamma.values[k];
+      return [z + beta.values[k], Math.abs(z) + Math.abs(beta.values[k])];
+    },
+    (j, by) => {
+      beta.values[j % c] += by;
+    },
+  );
+}
+
+/** ops().batchNorm: inference mode with given statistics (+ ReLU); gradients to x, mean, variance, γ and β. */
+const batchNorm: Generator = (d) => {
+  const c = width(d);
+  const lead = d.shape(1, 3, Math.max(1, Math.floor(40000 / c)), false);
+  const eps = d.pick([1e-5, 1e-3, 0.1]);
+  const relu = d.chance(0.4);
+  const x = d.input('x', [...lead, c], { scale: d.pick([0.1, 1, 5]), specials: !relu });
+  const mean = d.input('mean', [c]);
+  const variance = d.input('variance', [c], { domain: 'positive' });
+  const gamma = d.input('gamma', [c]);
+  const beta = d.input('beta', [c], relu ? { kind: 'float32' } : {});
+  if (relu) clearBatchNormKink(x, mean.values, variance.values, gamma, beta, eps);
+  return {
+    inputs: [x, mean, variance, gamma, beta],
+    attrs: { varianceEpsilon: eps, relu },
+    family: 'reduce',
+    // The parameters' gradients sum over the rows.
+    gradScale: Math.sqrt(x.values.length / c),
+    run: (t) =>
+      ops().batchNorm(t.x, { mean: t.mean, variance: t.variance, gamma: t.gamma, beta: t.beta, eps, relu }),
+  };
+};
+
 const batchNormTrain: Generator = (d) => {
   const c = width(d);
   const lead = d.shape(1, 3, Math.max(1, Math.floor(40000 / c)), false);
@@ -169,17 +215,7 @@ const batchNormTrain: Generator = (d) => {
     x.values.forEach((xv, j) => {
       v[j % c] += (xv - m[j % c]) ** 2 / rowsN;
     });
-    clearOfKink(
-      x.values.length,
-      (j) => {
-        const k = j % c;
-        const z = ((x.values[j] - m[k]) / Math.sqrt(v[k] + eps)) * gamma.values[k];
-        return [z + beta.values[k], Math.abs(z) + Math.abs(beta.values[k])];
-      },
-      (j, by) => {
-        beta.values[j % c] += by;
-      },
-    );
+    clearBatchNormKink(x, m, v, gamma, beta, eps);
   }
   return {
     inputs,
@@ -248,6 +284,7 @@ export const laurelGenerators: Record<string, Generator> = {
   LaurelGeluGrad: gelu,
   LaurelLayerNorm: layerNorm,
   LaurelLayerNormGrad: layerNorm,
+  LaurelBatchNorm: batchNorm,
   LaurelBatchNormTrain: batchNormTrain,
   LaurelBatchNormTrainGrad: batchNormTrain,
   LaurelAdamW: optimizer('adamw'),
