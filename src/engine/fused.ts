@@ -17,6 +17,11 @@ function usable(...ts: tf.Tensor[]): boolean {
   return ts.every((t) => t.dtype === 'float32' && t.shape.join(',') === shape);
 }
 
+/** A float32 vector of length n: the per-channel (last-dimension) parameter the norm kernels take. */
+function channelVector(t: tf.Tensor, n: number): boolean {
+  return t.dtype === 'float32' && t.rank === 1 && t.shape[0] === n;
+}
+
 /**
  * torch.optim.AdamW for one parameter, in one pass: p ← p·(1 − lr·wd); m ← β1·m + (1−β1)·g;
  * v ← β2·v + (1−β2)·g²; p ← p − (lr/(1−β1^t))·m / (√v/√(1−β2^t) + ε). Assigns p, m and v.
@@ -233,8 +238,7 @@ export function fusedLayerNorm(
   eps = 1e-5,
 ): tf.Tensor | null {
   const d = x.shape[x.rank - 1];
-  const okParam = (t?: tf.Tensor) =>
-    t === undefined || (t.dtype === 'float32' && t.rank === 1 && t.shape[0] === d);
+  const okParam = (t?: tf.Tensor) => t === undefined || channelVector(t, d);
   if (!usable(x) || x.rank < 1 || !okParam(gamma) || !okParam(beta)) return null;
   const names = ['x', ...(gamma ? ['gamma'] : []), ...(beta ? ['beta'] : [])];
   const ins = [x, gamma, beta].filter((t): t is tf.Tensor => t !== undefined);
@@ -273,8 +277,7 @@ export function fusedBatchNormTrain(
   relu = false,
 ): BatchNormStats | null {
   const c = x.shape[x.rank - 1];
-  const ok = (t: tf.Tensor) => t.dtype === 'float32' && t.rank === 1 && t.shape[0] === c;
-  if (!usable(x) || x.rank < 2 || !ok(gamma) || !ok(beta)) return null;
+  if (!usable(x) || x.rank < 2 || !channelVector(gamma, c) || !channelVector(beta, c)) return null;
   const { value, side } = withSideOutputs((keep) =>
     tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const [xi, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
@@ -308,8 +311,8 @@ export function fusedBatchNormTrain(
 export function fusedBatchNorm(x: tf.Tensor, args: BatchNormArgs): tf.Tensor | null {
   const { mean, variance, gamma, beta, eps, relu } = args;
   const c = x.shape[x.rank - 1];
-  const ok = (t: tf.Tensor) => t.dtype === 'float32' && t.rank === 1 && t.shape[0] === c;
-  if (!usable(x) || x.rank < 1 || x.size === 0 || ![mean, variance, gamma, beta].every(ok)) return null;
+  const params = [mean, variance, gamma, beta];
+  if (!usable(x) || x.rank < 1 || x.size === 0 || !params.every((t) => channelVector(t, c))) return null;
   const inputs = { x, mean, variance, offset: beta, scale: gamma };
   return tf.engine().runKernel('LaurelBatchNorm', inputs, { varianceEpsilon: eps, relu }) as tf.Tensor;
 }

@@ -54,7 +54,7 @@ export interface Ops {
   causalSoftmax(scores: tf.Tensor, scale: number): tf.Tensor;
   /**
    * Inference-mode batch norm over the last axis with given statistics (the running mean and variance):
-   * (x − mean)·rsqrt(variance + eps)·γ + β, then ReLU when `relu`. Gradients flow to x, γ and β.
+   * (x − mean)·rsqrt(variance + eps)·γ + β, then ReLU when `relu`. Gradients flow to all five inputs.
    */
   batchNorm(x: tf.Tensor, args: BatchNormArgs): tf.Tensor;
   /** Training-mode batch norm over every axis but the last, then ReLU when `relu`. */
