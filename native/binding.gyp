@@ -5,7 +5,7 @@
   "targets": [
     {
       "target_name": "laurel_native",
-      "sources": ["src/addon.cc", "src/pool.cc", "src/elementwise.cc", "src/conv.cc", "src/skinny.cc"],
+      "sources": ["src/addon.cc", "src/pool.cc", "src/elementwise.cc", "src/conv.cc", "src/skinny.cc", "src/skinny_avx2.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "<(laurel_blas_include)"],
       "defines": [
         "NAPI_VERSION=8",

@@ -61,7 +61,7 @@ int skinny_threads(int64_t M, int64_t N, int64_t K) {
   return nt;
 }
 
-// Our AVX-512 kernels (skinny.cc) take the tall products with A row-major and N ≤ 64, and the deep ones
+// Our AVX-512 and AVX2 kernels (skinny.cc, skinny_avx2.cc) take the tall products with A row-major and N ≤ 64, and the deep ones
 // Aᵀ·B with M, N ≤ 64 (the 1×1 projections and their gradients); OpenBLAS, single-threaded per share, the rest.
 constexpr int64_t kOwnMaxSmall = 64;
 

@@ -209,7 +209,8 @@ inline void check_span(const Arr<int32_t>& shape, const Arr<int32_t>& strides, i
              " of an array of " + std::to_string(len));
 }
 
-// Skinny GEMM micro-kernels (skinny.cc, AVX-512 only: skinny_available() says whether they may be called).
+// Skinny GEMM micro-kernels (skinny.cc: AVX-512 or AVX2 on x86-64; skinny_available() says whether they may be
+// called).
 bool skinny_available();
 // bp = op(B) [K, N] repacked into 16-column blocks (size 16 · K · ceil(N / 16)), zero past N.
 void skinny_pack_b(bool tb, int64_t K, int64_t N, const float* B, int64_t ldb, float* bp);

@@ -5,20 +5,33 @@
 // Both keep a tile of C in zmm registers and stream the long dimension through it once. Measured on this
 // machine's AVX-512 Xeon, one thread, [100352, 16]·[16, 16]: 3–4× OpenBLAS (1.3 ms against 4.9).
 // Below them: RW+LR's forward and backward as one pass over the rows for D ≤ 2r (LowRankCombineRows, ...Grad).
-// Elsewhere than x86-64 (ARM64: Linux servers, Apple Silicon) skinny_available() is false: the products stay on
-// OpenBLAS (skinny_tall / skinny_deep below are plain loops, correct but never chosen), and the row kernels
-// are not exported, so JavaScript keeps its GEMM path, as on x86 CPUs without AVX-512.
+// x86-64 CPUs without AVX-512 run the same products' AVX2 forms (skinny_avx2.cc; LAUREL_SKINNY=avx2 picks them
+// on an AVX-512 CPU too, for tests; LAUREL_SKINNY=0 turns both off, for benchmarks). Elsewhere (ARM64: Linux
+// servers, Apple Silicon) skinny_available() is false: the products stay on OpenBLAS (skinny_tall / skinny_deep
+// below are plain loops, correct but never chosen), and the row kernels are not exported, so JavaScript keeps
+// its GEMM path.
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
 
 #include <cstdint>
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "common.h"
+#include "skinny.h"
 
 namespace laurel {
 #if defined(__x86_64__)
+namespace {
+constexpr int64_t kChunk = 256;  // long-dimension rows per deep pass (a chunk of A and B stays in L1/L2)
+// Rows per chunk of the combine's gradient: its three passes (elementwise, then the two products) alternate
+// between memory and L1 work at this grain; 128 measured 5–10 % faster than 256 on ResNet-20's shapes.
+constexpr int64_t kGradChunk = 128;
+}  // namespace
+
+namespace avx512 {
 namespace {
 
 #define LAUREL_AVX512 __attribute__((target("avx512f")))
@@ -32,13 +45,7 @@ inline __mmask16 mask_of(int64_t width) {
 // N, the last block's stores masked by mlast). One broadcast of a[i, k] feeds NB FMAs, so for NB ≥ 2 the loads
 // (NB + R per k) stay under the FMAs (R·NB): a tile per block, as before, re-broadcast A for every block and ran
 // load-bound at ~¼ of the FMA peak on [25088, 32]·[32, 32].
-// Epilogue (the LAUREL combine's forward): c = α·f + (the product), then ReLU where e.relu.
-struct TallEpilogue {
-  const float* f = nullptr;  // [rows, N] like c; null: plain product
-  float alpha = 1.0f;
-  bool relu = false;
-};
-
+// The epilogue (skinny.h's TallEpilogue) is the LAUREL combine's forward.
 template <int R, int NB>
 LAUREL_AVX512 void tall_micro(const float* a, int64_t lda, const float* bp, int64_t K, float* c, int64_t ldc,
                               __mmask16 mlast, const TallEpilogue& e) {
@@ -171,18 +178,50 @@ void deep_blocks(int64_t M, int64_t N, int64_t L, const float* a, int64_t lda, c
 
 // C[M, N] += A[L, M]ᵀ · B[L, N] (defined below, with the row kernels that use it).
 void deep_rows(int64_t M, int64_t N, int64_t L, const float* A, int64_t lda, const float* B, int64_t ldb, float* C);
+// The row kernels' gradient pass: g = dy·(y > 0) into gm (or dy), df = α·g, returns Σ g·f (defined below).
+float scale_mask_dot(int64_t n, const float* dy, const float* y, const float* f, float a, float* gm, float* df);
 
-constexpr int64_t kChunk = 256;  // long-dimension rows per deep pass (a chunk of A and B stays in L1/L2)
-// Rows per chunk of the combine's gradient: its three passes (elementwise, then the two products) alternate
-// between memory and L1 work at this grain; 128 measured 5–10 % faster than 256 on ResNet-20's shapes.
-constexpr int64_t kGradChunk = 128;
 
 }  // namespace
+}  // namespace avx512
 
-bool skinny_available() {
-  static const bool cpu = __builtin_cpu_supports("avx512f");
-  return cpu;
+namespace {
+enum class Isa { none, avx2, avx512 };
+
+// The instruction set of our skinny kernels on this CPU: AVX-512, else AVX2 + FMA, else none (OpenBLAS).
+Isa isa() {
+  static const Isa v = [] {
+    const char* e = std::getenv("LAUREL_SKINNY");
+    const bool off = e != nullptr && e[0] == '0', only2 = e != nullptr && std::string(e) == "avx2";
+    if (off) return Isa::none;
+    if (!only2 && __builtin_cpu_supports("avx512f")) return Isa::avx512;
+    return avx2::available() ? Isa::avx2 : Isa::none;
+  }();
+  return v;
 }
+
+void tall_product(int64_t rows, int64_t N, int64_t K, const float* A, int64_t lda, const float* bp, float* C,
+                  const TallEpilogue& e) {
+  if (isa() == Isa::avx512)
+    avx512::tall_product(rows, N, K, A, lda, bp, C, e);
+  else
+    avx2::tall_product(rows, N, K, A, lda, bp, C, e);
+}
+
+void deep_rows(int64_t M, int64_t N, int64_t L, const float* A, int64_t lda, const float* B, int64_t ldb, float* C) {
+  if (isa() == Isa::avx512)
+    avx512::deep_rows(M, N, L, A, lda, B, ldb, C);
+  else
+    avx2::deep_rows(M, N, L, A, lda, B, ldb, C);
+}
+
+float scale_mask_dot(int64_t n, const float* dy, const float* y, const float* f, float a, float* gm, float* df) {
+  return isa() == Isa::avx512 ? avx512::scale_mask_dot(n, dy, y, f, a, gm, df)
+                              : avx2::scale_mask_dot(n, dy, y, f, a, gm, df);
+}
+}  // namespace
+
+bool skinny_available() { return isa() != Isa::none; }
 #else
 bool skinny_available() { return false; }
 #endif
@@ -234,6 +273,7 @@ void skinny_deep(int64_t M, int64_t N, int64_t L, const float* A, int64_t lda, c
 #endif
 
 #if defined(__x86_64__)
+namespace avx512 {
 namespace {
 
 // C[M, N] += A[L, M]ᵀ · B[L, N], in chunks of kChunk rows of the long dimension.
@@ -269,32 +309,6 @@ LAUREL_AVX512 float scale_mask_dot(int64_t n, const float* dy, const float* y, c
     acc = _mm512_fmadd_ps(g, _mm512_maskz_loadu_ps(m, f + i), acc);
   }
   return _mm512_reduce_add_ps(acc);
-}
-
-// ---- RW+LR with D ≤ 2r as one pass over the rows: out = α·fx + x·B, B = β·(I + V·U) [D, D] ----------------
-// Rows go in chunks of kChunk (they stay in L2 between the steps of a chunk), chunks split over our threads.
-
-// lowRankCombineRows(fx, x, B, alpha, out, D[, relu]): forward (relu: then ReLU, NaN passing as in tf.relu).
-Napi::Value LowRankCombineRows(const Napi::CallbackInfo& info) {
-  const Arr<float> fx = f32(info, 0), x = f32(info, 1), B = f32(info, 2), out = f32(info, 4);
-  const float a = static_cast<float>(dbl(info, 3));
-  const int64_t D = int_arg(info, 5, 1, 64);  // the tall kernels hold N ≤ 64 columns
-  const bool relu = info.Length() > 6 && info[6].ToBoolean().Value();
-  const int64_t M = out.n / D;
-  need_each(M * D, {{fx, "fx"}, {x, "x"}});
-  need(B, D * D, "B");
-  std::vector<float> bp(static_cast<size_t>(16 * D * ((D + 15) / 16)));
-  skinny_pack_b(false, D, D, B, D, bp.data());
-  const int64_t chunks = (M + kChunk - 1) / kChunk;
-  parallel_for(chunks, 4, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; c++) {
-      const int64_t r0 = c * kChunk, rows = M - r0 < kChunk ? M - r0 : kChunk;
-      float* o = out + r0 * D;
-      const float* f = fx + r0 * D;
-      tall_product(rows, D, D, x + r0 * D, D, bp.data(), o, TallEpilogue{f, a, relu});
-    }
-  });
-  return info.Env().Undefined();
 }
 
 // The whole gradient for D = 16 (one zmm per row: ResNets' first stage), 8 rows at a time and every step in
@@ -344,6 +358,37 @@ LAUREL_AVX512 void grad_rows16(int64_t rows, const float* dy, const float* y, co
   *sumA += _mm512_reduce_add_ps(accA);
 }
 
+}  // namespace
+}  // namespace avx512
+
+namespace {
+
+// ---- RW+LR with D ≤ 2r as one pass over the rows: out = α·fx + x·B, B = β·(I + V·U) [D, D] ----------------
+// Rows go in chunks of kChunk (they stay in L2 between the steps of a chunk), chunks split over our threads.
+
+// lowRankCombineRows(fx, x, B, alpha, out, D[, relu]): forward (relu: then ReLU, NaN passing as in tf.relu).
+Napi::Value LowRankCombineRows(const Napi::CallbackInfo& info) {
+  const Arr<float> fx = f32(info, 0), x = f32(info, 1), B = f32(info, 2), out = f32(info, 4);
+  const float a = static_cast<float>(dbl(info, 3));
+  const int64_t D = int_arg(info, 5, 1, 64);  // the tall kernels hold N ≤ 64 columns
+  const bool relu = info.Length() > 6 && info[6].ToBoolean().Value();
+  const int64_t M = out.n / D;
+  need_each(M * D, {{fx, "fx"}, {x, "x"}});
+  need(B, D * D, "B");
+  std::vector<float> bp(static_cast<size_t>(16 * D * ((D + 15) / 16)));
+  skinny_pack_b(false, D, D, B, D, bp.data());
+  const int64_t chunks = (M + kChunk - 1) / kChunk;
+  parallel_for(chunks, 4, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; c++) {
+      const int64_t r0 = c * kChunk, rows = M - r0 < kChunk ? M - r0 : kChunk;
+      float* o = out + r0 * D;
+      const float* f = fx + r0 * D;
+      tall_product(rows, D, D, x + r0 * D, D, bp.data(), o, TallEpilogue{f, a, relu});
+    }
+  });
+  return info.Env().Undefined();
+}
+
 // lowRankCombineGradRows(dy, fx, x, B, alpha, dfx, dx, G, dAlpha, D[, y]): dfx = α·dy, dx = dy·Bᵀ,
 // G = xᵀ·dy [D, D] (∂L/∂B), dAlpha[0] = Σ dy·fx. With y (the forward's ReLU output) dy·(y > 0) stands for dy:
 // each chunk is masked once into a scratch that stays in L2 for the three uses.
@@ -368,10 +413,10 @@ Napi::Value LowRankCombineGradRows(const Napi::CallbackInfo& info) {
     std::vector<float> masked(y ? static_cast<size_t>(kGradChunk * D) : 0);
     int64_t r0 = M * tid / nt;
     const int64_t rEnd = M * (tid + 1) / nt;
-    if (D == 16) {  // the rows in whole 8-row blocks in one pass, the rest (< 8) by the chunked passes
+    if (D == 16 && isa() == Isa::avx512) {  // whole 8-row blocks in one pass, the rest (< 8) by the chunked passes
       const int64_t n8 = (rEnd - r0) / 8 * 8;
       const int64_t o = r0 * D;
-      grad_rows16(n8, dy + o, y ? y + o : nullptr, fx + o, x + o, bpT.data(), a, dfx + o, dx + o, g, &aPart[tid]);
+      avx512::grad_rows16(n8, dy + o, y ? y + o : nullptr, fx + o, x + o, bpT.data(), a, dfx + o, dx + o, g, &aPart[tid]);
       r0 += n8;
     }
     for (; r0 < rEnd; r0 += kGradChunk) {
@@ -402,6 +447,10 @@ void register_skinny(Napi::Env env, Napi::Object exports) {
 #if defined(__x86_64__)
   def(env, exports, "lowRankCombineRows", LowRankCombineRows, 6, 7);
   def(env, exports, "lowRankCombineGradRows", LowRankCombineGradRows, 10, 11);
+  // The widest D for which the row kernels beat the split form's GEMMs at ResNet ranks (r = 16): 64 with
+  // AVX-512; 32 with AVX2, whose D = 64 tile costs 2× the split form's FLOPs at half AVX-512's width (measured
+  // 2× slower, forward and backward, on [6272, 64] rows).
+  exports.Set("rowsMaxD", Napi::Number::New(env, isa() == Isa::avx512 ? 64 : 32));
 #endif
 }
 

@@ -193,7 +193,9 @@ export interface NativeAddon {
     d: number,
     y?: Float32Array | null,
   ): void;
-  /** out = α·fx + x·B for [M, D] rows and B [D, D], ReLU'd with relu (AVX-512 builds only). */
+  /** The widest D the row kernels below are meant for (x86-64 with AVX-512 or AVX2 only, as they are). */
+  rowsMaxD?: number;
+  /** out = α·fx + x·B for [M, D] rows and B [D, D] (D ≤ 64), ReLU'd with relu (x86-64 with AVX-512 or AVX2). */
   lowRankCombineRows?(
     fx: Float32Array,
     x: Float32Array,
@@ -204,7 +206,7 @@ export interface NativeAddon {
     relu?: boolean,
   ): void;
   /**
-   * dfx = α·dy, dx = dy·Bᵀ, G = xᵀ·dy, dAlpha[0] = Σ dy·fx (AVX-512 builds only); with y (the forward's ReLU
+   * dfx = α·dy, dx = dy·Bᵀ, G = xᵀ·dy, dAlpha[0] = Σ dy·fx (x86-64 with AVX-512 or AVX2); with y (the forward's ReLU
    * output), dy·(y > 0) stands for dy.
    */
   lowRankCombineGradRows?(

@@ -202,7 +202,7 @@ test('attention-shaped batched matMul (batch split over threads) matches cpu', a
   );
 });
 
-test('skinny matMul (own AVX-512 kernels, rows or K split over our threads) matches cpu, incl. gradient transposes and remainders', async () => {
+test('skinny matMul (own AVX-512 or AVX2 kernels, rows or K split over our threads) matches cpu, incl. gradient transposes and remainders', async () => {
   const n0 = getNumThreads();
   let seed = 300;
   // [a shape, b shape, transposeA, transposeB]: tall (N·K small, M large) and deep (M·N small, K large).

@@ -7,8 +7,9 @@
 // Both compute the same formula with the same inputs and outputs; only speed and float rounding differ, so the
 // choice is this kernel's own performance decision, not a model attribute the caller passes. Folding costs D²
 // per row against 2·D·r, so it wins on FLOPs for D ≤ 2r (the same count that src/laurel/math.ts lowRank makes
-// for its tf-op association, an independent choice); for D ≤ 64 on AVX-512 the addon does the folded form in one pass over the rows each way (lowRankCombineRows /
-// ...GradRows), which beats the split form's several passes for any r (memory, not FLOPs, bounds these rows).
+// for its tf-op association, an independent choice); for D ≤ 64 on AVX-512 (D ≤ 32 on AVX2: the addon's
+// rowsMaxD) the addon does the folded form in one pass over the rows each way (lowRankCombineRows / ...GradRows),
+// which beats the split form's several passes for any r (memory, not FLOPs, bounds these rows).
 // The tall GEMMs on the M rows run on the addon's skinny kernels (batchGemm routes them there).
 import { BINARY, UNARY } from './elementwise.ts';
 import {
@@ -26,8 +27,6 @@ import {
 
 const ZERO = Int32Array.of(0);
 const ONE = Int32Array.of(1);
-/** Widest D for the one-pass row kernels (B stays in L1, a row in a few zmm registers). */
-const ROWS_MAX_D = 64;
 
 /** C[m, n] = op(A)·op(B) through the addon's routing (own skinny kernels, else OpenBLAS). */
 function mm(
@@ -57,9 +56,9 @@ function foldLowRank(V: Float32Array, U: Float32Array, d: number, r: number, bet
   return { W, B: W.map((w) => beta * w) };
 }
 
-/** Whether the addon's one-pass row kernels take this width (AVX-512 builds, D ≤ ROWS_MAX_D). */
+/** Whether the addon's one-pass row kernels take this width (x86-64 with AVX-512 or AVX2; its rowsMaxD). */
 function rowKernels(d: number): boolean {
-  return d <= ROWS_MAX_D && addon().lowRankCombineRows !== undefined;
+  return d <= (addon().rowsMaxD ?? 0) && addon().lowRankCombineRows !== undefined;
 }
 
 interface Dims {
