@@ -227,7 +227,11 @@ function recorded(record: TrialRecord | undefined, job: Job): boolean {
   return record?.job === `${job.id}@${job.finishedOn}`;
 }
 
-function recordOf(
+/**
+ * The record of a finished job: the worker's outcome, or for a job that failed without one (its attempts spent on
+ * stalls or crashes) a failed record with BullMQ's reason.
+ */
+export function recordOf(
   t: TrialSpec,
   job: Job<QueuedTrial, QueuedResult>,
   state: string,
@@ -240,7 +244,8 @@ function recordOf(
   };
   return makeRecord({ ...t, out: r?.out ?? t.out }, outcome, {
     interrupted: false,
-    threads: r?.threads ?? 0,
+    // no worker reported a thread count for a failed job: its args say 1 (the command still reproduces the trial)
+    threads: r?.threads ?? 1,
     startedAt: new Date(r?.startedAt ?? job.processedOn ?? job.timestamp),
     finishedAt: new Date(r?.finishedAt ?? job.finishedOn ?? Date.now()),
     commit: r?.commit ?? null,

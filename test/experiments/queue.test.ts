@@ -12,8 +12,16 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { connectRedis, jobId, parseQueueUrl } from '../../src/experiments/queue.ts';
-import { LAUREL_BIN, REPO_ROOT } from '../../src/experiments/trial.ts';
+import type { Job } from 'bullmq';
+import {
+  type QueuedResult,
+  type QueuedTrial,
+  connectRedis,
+  jobId,
+  parseQueueUrl,
+  recordOf,
+} from '../../src/experiments/queue.ts';
+import { LAUREL_BIN, REPO_ROOT, type TrialSpec } from '../../src/experiments/trial.ts';
 
 const REDIS = '/usr/bin/redis-server';
 const skip = existsSync(REDIS) ? false : `${REDIS} is not installed (apt-get install redis-server)`;
@@ -53,6 +61,12 @@ before(async () => {
 });
 
 after(() => {
+  // a failed assertion leaves workers running: they would keep this file (and npm test) alive
+  for (const p of spawned) {
+    try {
+      if (p.exitCode === null && p.signalCode === null) process.kill(-p.pid!, 'SIGKILL');
+    } catch {} // its group is gone already
+  }
   redis?.kill('SIGKILL');
   rmSync(tmp, { recursive: true, force: true });
 });
@@ -63,6 +77,8 @@ interface Proc {
   exit: Promise<number | null>;
 }
 
+const spawned: ChildProcess[] = [];
+
 /** `node bin/laurel.mjs ARGS` in its own process group, its stdout and stderr collected. */
 function laurel(args: string[]): Proc {
   const child = spawn(process.execPath, [LAUREL_BIN, ...args], {
@@ -70,6 +86,7 @@ function laurel(args: string[]): Proc {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  spawned.push(child);
   let text = '';
   child.stdout!.on('data', (d) => {
     text += d;
@@ -101,6 +118,30 @@ test('parseQueueUrl: redis://HOST:PORT[/DB], anything else is one clear error', 
     train: { task: 'text', model: 'gpt', residual: 'rw+lr', batchSize: 4 },
   });
   assert.match(id, /^lm-smoke\.rw-lr\.seed2\.[0-9a-f]{16}$/);
+});
+
+test('a job that failed without a result (attempts spent on stalls) is recorded as failed, with the reason', () => {
+  const trial: TrialSpec = {
+    experiment: 'lm-smoke',
+    row: 'rw',
+    seed: 1,
+    train: { task: 'text', model: 'gpt', residual: 'rw', batchSize: 4 },
+    out: '/tmp/x',
+  };
+  const job = {
+    id: 'j1',
+    returnvalue: null,
+    failedReason: 'job stalled more than allowable limit',
+    attemptsMade: 3,
+    processedOn: 1000,
+    finishedOn: 5000,
+    timestamp: 500,
+  } as unknown as Job<QueuedTrial, QueuedResult>;
+  const r = recordOf(trial, job, 'failed', 'smoke');
+  assert.equal(r.status, 'failed');
+  assert.equal(r.error, 'queue: job stalled more than allowable limit (after 3 attempts)');
+  assert.equal(r.wall_ms, 4000);
+  assert.equal(r.job, 'j1@5000');
 });
 
 test('an unreachable queue is one line and exit 2, not a hang', { skip }, async () => {
