@@ -19,8 +19,8 @@
  * `floor(cores / workers)` threads on this 2-core machine). `standard` was sized to fit ~90 minutes per
  * experiment with the first calibration; the committed runs took 50 (vision), 39 (rank) and 61 (lm) minutes, and
  * the step and evaluation costs below are now those runs' measurements. `smoke` runs all three together under
- * 5 minutes. `full` is sized for paired CI targets: ~3.3 h (vision), ~2.5 h (rank), ~11 h (lm; ~5.6 h on two
- * machines with `--queue`) on 2 cores; see its presets.
+ * 5 minutes. `full` is sized for paired CI targets: ~3.7 h (vision), ~2.7 h (rank), ~11 h (lm; ~5.6 h on two
+ * machines with `--queue`) on 2 cores, as measured; see its presets.
  */
 
 export type Budget = 'smoke' | 'standard' | 'full';
@@ -124,9 +124,11 @@ const visionStandard: VisionPreset = {
 /**
  * `full`: sized so that the rows can be told apart (issue 13): the whole 60k training set for 2 epochs, 5 paired
  * seeds, 8 rows (the paper's 5 and 3 neighbours), aiming at a 95 % CI of ±0.15 points per paired difference.
- * Measured on the idle 2-core machine, 2 trials at once with 1 thread each: 295 ms a step (217 images/s).
- * 8 rows × 5 seeds × ~9.6 min / 2 workers ≈ 3.2 h (rank: 6 rows, ≈ 2.4 h). Traded: 2 epochs instead of 3, so that
- * the neighbours fit in about 3 hours (3 epochs of the paper's 5 rows alone would take as long).
+ * Sized at 295 ms a step (one trial's first steps on the idle 2-core machine, 2 trials at once with 1 thread each)
+ * for ≈ 3.2 h; the committed run's trials on the quiet machine took 280–340 ms a step (RW+LR+PA ~500), 330 on
+ * average over the 8 rows, which is the figure below: 8 rows × 5 seeds × ~11 min / 2 workers ≈ 3.7 h (rank: 6
+ * rows, ≈ 2.7 h), over the issue's "about 3 hours"; the run itself took 4.3 h with other work beside it. Traded:
+ * 2 epochs instead of 3, so that the neighbours fit (3 epochs of the paper's 5 rows alone would take as long).
  */
 const visionFull: VisionPreset = {
   trials: 5,
@@ -135,7 +137,7 @@ const visionFull: VisionPreset = {
   epochs: 2,
   evalEvery: 938,
   startS: 8,
-  stepMs: 295,
+  stepMs: 330,
   evalS: 15,
   workers: 2,
 };
