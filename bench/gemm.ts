@@ -1,5 +1,7 @@
-// GEMM throughput: square matMul through tfjs on the native backend vs cblas_sgemm called directly, in one run.
-//   node --import tsx bench/gemm.ts [--quick]   → prints {native_gflops, openblas_gflops, sizes: {...}}
+// GEMM throughput: square matMul through tfjs on the native backend vs cblas_sgemm called directly, in one run;
+// and LAUREL's skinny products (the low-rank path's 1×1 projections) through the addon's routing, which takes
+// them to its own AVX-512 or AVX2 kernels where it has them, vs cblas_sgemm directly.
+//   node --import tsx bench/gemm.ts [--quick]   → prints {native_gflops, openblas_gflops, sizes, skinny}
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { loadAddon } from '../src/engine/addon.ts';
@@ -12,6 +14,18 @@ export interface GemmSize {
   openblas_gflops: number;
 }
 
+export interface SkinnyCase {
+  /** C[M, N] = A·B over K ('tall': A [M, K], B [K, N]) or Aᵀ·B ('deep': A [K, M], B [K, N]; K long). */
+  kind: 'tall' | 'deep';
+  m: number;
+  n: number;
+  k: number;
+  /** ms per product through batchGemm (own kernels where the addon has them) and through cblas_sgemm. */
+  routed_ms: number;
+  openblas_ms: number;
+  ratio: number;
+}
+
 export interface GemmResult {
   /** At the headline size (1024²). */
   native_gflops: number;
@@ -19,6 +33,46 @@ export interface GemmResult {
   ratio: number;
   threads: number;
   sizes: GemmSize[];
+  skinny: SkinnyCase[];
+}
+
+// ResNet-20 at batch 128 (its three stages: [M, D] maps with D = 16, 32, 64, r = 16) and the GPT (M = 2048
+// tokens, D = 256, r = 16): the forward's x·V and the gradient's xᵀ·g.
+const SKINNY: [SkinnyCase['kind'], number, number, number][] = [
+  ['tall', 100352, 16, 16],
+  ['tall', 25088, 32, 32],
+  ['tall', 6272, 64, 64],
+  ['tall', 6272, 16, 64],
+  ['tall', 2048, 16, 256],
+  ['deep', 16, 16, 100352],
+  ['deep', 32, 32, 25088],
+  ['deep', 64, 64, 6272],
+  ['deep', 64, 16, 6272],
+];
+
+function benchSkinny(
+  addon: NonNullable<ReturnType<typeof loadAddon>['addon']>,
+  quick: boolean,
+): SkinnyCase[] {
+  const reps = quick ? 3 : 7;
+  const minMs = quick ? 20 : 60;
+  const zero = Int32Array.of(0);
+  return SKINNY.map(([kind, m, n, k]) => {
+    const ta = kind === 'deep';
+    const a = tf.randomUniform([m * k], -1, 1, 'float32', 3);
+    const b = tf.randomUniform([k * n], -1, 1, 'float32', 4);
+    const [av, bv] = [a.dataSync() as Float32Array, b.dataSync() as Float32Array];
+    tf.dispose([a, b]);
+    const c = new Float32Array(m * n);
+    const routed = () => addon.batchGemm(ta, false, m, n, k, av, bv, c, zero, zero);
+    const direct = () => addon.gemm(ta, false, m, n, k, 1, av, bv, 0, c);
+    let [tRouted, tDirect] = [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY];
+    for (let r = 0; r < reps; r++) {
+      tRouted = Math.min(tRouted, bestOf(1, minMs, routed)[0]);
+      tDirect = Math.min(tDirect, bestOf(1, minMs, direct)[0]);
+    }
+    return { kind, m, n, k, routed_ms: tRouted, openblas_ms: tDirect, ratio: tRouted / tDirect };
+  });
 }
 
 export async function benchGemm(opts: { quick?: boolean; sizes?: number[] } = {}): Promise<GemmResult> {
@@ -57,6 +111,7 @@ export async function benchGemm(opts: { quick?: boolean; sizes?: number[] } = {}
     ratio: head.native_gflops / head.openblas_gflops,
     threads: getNumThreads(),
     sizes: out,
+    skinny: benchSkinny(addon, opts.quick ?? false),
   };
 }
 

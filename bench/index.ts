@@ -284,6 +284,13 @@ export function formatReport(r: BenchReport): string {
       ? `GEMM: ${r.gemm.native_gflops.toFixed(1)} GFLOP/s through tfjs, ${r.gemm.openblas_gflops.toFixed(1)} GFLOP/s direct OpenBLAS (${((100 * r.gemm.native_gflops) / r.gemm.openblas_gflops).toFixed(0)} %)`
       : `GEMM: not measured (${r.gemm_reason})`,
   );
+  const skinny = r.gemm?.skinny as
+    | { kind: string; m: number; n: number; k: number; ratio: number }[]
+    | undefined;
+  if (skinny?.length)
+    lines.push(
+      `Skinny GEMMs, own kernels / OpenBLAS time: ${skinny.map((s) => `${s.kind} ${s.m}×${s.n}×${s.k} ${s.ratio.toFixed(2)}`).join(', ')}`,
+    );
   lines.push(
     r.torch.available
       ? `PyTorch ${r.torch.version} (${r.torch.python})`

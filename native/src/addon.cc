@@ -61,8 +61,9 @@ int skinny_threads(int64_t M, int64_t N, int64_t K) {
   return nt;
 }
 
-// Our AVX-512 and AVX2 kernels (skinny.cc, skinny_avx2.cc) take the tall products with A row-major and N ≤ 64, and the deep ones
-// Aᵀ·B with M, N ≤ 64 (the 1×1 projections and their gradients); OpenBLAS, single-threaded per share, the rest.
+// Our AVX-512 and AVX2 kernels (skinny.cc, skinny_avx2.cc) take the tall products with A row-major and N ≤ 64,
+// and the deep ones Aᵀ·B with M, N ≤ 64 and M·N ≤ skinny_deep_max_mn() (the 1×1 projections and their
+// gradients); OpenBLAS, single-threaded per share, the rest.
 constexpr int64_t kOwnMaxSmall = 64;
 
 bool skinny_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
@@ -72,7 +73,8 @@ bool skinny_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float*
   const bool deep = !tall && M * N <= kSkinnyMaxSmall && K >= kSkinnyMinLarge && K >= M && K >= N;
   if (!tall && !deep) return false;
   const bool own = skinny_available() && (tall ? !ta && N <= kOwnMaxSmall
-                                               : ta && !tb && M <= kOwnMaxSmall && N <= kOwnMaxSmall);
+                                               : ta && !tb && M <= kOwnMaxSmall && N <= kOwnMaxSmall &&
+                                                     M * N <= skinny_deep_max_mn());
   const int nt = skinny_threads(M, N, K);
   if (nt <= 1 && !own) return false;
   if (tall) {

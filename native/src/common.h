@@ -212,6 +212,9 @@ inline void check_span(const Arr<int32_t>& shape, const Arr<int32_t>& strides, i
 // Skinny GEMM micro-kernels (skinny.cc: AVX-512 or AVX2 on x86-64; skinny_available() says whether they may be
 // called).
 bool skinny_available();
+// The largest M·N for which the deep kernel beats OpenBLAS: 64·64 with AVX-512; 32·64 with AVX2 (its 64×64
+// ran 1.3× OpenBLAS's time, bench/gemm.ts's skinny cases).
+int64_t skinny_deep_max_mn();
 // bp = op(B) [K, N] repacked into 16-column blocks (size 16 · K · ceil(N / 16)), zero past N.
 void skinny_pack_b(bool tb, int64_t K, int64_t N, const float* B, int64_t ldb, float* bp);
 // C[rows, N] = A[rows, K] · op(B), with op(B) packed by skinny_pack_b; N ≤ 64 keeps it in registers.

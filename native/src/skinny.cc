@@ -222,8 +222,10 @@ float scale_mask_dot(int64_t n, const float* dy, const float* y, const float* f,
 }  // namespace
 
 bool skinny_available() { return isa() != Isa::none; }
+int64_t skinny_deep_max_mn() { return isa() == Isa::avx512 ? 64 * 64 : 32 * 64; }
 #else
 bool skinny_available() { return false; }
+int64_t skinny_deep_max_mn() { return 0; }
 #endif
 
 void skinny_pack_b(bool tb, int64_t K, int64_t N, const float* B, int64_t ldb, float* bp) {
