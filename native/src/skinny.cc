@@ -119,16 +119,11 @@ void tall_blocks(int64_t rows, int64_t K, const float* A, int64_t lda, const flo
                  const TallEpilogue& e) {
   constexpr int R = NB <= 2 ? 8 : 6;
   const __mmask16 mlast = mask_of(N - (NB - 1) * 16);
-  auto at = [&](int64_t r) {  // the epilogue's f, moved to row r
-    TallEpilogue er = e;
-    if (er.f) er.f += r * N;
-    return er;
-  };
   int64_t r = 0;
-  for (; r + R <= rows; r += R) tall_micro<R, NB>(A + r * lda, lda, bp, K, C + r * N, N, mlast, at(r));
+  for (; r + R <= rows; r += R) tall_micro<R, NB>(A + r * lda, lda, bp, K, C + r * N, N, mlast, e.at(r * N));
   const float* a = A + r * lda;
   float* c = C + r * N;
-  const TallEpilogue er = at(r);
+  const TallEpilogue er = e.at(r * N);
   switch (rows - r) {
     case 7: tall_micro<7, NB>(a, lda, bp, K, c, N, mlast, er); break;
     case 6: tall_micro<6, NB>(a, lda, bp, K, c, N, mlast, er); break;

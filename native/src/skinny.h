@@ -11,6 +11,13 @@ struct TallEpilogue {
   const float* f = nullptr;  // [rows, N] like c; null: plain product
   float alpha = 1.0f;
   bool relu = false;
+
+  // The same epilogue for the part of c that starts `offset` elements in (f moved with it).
+  TallEpilogue at(int64_t offset) const {
+    TallEpilogue e = *this;
+    if (e.f) e.f += offset;
+    return e;
+  }
 };
 
 #if defined(__x86_64__)

@@ -82,21 +82,18 @@ LAUREL_AVX2 void tall_micro(const float* a, int64_t lda, const float* bb, int64_
 template <int NV>
 LAUREL_AVX2 void tall_block(int64_t rows, int64_t K, const float* A, int64_t lda, const float* bb, float* C,
                             int64_t ldc, int64_t w, const TallEpilogue& e) {
-  auto at = [&](int64_t r) {  // the epilogue's f, moved to row r
-    TallEpilogue er = e;
-    if (er.f) er.f += r * ldc;
-    return er;
-  };
   int64_t r = 0;
-  for (; r + kRows <= rows; r += kRows) tall_micro<kRows, NV>(A + r * lda, lda, bb, K, C + r * ldc, ldc, w, at(r));
+  for (; r + kRows <= rows; r += kRows)
+    tall_micro<kRows, NV>(A + r * lda, lda, bb, K, C + r * ldc, ldc, w, e.at(r * ldc));
   const float* a = A + r * lda;
   float* c = C + r * ldc;
+  const TallEpilogue er = e.at(r * ldc);
   switch (rows - r) {
-    case 5: tall_micro<5, NV>(a, lda, bb, K, c, ldc, w, at(r)); break;
-    case 4: tall_micro<4, NV>(a, lda, bb, K, c, ldc, w, at(r)); break;
-    case 3: tall_micro<3, NV>(a, lda, bb, K, c, ldc, w, at(r)); break;
-    case 2: tall_micro<2, NV>(a, lda, bb, K, c, ldc, w, at(r)); break;
-    case 1: tall_micro<1, NV>(a, lda, bb, K, c, ldc, w, at(r)); break;
+    case 5: tall_micro<5, NV>(a, lda, bb, K, c, ldc, w, er); break;
+    case 4: tall_micro<4, NV>(a, lda, bb, K, c, ldc, w, er); break;
+    case 3: tall_micro<3, NV>(a, lda, bb, K, c, ldc, w, er); break;
+    case 2: tall_micro<2, NV>(a, lda, bb, K, c, ldc, w, er); break;
+    case 1: tall_micro<1, NV>(a, lda, bb, K, c, ldc, w, er); break;
     default: break;
   }
 }
@@ -159,12 +156,10 @@ LAUREL_AVX2 void tall_product(int64_t rows, int64_t N, int64_t K, const float* A
   for (int64_t col = 0; col < N; col += 16) {
     const int64_t w = N - col < 16 ? N - col : 16;
     const float* bb = bp + col * K;  // block col / 16 starts at 16·K·(col / 16)
-    TallEpilogue ec = e;
-    if (ec.f) ec.f += col;
     if (w > 8)
-      tall_block<2>(rows, K, A, lda, bb, C + col, N, w, ec);
+      tall_block<2>(rows, K, A, lda, bb, C + col, N, w, e.at(col));
     else
-      tall_block<1>(rows, K, A, lda, bb, C + col, N, w, ec);
+      tall_block<1>(rows, K, A, lda, bb, C + col, N, w, e.at(col));
   }
 }
 
