@@ -25,7 +25,6 @@
 namespace laurel {
 #if defined(__x86_64__)
 namespace {
-constexpr int64_t kChunk = 256;  // long-dimension rows per deep pass (a chunk of A and B stays in L1/L2)
 // Rows per chunk of the combine's gradient: its three passes (elementwise, then the two products) alternate
 // between memory and L1 work at this grain; 128 measured 5–10 % faster than 256 on ResNet-20's shapes.
 constexpr int64_t kGradChunk = 128;
@@ -175,7 +174,6 @@ void deep_blocks(int64_t M, int64_t N, int64_t L, const float* a, int64_t lda, c
 void deep_rows(int64_t M, int64_t N, int64_t L, const float* A, int64_t lda, const float* B, int64_t ldb, float* C);
 // The row kernels' gradient pass: g = dy·(y > 0) into gm (or dy), df = α·g, returns Σ g·f (defined below).
 float scale_mask_dot(int64_t n, const float* dy, const float* y, const float* f, float a, float* gm, float* df);
-
 
 }  // namespace
 }  // namespace avx512

@@ -20,6 +20,9 @@ struct TallEpilogue {
   }
 };
 
+// Long-dimension rows per deep pass, and rows per chunk of the row kernels (a chunk stays in L1/L2).
+constexpr int64_t kChunk = 256;
+
 #if defined(__x86_64__)
 namespace avx2 {
 // Whether this CPU runs the functions below (AVX2 and FMA).

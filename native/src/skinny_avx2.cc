@@ -13,8 +13,7 @@ namespace {
 
 #define LAUREL_AVX2 __attribute__((target("avx2,fma")))
 
-constexpr int kRows = 6;           // rows of C per tile (12 accumulators for a full block)
-constexpr int64_t kChunk = 256;    // long-dimension rows per deep pass (a chunk of A and B stays in L1/L2)
+constexpr int kRows = 6;  // rows of C per tile (12 accumulators for a full block)
 
 // Lanes [0, n) of a ymm mask (n ≤ 0: none; n ≥ 8: all).
 LAUREL_AVX2 inline __m256i lanes(int64_t n) {
