@@ -34,6 +34,7 @@ import {
   median,
   runTorch,
 } from './models.ts';
+import { pairedRatios } from './timing.ts';
 
 export interface BenchOptions {
   /** Fewer steps (whole run under 3 minutes on the native backend). */
@@ -208,7 +209,7 @@ function rows(cfg: BenchConfig, ours: OurResult[], torch: TorchRun): ModelRow[] 
       torch_ms: torchMs === null ? null : round(torchMs, 1),
       ratio: torchMs === null ? null : round(o.ms / torchMs),
       ratio_paired:
-        t?.steps_ms?.length === o.stepsMs.length ? round(pairedRatio(o.stepsMs, t.steps_ms)) : null,
+        t?.steps_ms?.length === o.stepsMs.length ? round(median(pairedRatios(o.stepsMs, t.steps_ms))) : null,
       native_steps_ms: o.stepsMs.map((x) => round(x, 1)),
       torch_steps_ms: t?.steps_ms ? t.steps_ms.map((x) => round(x, 1)) : null,
       torch_threads: t?.torch_threads ?? null,
@@ -230,11 +231,6 @@ function rows(cfg: BenchConfig, ours: OurResult[], torch: TorchRun): ModelRow[] 
     }
     return row;
   });
-}
-
-/** median_i(a_i / b_i). */
-function pairedRatio(a: number[], b: number[]): number {
-  return median(a.map((x, i) => x / b[i]));
 }
 
 /** Per model: `ratio(rw+lr row's key, baseline row's key)`, null where either row or value is missing. */
@@ -261,7 +257,7 @@ function pairedOverhead(
   key: 'native_steps_ms' | 'torch_steps_ms',
 ): Partial<Record<BenchModelName, number | null>> {
   return laurelVsPlain(cfg, models, key, (laurel, plain) =>
-    plain.length === laurel.length ? round(pairedRatio(laurel, plain)) : null,
+    plain.length === laurel.length ? round(median(pairedRatios(laurel, plain))) : null,
   );
 }
 

@@ -5,9 +5,11 @@
 //   GPT (the training bench's: 4 layers, D 256, 4 heads, context 128, bytes): a 128-token prefill that fills the
 //   key/value cache, and tokens/s of greedy decoding at batch 1 through the cache.
 // Each for a plain residual and RW+LR (rank 16), both trained-looking (LAUREL and batch norms moved off their init
-// with a fixed seed), exported once as safetensors for PyTorch. Timing: warmup calls, then medians; our trained
-// and folded forms are timed in turns (a call of each per round), ours and PyTorch's one after the other (two
-// processes), so a loaded machine shifts the ratios to PyTorch more than those between our forms.
+// with a fixed seed), exported once as safetensors for PyTorch. Timing: warmup calls, then medians; our four forms
+// of a case (plain and RW+LR, trained and folded) are timed in turns (a call of each per round), and LAUREL's
+// overhead is the median over rounds of (RW+LR / plain of the same round), with its 95 % interval; ours and
+// PyTorch's run one after the other (two processes), so a loaded machine shifts the ratios to PyTorch more than
+// those between our forms.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +25,7 @@ import { saveSafetensors } from '../src/models/safetensors-file.ts';
 import { Rng } from '../src/util/rng.ts';
 import { forwardMacs } from './macs.ts';
 import { type BenchConfig, DRY_CONFIG, FULL_CONFIG, benchSpec, median, torchPython } from './models.ts';
+import { type MedianCi, medianCi, pairedRatios } from './timing.ts';
 
 type Residual = 'baseline' | 'rw+lr';
 const RESIDUALS: Residual[] = ['baseline', 'rw+lr'];
@@ -122,17 +125,27 @@ export interface InferenceReport {
   resnet: ResNetRow[];
   gpt: GptRow[];
   /**
-   * rw+lr / baseline: time ratios (for decoding, of ms per token), and `macs`, the ratio of the folded forms'
-   * multiply-adds (bench/macs.ts): the floor of the overhead, the low-rank term's work, which no folding removes.
+   * rw+lr / baseline, trained and folded: the median over timed rounds of the ratio of the two forms' times in
+   * the same round (for decoding, of ms per token), its distribution-free 95 % interval ([low, high], null with
+   * fewer than 6 rounds) and the number of rounds; PyTorch's ratio of medians; `macs`, the ratio of the folded
+   * forms' multiply-adds (bench/macs.ts): the floor of the overhead, the low-rank term's work, which no folding
+   * removes.
    */
-  laurel_overhead: Record<
-    string,
-    { unfolded: number; folded: number; torch: number | null; macs: number | null }
-  >;
+  laurel_overhead: Record<string, OverheadRow>;
   /** Both sides' logits on the same input and weights: max |Δ| / max |y|; GPT: greedy continuations equal. */
   equivalence: Record<string, unknown> | null;
   torch: { available: boolean; version?: string; reason?: string };
   elapsed_s: number;
+}
+
+export interface OverheadRow {
+  unfolded: number;
+  unfolded_ci: [number, number] | null;
+  folded: number;
+  folded_ci: [number, number] | null;
+  rounds: number;
+  torch: number | null;
+  macs: number | null;
 }
 
 /** Trained-looking values: LAUREL parameters and batch-norm γ, β, statistics moved off their init (seeded). */
@@ -155,10 +168,11 @@ function pretendTrained(m: Model, seed: number): void {
 }
 
 /**
- * Median ms per call of each of `fns`, timed in turns (one call of each per round), so that the VM's slow and
- * fast phases fall on every form alike rather than on whichever ran first; `warmup` untimed rounds first.
+ * Ms of each call of each of `fns` per round ([fn][round]), timed in turns (one call of each per round), so that
+ * the VM's slow and fast phases fall on every form alike rather than on whichever ran first; `warmup` untimed
+ * rounds first.
  */
-function interleavedMedians(warmup: number, reps: number, fns: (() => void)[]): number[] {
+function interleavedTimes(warmup: number, reps: number, fns: (() => void)[]): number[][] {
   for (let i = 0; i < warmup; i++) for (const fn of fns) fn();
   const times = fns.map(() => [] as number[]);
   for (let i = 0; i < reps; i++)
@@ -167,7 +181,27 @@ function interleavedMedians(warmup: number, reps: number, fns: (() => void)[]): 
       fn();
       times[j].push(performance.now() - t0);
     });
-  return times.map(median);
+  return times;
+}
+
+/** The four forms of a case, in this order: plain, plain folded, RW+LR, RW+LR folded. */
+type Forms<T> = [T, T, T, T];
+
+/** RW+LR over plain, trained and folded, from the four forms' per-round times (Forms order). */
+function pairedOverhead(
+  times: Forms<number[]>,
+): Pick<OverheadRow, 'unfolded' | 'unfolded_ci' | 'folded' | 'folded_ci' | 'rounds'> {
+  const interval = (c: MedianCi): [number, number] | null =>
+    c.low === null || c.high === null ? null : [c.low, c.high];
+  const u = medianCi(pairedRatios(times[2], times[0]));
+  const f = medianCi(pairedRatios(times[3], times[1]));
+  return {
+    unfolded: u.median,
+    unfolded_ci: interval(u),
+    folded: f.median,
+    folded_ci: interval(f),
+    rounds: u.n,
+  };
 }
 
 /** One classifier forward, waited for (the logits read back). */
@@ -201,11 +235,16 @@ async function gptMacs(m: Gpt, cfg: InferenceConfig): Promise<{ prefill: number;
   }
 }
 
-/** Prefill ms and decoding ms per token at batch 1 of each of `models`, timed in turns (interleavedMedians). */
-function timeGpts(models: Gpt[], cfg: InferenceConfig): { prefill: number; decode: number }[] {
+/**
+ * Per model, ms of each timed prefill and of each decoded token at batch 1 ([model][round]), the models timed in
+ * turns: one prefill of each per round (interleavedTimes); in decoding, one token of each per step, every model
+ * through its own cache after the same prompt (`decodeRounds` rounds of `decode` steps, one untimed round first
+ * when warming up).
+ */
+function timeGpts(models: Gpt[], cfg: InferenceConfig): { prefill: number[][]; decode: number[][] } {
   const g = cfg.gpt;
   const prefillTokens = randomTokens(g.prefill, cfg.models.gpt.vocab, 1);
-  const prefill = interleavedMedians(
+  const prefill = interleavedTimes(
     cfg.warmup,
     g.reps,
     models.map((m) => () => {
@@ -215,22 +254,20 @@ function timeGpts(models: Gpt[], cfg: InferenceConfig): { prefill: number; decod
     }),
   );
   const prompt = randomTokens(g.prompt, cfg.models.gpt.vocab, 2);
-  // One round per model: a prompt, then `decode` greedy tokens, each timed; the round's median per token.
-  const round = (m: Gpt) => {
-    const cache = m.newCache();
-    let z = lastLogits(m, prompt, cache);
-    const times: number[] = [];
-    for (let i = 0; i < g.decode; i++) {
-      const t0 = performance.now();
-      z = lastLogits(m, [argmax(z)], cache);
-      times.push(performance.now() - t0);
-    }
-    cache.dispose();
-    return median(times);
-  };
-  if (cfg.warmup > 0) models.forEach(round);
-  const rounds = Array.from({ length: g.decodeRounds }, () => models.map(round));
-  return models.map((_, j) => ({ prefill: prefill[j], decode: median(rounds.map((r) => r[j])) }));
+  const decode = models.map(() => [] as number[]);
+  const untimed = cfg.warmup > 0 ? 1 : 0;
+  for (let round = 0; round < untimed + g.decodeRounds; round++) {
+    const caches = models.map((m) => m.newCache());
+    const z = models.map((m, j) => lastLogits(m, prompt, caches[j]));
+    for (let i = 0; i < g.decode; i++)
+      models.forEach((m, j) => {
+        const t0 = performance.now();
+        z[j] = lastLogits(m, [argmax(z[j])], caches[j]);
+        if (round >= untimed) decode[j].push(performance.now() - t0);
+      });
+    for (const c of caches) c.dispose();
+  }
+  return { prefill, decode };
 }
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'torch', 'infer.py');
@@ -329,12 +366,20 @@ export async function runInferenceBench(opts: InferenceOptions = {}): Promise<In
     GptRow,
     'torch_prefill_ms' | 'torch_tokens_per_s' | 'torch_setting' | 'torch_prefill_setting'
   >[] = [];
+  const paired: Record<string, ReturnType<typeof pairedOverhead>> = {};
   try {
-    for (const residual of RESIDUALS) {
-      const spec = benchSpec(cfg.models, 'resnet', residual);
-      const m = buildModel(spec);
-      pretendTrained(m, 7);
-      const folded = foldModel(m);
+    // Both residuals' models, trained and folded, alive together so that their four forms are timed in turns.
+    const built = (model: 'resnet' | 'gpt') =>
+      RESIDUALS.map((residual) => {
+        const spec = benchSpec(cfg.models, model, residual);
+        const m = buildModel(spec);
+        pretendTrained(m, 7);
+        return { residual, spec, m, folded: foldModel(m) };
+      });
+    const forms = <T>(cases: { m: unknown; folded: unknown }[]) =>
+      [cases[0].m, cases[0].folded, cases[1].m, cases[1].folded] as Forms<T>;
+    const resnets = built('resnet');
+    try {
       for (const batch of cfg.resnet.batches) {
         const s = cfg.models.resnet.image;
         const x = tf.tensor4d(
@@ -342,66 +387,79 @@ export async function runInferenceBench(opts: InferenceOptions = {}): Promise<In
           [batch, s, s, 1],
         );
         const reps = cfg.resnet.reps[String(batch)] ?? 5;
-        const [ms, foldedMs] = interleavedMedians(cfg.warmup, reps, [
-          () => classify(m, x),
-          () => classify(folded, x),
-        ]);
+        const times = interleavedTimes(
+          cfg.warmup,
+          reps,
+          forms<Model | FoldedModel>(resnets).map((m) => () => classify(m, x)),
+        ) as Forms<number[]>;
         x.dispose();
-        log(`resnet20 ${residual} batch ${batch}: ${ms.toFixed(2)} ms, folded ${foldedMs.toFixed(2)} ms`);
-        resnetRows.push({ residual, batch, ms, folded_ms: foldedMs });
+        resnets.forEach(({ residual }, i) => {
+          const [ms, foldedMs] = [median(times[2 * i]), median(times[2 * i + 1])];
+          log(`resnet20 ${residual} batch ${batch}: ${ms.toFixed(2)} ms, folded ${foldedMs.toFixed(2)} ms`);
+          resnetRows.push({ residual, batch, ms, folded_ms: foldedMs });
+        });
+        paired[`resnet20_batch${batch}`] = pairedOverhead(times);
       }
-      const img = tf.tensor4d(checkImage, [1, cfg.models.resnet.image, cfg.models.resnet.image, 1]);
-      ours[`resnet ${residual}`] = {
-        logits: classify(m, img),
-        folded: scaledMaxDiff(classify(folded, img), classify(m, img)),
-        macs: await forwardMacs(() => classify(folded, img)),
-      };
-      img.dispose();
-      const file = join(dir, `resnet-${residual}.safetensors`);
-      saveSafetensors(m, file, { layout: 'torch', metadata: { 'laurel.spec': JSON.stringify(spec) } });
-      request.resnet.files[residual] = file;
-      m.dispose();
-      folded.dispose();
+      for (const { residual, spec, m, folded } of resnets) {
+        const img = tf.tensor4d(checkImage, [1, cfg.models.resnet.image, cfg.models.resnet.image, 1]);
+        ours[`resnet ${residual}`] = {
+          logits: classify(m, img),
+          folded: scaledMaxDiff(classify(folded, img), classify(m, img)),
+          macs: await forwardMacs(() => classify(folded, img)),
+        };
+        img.dispose();
+        const file = join(dir, `resnet-${residual}.safetensors`);
+        saveSafetensors(m, file, { layout: 'torch', metadata: { 'laurel.spec': JSON.stringify(spec) } });
+        request.resnet.files[residual] = file;
+      }
+    } finally {
+      for (const c of resnets) [c.m, c.folded].forEach((m) => m.dispose());
     }
-    for (const residual of RESIDUALS) {
-      const spec = benchSpec(cfg.models, 'gpt', residual);
-      const m = buildModel(spec) as Gpt;
-      pretendTrained(m, 7);
-      const folded = foldModel(m) as Gpt;
-      const [a, b] = timeGpts([m, folded], cfg);
-      const macs = await gptMacs(folded, cfg);
-      log(
-        `gpt ${residual}: prefill ${a.prefill.toFixed(2)} ms, decode ${a.decode.toFixed(3)} ms/token; folded ${b.prefill.toFixed(2)}, ${b.decode.toFixed(3)}`,
-      );
-      gptRows.push({
-        residual,
-        prefill_ms: a.prefill,
-        folded_prefill_ms: b.prefill,
-        tokens_per_s: 1000 / a.decode,
-        folded_tokens_per_s: 1000 / b.decode,
-      });
-      const cache = m.newCache();
-      let z = lastLogits(m, checkTokens, cache);
-      const logits = z;
-      const greedy: number[] = [];
-      for (let i = 0; i < checkDecode; i++) {
-        greedy.push(argmax(z));
-        z = lastLogits(m, [greedy[i]], cache);
+    const gpts = built('gpt');
+    try {
+      const { prefill, decode } = timeGpts(forms<Gpt>(gpts), cfg);
+      paired.gpt_prefill = pairedOverhead(prefill as Forms<number[]>);
+      paired.gpt_decode = pairedOverhead(decode as Forms<number[]>);
+      for (const [i, { residual, spec, m: trained, folded }] of gpts.entries()) {
+        const m = trained as Gpt;
+        const [a, b] = [2 * i, 2 * i + 1].map((j) => ({
+          prefill: median(prefill[j]),
+          decode: median(decode[j]),
+        }));
+        log(
+          `gpt ${residual}: prefill ${a.prefill.toFixed(2)} ms, decode ${a.decode.toFixed(3)} ms/token; folded ${b.prefill.toFixed(2)}, ${b.decode.toFixed(3)}`,
+        );
+        gptRows.push({
+          residual,
+          prefill_ms: a.prefill,
+          folded_prefill_ms: b.prefill,
+          tokens_per_s: 1000 / a.decode,
+          folded_tokens_per_s: 1000 / b.decode,
+        });
+        const macs = await gptMacs(folded as Gpt, cfg);
+        const cache = m.newCache();
+        let z = lastLogits(m, checkTokens, cache);
+        const logits = z;
+        const greedy: number[] = [];
+        for (let i = 0; i < checkDecode; i++) {
+          greedy.push(argmax(z));
+          z = lastLogits(m, [greedy[i]], cache);
+        }
+        cache.dispose();
+        ours[`gpt ${residual}`] = { logits, greedy, macs };
+        const file = join(dir, `gpt-${residual}.safetensors`);
+        saveSafetensors(m, file, { layout: 'torch', metadata: { 'laurel.spec': JSON.stringify(spec) } });
+        request.gpt.files[residual] = file;
       }
-      cache.dispose();
-      ours[`gpt ${residual}`] = { logits, greedy, macs };
-      const file = join(dir, `gpt-${residual}.safetensors`);
-      saveSafetensors(m, file, { layout: 'torch', metadata: { 'laurel.spec': JSON.stringify(spec) } });
-      request.gpt.files[residual] = file;
-      m.dispose();
-      folded.dispose();
+    } finally {
+      for (const c of gpts) [c.m, c.folded].forEach((m) => m.dispose());
     }
     const reqFile = join(dir, 'request.json');
     writeFileSync(reqFile, JSON.stringify(request));
     const torch = opts.skipTorch
       ? { available: false, reason: 'skipped (--skip-torch)' }
       : await runTorchInference(reqFile, log);
-    const report = assemble(mode, backend, cfg, resnetRows, gptRows, ours, torch, t0);
+    const report = assemble(mode, backend, cfg, resnetRows, gptRows, paired, ours, torch, t0);
     out(opts.json ? `${JSON.stringify(report)}\n` : describe(report));
     return report;
   } finally {
@@ -418,6 +476,7 @@ function assemble(
     GptRow,
     'torch_prefill_ms' | 'torch_tokens_per_s' | 'torch_setting' | 'torch_prefill_setting'
   >[],
+  paired: Record<string, ReturnType<typeof pairedOverhead>>,
   ours: Record<string, Record<string, unknown>>,
   torch: TorchSide,
   t0: number,
@@ -451,8 +510,7 @@ function assemble(
   for (const batch of cfg.resnet.batches) {
     const [b, l] = RESIDUALS.map((v) => resnet.find((r) => r.residual === v && r.batch === batch)!);
     overhead[`resnet20_batch${batch}`] = {
-      unfolded: l.ms / b.ms,
-      folded: l.folded_ms / b.folded_ms,
+      ...paired[`resnet20_batch${batch}`],
       torch: l.torch_ms && b.torch_ms ? l.torch_ms / b.torch_ms : null,
       macs: macRatio('resnet', (x) => x as number),
     };
@@ -460,14 +518,12 @@ function assemble(
   const [gb, gl] = RESIDUALS.map((v) => gpt.find((r) => r.residual === v)!);
   type GptMacs = { prefill: number; decode: number };
   overhead.gpt_prefill = {
-    unfolded: gl.prefill_ms / gb.prefill_ms,
-    folded: gl.folded_prefill_ms / gb.folded_prefill_ms,
+    ...paired.gpt_prefill,
     torch: gl.torch_prefill_ms && gb.torch_prefill_ms ? gl.torch_prefill_ms / gb.torch_prefill_ms : null,
     macs: macRatio('gpt', (x) => (x as GptMacs).prefill),
   };
   overhead.gpt_decode = {
-    unfolded: gb.tokens_per_s / gl.tokens_per_s,
-    folded: gb.folded_tokens_per_s / gl.folded_tokens_per_s,
+    ...paired.gpt_decode,
     torch:
       gl.torch_tokens_per_s && gb.torch_tokens_per_s ? gb.torch_tokens_per_s / gl.torch_tokens_per_s : null,
     macs: macRatio('gpt', (x) => (x as GptMacs).decode),
@@ -519,10 +575,16 @@ function describe(r: InferenceReport): string {
     lines.push(
       `  ${x.residual.padEnd(14)} ${f(x.prefill_ms)} / ${f(x.folded_prefill_ms)} / ${f(x.torch_prefill_ms)}    ${f(x.tokens_per_s, 1)} / ${f(x.folded_tokens_per_s, 1)} / ${f(x.torch_tokens_per_s, 1)}`,
     );
-  lines.push('', 'LAUREL (rw+lr) over the plain model:        unfolded  folded  PyTorch  MACs (floor)');
+  lines.push(
+    '',
+    'LAUREL (rw+lr) over the plain model, median of paired rounds [95 % interval]:',
+    '                      rounds  unfolded               folded                 PyTorch  MACs (floor)',
+  );
+  const withCi = (m: number, ci: [number, number] | null) =>
+    `${f(m, 3)} ${ci ? `[${f(ci[0], 3)}, ${f(ci[1], 3)}]` : '[n/a]'}`.padEnd(22);
   for (const [k, v] of Object.entries(r.laurel_overhead))
     lines.push(
-      `  ${k.padEnd(40)} ${f(v.unfolded, 3).padStart(8)} ${f(v.folded, 3).padStart(7)} ${f(v.torch, 3).padStart(8)} ${f(v.macs, 3).padStart(13)}`,
+      `  ${k.padEnd(18)} ${String(v.rounds).padStart(7)}  ${withCi(v.unfolded, v.unfolded_ci)} ${withCi(v.folded, v.folded_ci)} ${f(v.torch, 3).padStart(8)} ${f(v.macs, 3).padStart(13)}`,
     );
   if (!r.torch.available) lines.push('', `PyTorch: not measured (${r.torch.reason})`);
   else lines.push('', `Equivalence: ${JSON.stringify(r.equivalence)}`);

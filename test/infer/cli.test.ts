@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { PNG } from 'pngjs';
+import type { OverheadRow } from '../../bench/inference.ts';
 import { laurel, tinyIdx, tinyText, tmp } from '../cli/fixtures.ts';
 
 const one = (stdout: string) => {
@@ -176,7 +177,11 @@ test('laurel bench --inference --dry --json: one JSON document with every measur
   for (const row of d.resnet) assert.ok(row.ms > 0 && row.folded_ms > 0);
   for (const row of d.gpt) assert.ok(row.tokens_per_s > 0 && row.folded_tokens_per_s > 0);
   // the low-rank term is work no folding removes: LAUREL's MAC share is above 1 everywhere
-  for (const [k, v] of Object.entries(d.laurel_overhead) as [string, { macs: number }][])
-    assert.ok(v.macs > 1 && v.macs < 2, `${k} macs ${v.macs}`);
+  for (const [k, v] of Object.entries(d.laurel_overhead) as [string, OverheadRow][]) {
+    assert.ok(v.macs! > 1 && v.macs! < 2, `${k} macs ${v.macs}`);
+    // one timed round of each form in dry mode (decoding: a few tokens), too few for a 95 % interval
+    assert.equal(v.rounds, k === 'gpt_decode' ? 3 : 1);
+    assert.ok(v.unfolded > 0 && v.folded > 0 && v.unfolded_ci === null && v.folded_ci === null);
+  }
   assert.equal(d.torch.available, false);
 });
