@@ -1,10 +1,12 @@
 // The native backend's implementation of the ops interface (./ops): each op runs as one native kernel forward
-// and one backward (tf.customGrad over the `Laurel…` kernels; inference-mode batch norm, whose backward is rare,
+// and one backward (customGrad over the `Laurel…` kernels, ./ops/custom-grad.ts, which runs the forward alone
+// where no gradient tape records; inference-mode batch norm, whose backward is rare,
 // has a gradient in tf ops registered for its kernel). The fused* functions return null where their
 // kernel does not apply (another backend, non-float32, shapes it does not cover), and nativeOps then runs the
 // reference formula: the formulas are written once, in ops/reference.ts. Also the fused optimizer steps.
 import * as tf from '@tensorflow/tfjs';
 import { NATIVE_BACKEND } from './backend.ts';
+import { customGrad } from './ops/custom-grad.ts';
 import { referenceOps, withSideOutputs } from './ops/reference.ts';
 import type { BatchNormArgs, BatchNormStats, CombineArgs, Ops } from './ops/types.ts';
 import type { AdamWStep, SgdStep } from './optim-steps.ts';
@@ -78,7 +80,7 @@ function kernelWithGrad(
   const names = Object.keys(inputs);
   const named = (ts: tf.Tensor[]) => Object.fromEntries(names.map((n, i) => [n, ts[i]]));
   const withY = attrs.relu === true;
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const f = customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
     const ts = args.slice(0, -1) as tf.Tensor[];
     const value = tf.engine().runKernel(kernel, named(ts), attrs) as tf.Tensor;
@@ -144,7 +146,7 @@ export function fusedCombine(fx: tf.Tensor, x: tf.Tensor, args: CombineArgs = {}
  * masking pass, dy·(y > 0), whose result both inputs share.
  */
 function addRelu(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const f = customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [ai, bi, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const value = tf.engine().runKernel('LaurelCombine', { fx: ai, x: bi }, { relu: true }) as tf.Tensor;
     save([value]);
@@ -202,7 +204,7 @@ export function fusedLowRankCombine(
 export function fusedCausalSoftmax(scores: tf.Tensor, scale: number): tf.Tensor | null {
   const t = scores.shape[scores.rank - 1];
   if (!usable(scores) || scores.rank < 2 || scores.shape[scores.rank - 2] !== t || !(scale > 0)) return null;
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const f = customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
     const y = tf.engine().runKernel('LaurelCausalSoftmax', { x }, { scale }) as tf.Tensor;
     save([y]);
@@ -218,7 +220,7 @@ export function fusedCausalSoftmax(scores: tf.Tensor, scale: number): tf.Tensor 
 /** GELU (the reference formula's σ form) as one kernel each way; null where it does not apply. */
 export function fusedGelu(x: tf.Tensor): tf.Tensor | null {
   if (!usable(x)) return null;
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const f = customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xi, save] = args as [tf.Tensor, tf.GradSaveFunc];
     save([xi]);
     return {
@@ -242,7 +244,7 @@ export function fusedLayerNorm(
   if (!usable(x) || x.rank < 1 || !okParam(gamma) || !okParam(beta)) return null;
   const names = ['x', ...(gamma ? ['gamma'] : []), ...(beta ? ['beta'] : [])];
   const ins = [x, gamma, beta].filter((t): t is tf.Tensor => t !== undefined);
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const f = customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
     const ts = args.slice(0, -1) as tf.Tensor[];
     const named = Object.fromEntries(names.map((n, i) => [n, ts[i]])) as Record<string, tf.Tensor>;
@@ -279,7 +281,7 @@ export function fusedBatchNormTrain(
   const c = x.shape[x.rank - 1];
   if (!usable(x) || x.rank < 2 || !channelVector(gamma, c) || !channelVector(beta, c)) return null;
   const { value, side } = withSideOutputs((keep) =>
-    tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const [xi, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
       const [y, mean, variance] = tf
         .engine()

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { customGrad } from '../engine/ops/custom-grad.ts';
 import { type InitOptions, type KernelInit, initBias, initKernel, rngOf } from './init.ts';
 import { Module } from './module.ts';
 
@@ -151,7 +152,7 @@ function conv2dWithFastFilterGrad(
     [pl, pr],
     [0, 0],
   ];
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const f = customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xi, wi, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     save([xi, wi]);
     return {

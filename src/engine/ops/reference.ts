@@ -4,6 +4,7 @@
  * kernels do not cover, and the tests use them as the oracle. No tf.tidy unless stated: callers own the scope.
  */
 import * as tf from '@tensorflow/tfjs';
+import { customGrad } from './custom-grad.ts';
 import type { BatchNormArgs, BatchNormStats, CombineArgs, Ops } from './types.ts';
 
 /**
@@ -52,7 +53,7 @@ function layerNorm(
   eps: number,
 ): tf.Tensor {
   const d = x.shape[x.rank - 1];
-  const norm = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const norm = customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xi, g, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const centered = tf.sub(xi, tf.mean(xi, -1, true));
     const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centered), -1, true), eps));
@@ -135,7 +136,7 @@ function batchNormTrain(
   const axes = x.shape.slice(0, -1).map((_, i) => i);
   const n = x.size / x.shape[x.rank - 1];
   const { value, side } = withSideOutputs((keep) =>
-    tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const [xi, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
       const mean = tf.mean(xi, axes);
       const centered = tf.sub(xi, mean);
