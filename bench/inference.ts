@@ -5,12 +5,12 @@
 //   GPT (the training bench's: 4 layers, D 256, 4 heads, context 128, bytes): a 128-token prefill that fills the
 //   key/value cache, and tokens/s of greedy decoding at batch 1 through the cache.
 // Each for a plain residual and RW+LR (rank 16), both trained-looking (LAUREL and batch norms moved off their init
-// with a fixed seed), exported once as safetensors for PyTorch. Timing: warmup calls, then medians; our four forms
-// of a case (plain and RW+LR, trained and folded) are timed in turns (a call of each per round), and LAUREL's
-// overhead is the median over rounds of (RW+LR / plain of the same round), with its 95 % interval; ours and
-// PyTorch's run one after the other (two processes), so a loaded machine shifts the ratios to PyTorch more than
-// those between our forms.
-import { spawn } from 'node:child_process';
+// with a fixed seed), exported once as safetensors for PyTorch. PyTorch first searches its fastest setting per case
+// (threads, memory format) and checks its logits against ours; then, per round, our four forms of a case (plain
+// and RW+LR, trained and folded) and PyTorch's two run one after another, each call timed by its own side
+// (bench/torch/infer.py --serve answers one call per request). Every ratio (ours / PyTorch, RW+LR / plain) is the
+// median over rounds of the two times of the same round, with its distribution-free 95 % interval
+// (bench/timing.ts medianCi): the VM's slow and fast phases fall on both sides of each ratio alike.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -24,7 +24,7 @@ import { type Model, buildModel } from '../src/models/index.ts';
 import { saveSafetensors } from '../src/models/safetensors-file.ts';
 import { Rng } from '../src/util/rng.ts';
 import { forwardMacs } from './macs.ts';
-import { type BenchConfig, DRY_CONFIG, FULL_CONFIG, benchSpec, median, torchPython } from './models.ts';
+import { type BenchConfig, DRY_CONFIG, FULL_CONFIG, TorchServer, benchSpec, median } from './models.ts';
 import { type MedianCi, medianCi, pairedRatios } from './timing.ts';
 
 type Residual = 'baseline' | 'rw+lr';
@@ -90,21 +90,30 @@ export interface InferenceOptions {
   log?: (line: string) => void;
 }
 
+/** ours / PyTorch or RW+LR / plain: the median over rounds of the ratio of the same round's two times. */
+export interface Paired {
+  median: number;
+  /** Its distribution-free 95 % interval (bench/timing.ts medianCi); null with fewer than 6 rounds. */
+  ci: [number, number] | null;
+}
+
 export interface ResNetRow {
   residual: Residual;
   batch: number;
-  /** Median ms per forward: the trained form, the folded form, PyTorch (trained form, eval, no_grad). */
+  /** Median ms per forward over the timed rounds: the trained form, the folded form, PyTorch (trained, no_grad). */
   ms: number;
   folded_ms: number;
   torch_ms: number | null;
+  /** PyTorch's fastest setting (its search), at which its timed calls ran. */
   torch_setting: string | null;
-  /** ms / torch_ms and folded_ms / torch_ms. */
-  ratio: number | null;
-  folded_ratio: number | null;
+  /** ours / PyTorch, trained and folded (null without PyTorch). */
+  vs_torch: Paired | null;
+  folded_vs_torch: Paired | null;
 }
 
 export interface GptRow {
   residual: Residual;
+  /** Median ms of a `prefill`-token prefill. */
   prefill_ms: number;
   folded_prefill_ms: number;
   torch_prefill_ms: number | null;
@@ -115,6 +124,22 @@ export interface GptRow {
   /** PyTorch's fastest settings, for decoding and for the prefill. */
   torch_setting: string | null;
   torch_prefill_setting: string | null;
+  /** ours / PyTorch: prefill time, and decoding time per token (the inverse of the tokens/s ratio). */
+  prefill_vs_torch: Paired | null;
+  folded_prefill_vs_torch: Paired | null;
+  decode_vs_torch: Paired | null;
+  folded_decode_vs_torch: Paired | null;
+}
+
+/** RW+LR / plain on one case (for decoding, of ms per token). */
+export interface OverheadRow {
+  unfolded: Paired;
+  folded: Paired;
+  torch: Paired | null;
+  /** The folded forms' multiply-adds (bench/macs.ts): the floor of the overhead, the low-rank term's work. */
+  macs: number | null;
+  /** Timed rounds (each holds one call of every form). */
+  rounds: number;
 }
 
 export interface InferenceReport {
@@ -124,28 +149,12 @@ export interface InferenceReport {
   note: string;
   resnet: ResNetRow[];
   gpt: GptRow[];
-  /**
-   * rw+lr / baseline, trained and folded: the median over timed rounds of the ratio of the two forms' times in
-   * the same round (for decoding, of ms per token), its distribution-free 95 % interval ([low, high], null with
-   * fewer than 6 rounds) and the number of rounds; PyTorch's ratio of medians; `macs`, the ratio of the folded
-   * forms' multiply-adds (bench/macs.ts): the floor of the overhead, the low-rank term's work, which no folding
-   * removes.
-   */
+  /** Per case: resnet20_batch{b}, gpt_prefill, gpt_decode. */
   laurel_overhead: Record<string, OverheadRow>;
   /** Both sides' logits on the same input and weights: max |Δ| / max |y|; GPT: greedy continuations equal. */
   equivalence: Record<string, unknown> | null;
   torch: { available: boolean; version?: string; reason?: string };
   elapsed_s: number;
-}
-
-export interface OverheadRow {
-  unfolded: number;
-  unfolded_ci: [number, number] | null;
-  folded: number;
-  folded_ci: [number, number] | null;
-  rounds: number;
-  torch: number | null;
-  macs: number | null;
 }
 
 /** Trained-looking values: LAUREL parameters and batch-norm γ, β, statistics moved off their init (seeded). */
@@ -167,43 +176,6 @@ function pretendTrained(m: Model, seed: number): void {
   m.setTraining(false);
 }
 
-/**
- * Ms of each call of each of `fns` per round ([fn][round]), timed in turns (one call of each per round), so that
- * the VM's slow and fast phases fall on every form alike rather than on whichever ran first; `warmup` untimed
- * rounds first.
- */
-function interleavedTimes(warmup: number, reps: number, fns: (() => void)[]): number[][] {
-  for (let i = 0; i < warmup; i++) for (const fn of fns) fn();
-  const times = fns.map(() => [] as number[]);
-  for (let i = 0; i < reps; i++)
-    fns.forEach((fn, j) => {
-      const t0 = performance.now();
-      fn();
-      times[j].push(performance.now() - t0);
-    });
-  return times;
-}
-
-/** The four forms of a case, in this order: plain, plain folded, RW+LR, RW+LR folded. */
-type Forms<T> = [T, T, T, T];
-
-/** RW+LR over plain, trained and folded, from the four forms' per-round times (Forms order). */
-function pairedOverhead(
-  times: Forms<number[]>,
-): Pick<OverheadRow, 'unfolded' | 'unfolded_ci' | 'folded' | 'folded_ci' | 'rounds'> {
-  const interval = (c: MedianCi): [number, number] | null =>
-    c.low === null || c.high === null ? null : [c.low, c.high];
-  const u = medianCi(pairedRatios(times[2], times[0]));
-  const f = medianCi(pairedRatios(times[3], times[1]));
-  return {
-    unfolded: u.median,
-    unfolded_ci: interval(u),
-    folded: f.median,
-    folded_ci: interval(f),
-    rounds: u.n,
-  };
-}
-
 /** One classifier forward, waited for (the logits read back). */
 function classify(m: Model | FoldedModel, x: tf.Tensor4D): Float32Array {
   const y = (m as { forward: (x: tf.Tensor4D) => tf.Tensor }).forward(x);
@@ -212,7 +184,11 @@ function classify(m: Model | FoldedModel, x: tf.Tensor4D): Float32Array {
   return v;
 }
 
-const argmax = (z: Float32Array) => z.reduce((b, v, i) => (v > z[b] ? i : b), 0);
+const argmax = (z: ArrayLike<number>) => {
+  let b = 0;
+  for (let i = 1; i < z.length; i++) if (z[i] > z[b]) b = i;
+  return b;
+};
 
 function randomTokens(n: number, vocab: number, seed: number): number[] {
   const rng = new Rng(seed);
@@ -235,46 +211,111 @@ async function gptMacs(m: Gpt, cfg: InferenceConfig): Promise<{ prefill: number;
   }
 }
 
+/** The four forms of a case, in this order: plain, plain folded, RW+LR, RW+LR folded. */
+type Forms<T> = [T, T, T, T];
+
+/** Per-round ms of each of our forms ([form][round]) and of PyTorch's plain and RW+LR ([residual][round]). */
+interface Rounds {
+  ours: number[][];
+  torch: number[][] | null;
+}
+
 /**
- * Per model, ms of each timed prefill and of each decoded token at batch 1 ([model][round]), the models timed in
- * turns: one prefill of each per round (interleavedTimes); in decoding, one token of each per step, every model
- * through its own cache after the same prompt (`decodeRounds` rounds of `decode` steps, one untimed round first
- * when warming up).
+ * One round: each of our calls timed here, then each PyTorch call (it replies with its own time); `keep`
+ * false for warmup rounds.
  */
-function timeGpts(models: Gpt[], cfg: InferenceConfig): { prefill: number[][]; decode: number[][] } {
-  const g = cfg.gpt;
-  const prefillTokens = randomTokens(g.prefill, cfg.models.gpt.vocab, 1);
-  const prefill = interleavedTimes(
-    cfg.warmup,
-    g.reps,
-    models.map((m) => () => {
-      const cache = m.newCache();
-      lastLogits(m, prefillTokens, cache);
-      cache.dispose();
-    }),
-  );
-  const prompt = randomTokens(g.prompt, cfg.models.gpt.vocab, 2);
-  const decode = models.map(() => [] as number[]);
-  const untimed = cfg.warmup > 0 ? 1 : 0;
-  for (let round = 0; round < untimed + g.decodeRounds; round++) {
+async function round(
+  ours: (() => void)[],
+  torch: (() => Promise<number>)[] | null,
+  into: Rounds,
+  keep: boolean,
+): Promise<void> {
+  for (const [j, fn] of ours.entries()) {
+    const t0 = performance.now();
+    fn();
+    if (keep) into.ours[j].push(performance.now() - t0);
+  }
+  if (!torch) return;
+  for (const [j, fn] of torch.entries()) {
+    const ms = await fn();
+    if (keep) into.torch![j].push(ms);
+  }
+}
+
+function newRounds(ours: number, torch: boolean): Rounds {
+  const empty = (n: number) => Array.from({ length: n }, () => [] as number[]);
+  return { ours: empty(ours), torch: torch ? empty(RESIDUALS.length) : null };
+}
+
+/** `warmup` untimed rounds, then `reps` timed ones (see round). */
+async function timeRounds(
+  warmup: number,
+  reps: number,
+  ours: (() => void)[],
+  torch: (() => Promise<number>)[] | null,
+): Promise<Rounds> {
+  const r = newRounds(ours.length, torch !== null);
+  for (let i = 0; i < warmup + reps; i++) await round(ours, torch, r, i >= warmup);
+  return r;
+}
+
+function paired(a: number[], b: number[]): Paired {
+  const c = medianCi(pairedRatios(a, b));
+  return { median: c.median, ci: c.low === null || c.high === null ? null : [c.low, c.high] };
+}
+
+/** RW+LR over plain from a case's rounds (Forms order on our side). */
+function overheadOf(r: Rounds, macs: number | null): OverheadRow {
+  return {
+    unfolded: paired(r.ours[2], r.ours[0]),
+    folded: paired(r.ours[3], r.ours[1]),
+    torch: r.torch ? paired(r.torch[1], r.torch[0]) : null,
+    macs,
+    rounds: r.ours[0].length,
+  };
+}
+
+/** Our form j (Forms order) against PyTorch's model of the same residual, null without PyTorch. */
+function vsTorch(r: Rounds, j: number): Paired | null {
+  return r.torch ? paired(r.ours[j], r.torch[j >> 1]) : null;
+}
+
+/**
+ * Greedy decoding at batch 1: `rounds` rounds of `steps` tokens after the same prompt, every model through its own
+ * cache (ours and PyTorch's), one token of each per step (see round); one untimed round first when warming up.
+ */
+async function timeDecoding(
+  models: Forms<Gpt>,
+  prompt: number[],
+  steps: number,
+  rounds: number,
+  warm: boolean,
+  server: TorchServer | null,
+): Promise<Rounds> {
+  const r = newRounds(models.length, server !== null);
+  for (let k = warm ? -1 : 0; k < rounds; k++) {
     const caches = models.map((m) => m.newCache());
     const z = models.map((m, j) => lastLogits(m, prompt, caches[j]));
-    for (let i = 0; i < g.decode; i++)
-      models.forEach((m, j) => {
-        const t0 = performance.now();
-        z[j] = lastLogits(m, [argmax(z[j])], caches[j]);
-        if (round >= untimed) decode[j].push(performance.now() - t0);
-      });
+    for (const residual of server ? RESIDUALS : []) await server!.request({ cmd: 'decode_start', residual });
+    const torch = server
+      ? RESIDUALS.map(
+          (residual) => async () =>
+            (await server.request<{ ms: number }>({ cmd: 'decode_step', residual })).ms,
+        )
+      : null;
+    const ours = models.map((m, j) => () => {
+      z[j] = lastLogits(m, [argmax(z[j])], caches[j]);
+    });
+    for (let i = 0; i < steps; i++) await round(ours, torch, r, k >= 0);
     for (const c of caches) c.dispose();
   }
-  return { prefill, decode };
+  return r;
 }
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'torch', 'infer.py');
 
-/** Runs infer.py on a request; never throws (an unavailable torch comes back as { available: false, reason }). */
-/** What infer.py prints (see its docstring). */
-interface TorchSide {
+/** What infer.py's search reports (its "report" reply; see its docstring). */
+interface TorchSearch {
   available: boolean;
   reason?: string;
   torch_version?: string;
@@ -294,35 +335,12 @@ interface TorchSide {
   >;
 }
 
-function runTorchInference(request: string, log: (m: string) => void): Promise<TorchSide> {
-  const python = torchPython();
-  return new Promise((resolve) => {
-    const child = spawn(python, [SCRIPT, '--request', request], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      for (const line of d.toString().split('\n')) if (line.startsWith('[torch]')) log(line);
-    });
-    child.on('error', (e) => resolve({ available: false, reason: `cannot run ${python}: ${e.message}` }));
-    child.on('close', (code) => {
-      if (code !== 0) {
-        resolve({
-          available: false,
-          reason: `infer.py exited with ${code}: ${stderr.trim().split('\n').pop()}`,
-        });
-        return;
-      }
-      try {
-        resolve(JSON.parse(stdout));
-      } catch {
-        resolve({ available: false, reason: 'infer.py printed no JSON object' });
-      }
-    });
-  });
+/** Our models of one family: both residuals, trained-looking and folded, with the spec each was built from. */
+interface Built {
+  residual: Residual;
+  spec: ReturnType<typeof benchSpec>;
+  m: Model;
+  folded: FoldedModel;
 }
 
 export async function runInferenceBench(opts: InferenceOptions = {}): Promise<InferenceReport> {
@@ -335,22 +353,19 @@ export async function runInferenceBench(opts: InferenceOptions = {}): Promise<In
   if (opts.threads !== undefined) setNumThreads(opts.threads);
   log(`inference: backend ${backend}, ${getNumThreads()} threads, ${mode}`);
   const dir = mkdtempSync(join(tmpdir(), 'laurel-bench-infer-'));
-  const checkImage = Float32Array.from(
-    { length: cfg.models.resnet.image ** 2 },
-    (_, i) => ((i * 37) % 101) / 100,
-  );
+  const s = cfg.models.resnet.image;
+  const checkImage = Float32Array.from({ length: s * s }, (_, i) => ((i * 37) % 101) / 100);
   const checkTokens = randomTokens(Math.min(12, cfg.models.gpt.context - 4), cfg.models.gpt.vocab, 3);
   const checkDecode = 3;
-  const ours: Record<string, Record<string, unknown>> = {};
   const request = {
     resnet: {
       ...cfg.resnet,
-      image: cfg.models.resnet.image,
+      image: s,
       warmup: cfg.warmup,
       threads: cfg.torchThreads,
       files: {} as Record<string, string>,
       check_image: Array.from(checkImage),
-      check_shape: [1, cfg.models.resnet.image, cfg.models.resnet.image, 1],
+      check_shape: [1, s, s, 1],
     },
     gpt: {
       ...cfg.gpt,
@@ -361,214 +376,222 @@ export async function runInferenceBench(opts: InferenceOptions = {}): Promise<In
       check_decode: checkDecode,
     },
   };
-  const resnetRows: Omit<ResNetRow, 'torch_ms' | 'torch_setting' | 'ratio' | 'folded_ratio'>[] = [];
-  const gptRows: Omit<
-    GptRow,
-    'torch_prefill_ms' | 'torch_tokens_per_s' | 'torch_setting' | 'torch_prefill_setting'
-  >[] = [];
-  const paired: Record<string, ReturnType<typeof pairedOverhead>> = {};
+  const built = (model: 'resnet' | 'gpt'): Built[] =>
+    RESIDUALS.map((residual) => {
+      const spec = benchSpec(cfg.models, model, residual);
+      const m = buildModel(spec);
+      pretendTrained(m, 7);
+      return { residual, spec, m, folded: foldModel(m) };
+    });
+  const forms = <T>(cases: Built[]) =>
+    [cases[0].m, cases[0].folded, cases[1].m, cases[1].folded] as unknown as Forms<T>;
+  // Both residuals' models, trained and folded, alive together: their four forms are timed in turns.
+  const resnets = built('resnet');
+  const gpts = built('gpt');
+  let server: TorchServer | null = null;
   try {
-    // Both residuals' models, trained and folded, alive together so that their four forms are timed in turns.
-    const built = (model: 'resnet' | 'gpt') =>
-      RESIDUALS.map((residual) => {
-        const spec = benchSpec(cfg.models, model, residual);
-        const m = buildModel(spec);
-        pretendTrained(m, 7);
-        return { residual, spec, m, folded: foldModel(m) };
-      });
-    const forms = <T>(cases: { m: unknown; folded: unknown }[]) =>
-      [cases[0].m, cases[0].folded, cases[1].m, cases[1].folded] as Forms<T>;
-    const resnets = built('resnet');
-    try {
-      for (const batch of cfg.resnet.batches) {
-        const s = cfg.models.resnet.image;
-        const x = tf.tensor4d(
-          Float32Array.from({ length: batch * s * s }, (_, i) => ((i * 13) % 97) / 96),
-          [batch, s, s, 1],
-        );
-        const reps = cfg.resnet.reps[String(batch)] ?? 5;
-        const times = interleavedTimes(
-          cfg.warmup,
-          reps,
-          forms<Model | FoldedModel>(resnets).map((m) => () => classify(m, x)),
-        ) as Forms<number[]>;
-        x.dispose();
-        resnets.forEach(({ residual }, i) => {
-          const [ms, foldedMs] = [median(times[2 * i]), median(times[2 * i + 1])];
-          log(`resnet20 ${residual} batch ${batch}: ${ms.toFixed(2)} ms, folded ${foldedMs.toFixed(2)} ms`);
-          resnetRows.push({ residual, batch, ms, folded_ms: foldedMs });
-        });
-        paired[`resnet20_batch${batch}`] = pairedOverhead(times);
-      }
-      for (const { residual, spec, m, folded } of resnets) {
-        const img = tf.tensor4d(checkImage, [1, cfg.models.resnet.image, cfg.models.resnet.image, 1]);
-        ours[`resnet ${residual}`] = {
-          logits: classify(m, img),
-          folded: scaledMaxDiff(classify(folded, img), classify(m, img)),
-          macs: await forwardMacs(() => classify(folded, img)),
-        };
-        img.dispose();
-        const file = join(dir, `resnet-${residual}.safetensors`);
-        saveSafetensors(m, file, { layout: 'torch', metadata: { 'laurel.spec': JSON.stringify(spec) } });
-        request.resnet.files[residual] = file;
-      }
-    } finally {
-      for (const c of resnets) [c.m, c.folded].forEach((m) => m.dispose());
+    // What PyTorch is compared on: the logits, our folding's error, the MACs; then the weights it loads.
+    const ours: Record<string, Record<string, unknown>> = {};
+    const img = tf.tensor4d(checkImage, [1, s, s, 1]);
+    for (const { residual, spec, m, folded } of resnets) {
+      ours[`resnet ${residual}`] = {
+        logits: classify(m, img),
+        folded: scaledMaxDiff(classify(folded, img), classify(m, img)),
+        macs: await forwardMacs(() => classify(folded, img)),
+      };
+      const file = join(dir, `resnet-${residual}.safetensors`);
+      saveSafetensors(m, file, { layout: 'torch', metadata: { 'laurel.spec': JSON.stringify(spec) } });
+      request.resnet.files[residual] = file;
     }
-    const gpts = built('gpt');
-    try {
-      const { prefill, decode } = timeGpts(forms<Gpt>(gpts), cfg);
-      paired.gpt_prefill = pairedOverhead(prefill as Forms<number[]>);
-      paired.gpt_decode = pairedOverhead(decode as Forms<number[]>);
-      for (const [i, { residual, spec, m: trained, folded }] of gpts.entries()) {
-        const m = trained as Gpt;
-        const [a, b] = [2 * i, 2 * i + 1].map((j) => ({
-          prefill: median(prefill[j]),
-          decode: median(decode[j]),
-        }));
-        log(
-          `gpt ${residual}: prefill ${a.prefill.toFixed(2)} ms, decode ${a.decode.toFixed(3)} ms/token; folded ${b.prefill.toFixed(2)}, ${b.decode.toFixed(3)}`,
-        );
-        gptRows.push({
-          residual,
-          prefill_ms: a.prefill,
-          folded_prefill_ms: b.prefill,
-          tokens_per_s: 1000 / a.decode,
-          folded_tokens_per_s: 1000 / b.decode,
-        });
-        const macs = await gptMacs(folded as Gpt, cfg);
-        const cache = m.newCache();
-        let z = lastLogits(m, checkTokens, cache);
-        const logits = z;
-        const greedy: number[] = [];
-        for (let i = 0; i < checkDecode; i++) {
-          greedy.push(argmax(z));
-          z = lastLogits(m, [greedy[i]], cache);
-        }
-        cache.dispose();
-        ours[`gpt ${residual}`] = { logits, greedy, macs };
-        const file = join(dir, `gpt-${residual}.safetensors`);
-        saveSafetensors(m, file, { layout: 'torch', metadata: { 'laurel.spec': JSON.stringify(spec) } });
-        request.gpt.files[residual] = file;
+    img.dispose();
+    for (const { residual, spec, m: trained, folded } of gpts) {
+      const m = trained as Gpt;
+      const cache = m.newCache();
+      let z = lastLogits(m, checkTokens, cache);
+      const logits = z;
+      const greedy: number[] = [];
+      for (let i = 0; i < checkDecode; i++) {
+        greedy.push(argmax(z));
+        z = lastLogits(m, [greedy[i]], cache);
       }
-    } finally {
-      for (const c of gpts) [c.m, c.folded].forEach((m) => m.dispose());
+      cache.dispose();
+      ours[`gpt ${residual}`] = { logits, greedy, macs: await gptMacs(folded as Gpt, cfg) };
+      const file = join(dir, `gpt-${residual}.safetensors`);
+      saveSafetensors(m, file, { layout: 'torch', metadata: { 'laurel.spec': JSON.stringify(spec) } });
+      request.gpt.files[residual] = file;
     }
     const reqFile = join(dir, 'request.json');
     writeFileSync(reqFile, JSON.stringify(request));
-    const torch = opts.skipTorch
-      ? { available: false, reason: 'skipped (--skip-torch)' }
-      : await runTorchInference(reqFile, log);
-    const report = assemble(mode, backend, cfg, resnetRows, gptRows, paired, ours, torch, t0);
+
+    // PyTorch: its search and checks (infer.py), then the same process answers the timed calls.
+    let search: TorchSearch = { available: false, reason: 'skipped (--skip-torch)' };
+    if (!opts.skipTorch) {
+      const started = await TorchServer.start(SCRIPT, ['--request', reqFile, '--serve'], log);
+      if ('server' in started) {
+        server = started.server;
+        search = await server.request<TorchSearch>({ cmd: 'report' });
+      } else search = { available: false, reason: started.reason };
+    }
+    const torch = server;
+    const torchCall = (req: Record<string, unknown>) => async (): Promise<number> =>
+      (await torch!.request<{ ms: number }>(req)).ms;
+
+    const resnetRows: ResNetRow[] = [];
+    const overhead: Record<string, OverheadRow> = {};
+    const macRatio = (key: string, pick: (macs: unknown) => number): number | null => {
+      const [b, l] = RESIDUALS.map((v) => ours[`${key} ${v}`]?.macs);
+      return b && l ? pick(l) / pick(b) : null;
+    };
+    for (const batch of cfg.resnet.batches) {
+      const x = tf.tensor4d(
+        Float32Array.from({ length: batch * s * s }, (_, i) => ((i * 13) % 97) / 96),
+        [batch, s, s, 1],
+      );
+      const r = await timeRounds(
+        cfg.warmup,
+        cfg.resnet.reps[String(batch)] ?? 5,
+        forms<Model | FoldedModel>(resnets).map((m) => () => classify(m, x)),
+        torch ? RESIDUALS.map((residual) => torchCall({ cmd: 'resnet', residual, batch })) : null,
+      );
+      x.dispose();
+      for (const [i, residual] of RESIDUALS.entries()) {
+        const setting = search.resnet?.[residual]?.[String(batch)] as { setting: string } | undefined;
+        const row: ResNetRow = {
+          residual,
+          batch,
+          ms: median(r.ours[2 * i]),
+          folded_ms: median(r.ours[2 * i + 1]),
+          torch_ms: r.torch ? median(r.torch[i]) : null,
+          torch_setting: setting?.setting ?? null,
+          vs_torch: vsTorch(r, 2 * i),
+          folded_vs_torch: vsTorch(r, 2 * i + 1),
+        };
+        log(
+          `resnet20 ${residual} batch ${batch}: ${row.ms.toFixed(2)} ms, folded ${row.folded_ms.toFixed(2)} ms, PyTorch ${row.torch_ms?.toFixed(2) ?? 'n/a'} ms`,
+        );
+        resnetRows.push(row);
+      }
+      overhead[`resnet20_batch${batch}`] = overheadOf(
+        r,
+        macRatio('resnet', (m) => m as number),
+      );
+    }
+
+    const g = cfg.gpt;
+    const prefillTokens = randomTokens(g.prefill, cfg.models.gpt.vocab, 1);
+    const prefill = await timeRounds(
+      cfg.warmup,
+      g.reps,
+      forms<Gpt>(gpts).map((m) => () => {
+        const cache = m.newCache();
+        lastLogits(m, prefillTokens, cache);
+        cache.dispose();
+      }),
+      torch ? RESIDUALS.map((residual) => torchCall({ cmd: 'prefill', residual })) : null,
+    );
+    const prompt = randomTokens(g.prompt, cfg.models.gpt.vocab, 2);
+    const decode = await timeDecoding(
+      forms<Gpt>(gpts),
+      prompt,
+      g.decode,
+      g.decodeRounds,
+      cfg.warmup > 0,
+      torch,
+    );
+    type GptMacs = { prefill: number; decode: number };
+    overhead.gpt_prefill = overheadOf(
+      prefill,
+      macRatio('gpt', (m) => (m as GptMacs).prefill),
+    );
+    overhead.gpt_decode = overheadOf(
+      decode,
+      macRatio('gpt', (m) => (m as GptMacs).decode),
+    );
+    const gptRows: GptRow[] = RESIDUALS.map((residual, i) => {
+      const t = search.gpt?.[residual];
+      const row: GptRow = {
+        residual,
+        prefill_ms: median(prefill.ours[2 * i]),
+        folded_prefill_ms: median(prefill.ours[2 * i + 1]),
+        torch_prefill_ms: prefill.torch ? median(prefill.torch[i]) : null,
+        tokens_per_s: 1000 / median(decode.ours[2 * i]),
+        folded_tokens_per_s: 1000 / median(decode.ours[2 * i + 1]),
+        torch_tokens_per_s: decode.torch ? 1000 / median(decode.torch[i]) : null,
+        torch_setting: t?.setting ?? null,
+        torch_prefill_setting: t?.prefill_setting ?? null,
+        prefill_vs_torch: vsTorch(prefill, 2 * i),
+        folded_prefill_vs_torch: vsTorch(prefill, 2 * i + 1),
+        decode_vs_torch: vsTorch(decode, 2 * i),
+        folded_decode_vs_torch: vsTorch(decode, 2 * i + 1),
+      };
+      log(
+        `gpt ${residual}: prefill ${row.prefill_ms.toFixed(2)} ms (folded ${row.folded_prefill_ms.toFixed(2)}), ${row.tokens_per_s.toFixed(1)} tokens/s (folded ${row.folded_tokens_per_s.toFixed(1)})`,
+      );
+      return row;
+    });
+
+    const report: InferenceReport = {
+      mode,
+      backend,
+      threads: getNumThreads(),
+      note:
+        'each ratio is the median over rounds of the two times of the same round (ours and PyTorch alternate ' +
+        'call by call), with its 95 % interval; absolute times move with the machine load',
+      resnet: resnetRows,
+      gpt: gptRows,
+      laurel_overhead: overhead,
+      equivalence: search.available ? equivalenceOf(ours, search) : null,
+      torch: search.available
+        ? { available: true, version: search.torch_version }
+        : { available: false, reason: search.reason },
+      elapsed_s: (performance.now() - t0) / 1000,
+    };
     out(opts.json ? `${JSON.stringify(report)}\n` : describe(report));
     return report;
   } finally {
+    server?.close();
+    for (const c of [...resnets, ...gpts]) [c.m, c.folded].forEach((m) => m.dispose());
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function assemble(
-  mode: InferenceReport['mode'],
-  backend: string,
-  cfg: InferenceConfig,
-  resnetRows: Omit<ResNetRow, 'torch_ms' | 'torch_setting' | 'ratio' | 'folded_ratio'>[],
-  gptRows: Omit<
-    GptRow,
-    'torch_prefill_ms' | 'torch_tokens_per_s' | 'torch_setting' | 'torch_prefill_setting'
-  >[],
-  paired: Record<string, ReturnType<typeof pairedOverhead>>,
+/** Our logits and PyTorch's on the same inputs and weights, per model. */
+function equivalenceOf(
   ours: Record<string, Record<string, unknown>>,
-  torch: TorchSide,
-  t0: number,
-): InferenceReport {
-  const tr = torch.available === true ? torch : null;
-  const resnet: ResNetRow[] = resnetRows.map((r) => {
-    const t = tr?.resnet?.[r.residual]?.[String(r.batch)] as { ms: number; setting: string } | undefined;
-    return {
-      ...r,
-      torch_ms: t?.ms ?? null,
-      torch_setting: t?.setting ?? null,
-      ratio: t ? r.ms / t.ms : null,
-      folded_ratio: t ? r.folded_ms / t.ms : null,
-    };
-  });
-  const gpt: GptRow[] = gptRows.map((r) => {
-    const t = tr?.gpt?.[r.residual];
-    return {
-      ...r,
-      torch_prefill_ms: t?.prefill_ms ?? null,
-      torch_tokens_per_s: t?.tokens_per_s ?? null,
-      torch_setting: t?.setting ?? null,
-      torch_prefill_setting: t?.prefill_setting ?? null,
-    };
-  });
-  const overhead: InferenceReport['laurel_overhead'] = {};
-  const macRatio = (model: 'resnet' | 'gpt', pick: (macs: unknown) => number): number | null => {
-    const [b, l] = RESIDUALS.map((v) => ours[`${model} ${v}`]?.macs);
-    return b && l ? pick(l) / pick(b) : null;
-  };
-  for (const batch of cfg.resnet.batches) {
-    const [b, l] = RESIDUALS.map((v) => resnet.find((r) => r.residual === v && r.batch === batch)!);
-    overhead[`resnet20_batch${batch}`] = {
-      ...paired[`resnet20_batch${batch}`],
-      torch: l.torch_ms && b.torch_ms ? l.torch_ms / b.torch_ms : null,
-      macs: macRatio('resnet', (x) => x as number),
-    };
-  }
-  const [gb, gl] = RESIDUALS.map((v) => gpt.find((r) => r.residual === v)!);
-  type GptMacs = { prefill: number; decode: number };
-  overhead.gpt_prefill = {
-    ...paired.gpt_prefill,
-    torch: gl.torch_prefill_ms && gb.torch_prefill_ms ? gl.torch_prefill_ms / gb.torch_prefill_ms : null,
-    macs: macRatio('gpt', (x) => (x as GptMacs).prefill),
-  };
-  overhead.gpt_decode = {
-    ...paired.gpt_decode,
-    torch:
-      gl.torch_tokens_per_s && gb.torch_tokens_per_s ? gb.torch_tokens_per_s / gl.torch_tokens_per_s : null,
-    macs: macRatio('gpt', (x) => (x as GptMacs).decode),
-  };
-  const equivalence: Record<string, unknown> = {};
+  t: TorchSearch,
+): Record<string, unknown> {
+  const e: Record<string, unknown> = {};
   for (const v of RESIDUALS) {
     const r = ours[`resnet ${v}`];
     const g = ours[`gpt ${v}`];
-    const t = tr?.gpt?.[v];
-    equivalence[`resnet20 ${v}`] = {
+    const tg = t.gpt?.[v];
+    e[`resnet20 ${v}`] = {
       folded_vs_trained: r.folded,
-      torch_vs_ours: tr?.resnet
-        ? scaledMaxDiff(tr.resnet[v].check_logits as number[], r.logits as Float32Array)
+      torch_vs_ours: t.resnet
+        ? scaledMaxDiff(t.resnet[v].check_logits as number[], r.logits as Float32Array)
         : null,
     };
-    equivalence[`gpt ${v}`] = {
-      torch_vs_ours_cached: t ? scaledMaxDiff(t.check_logits, g.logits as Float32Array) : null,
-      torch_cached_vs_full: t ? scaledMaxDiff(t.check_logits, t.check_full_logits) : null,
-      greedy_equal: t ? JSON.stringify(t.check_greedy) === JSON.stringify(g.greedy) : null,
+    e[`gpt ${v}`] = {
+      torch_vs_ours_cached: tg ? scaledMaxDiff(tg.check_logits, g.logits as Float32Array) : null,
+      torch_cached_vs_full: tg ? scaledMaxDiff(tg.check_logits, tg.check_full_logits) : null,
+      greedy_equal: tg ? JSON.stringify(tg.check_greedy) === JSON.stringify(g.greedy) : null,
     };
   }
-  return {
-    mode,
-    backend,
-    threads: getNumThreads(),
-    note:
-      'ours and PyTorch run one after the other on the same weights; on a machine loaded by other jobs the ' +
-      'absolute numbers and the ratios move between runs',
-    resnet,
-    gpt,
-    laurel_overhead: overhead,
-    equivalence: tr ? equivalence : null,
-    torch: tr ? { available: true, version: tr.torch_version } : { available: false, reason: torch.reason },
-    elapsed_s: (performance.now() - t0) / 1000,
-  };
+  return e;
 }
 
-const f = (x: number | null, d = 2) => (x === null ? 'n/a' : x.toFixed(d));
+const f = (x: number | null | undefined, d = 2) => (x === null || x === undefined ? 'n/a' : x.toFixed(d));
+const withCi = (p: Paired | null) =>
+  p === null ? 'n/a' : `${f(p.median, 3)} ${p.ci ? `[${f(p.ci[0], 3)}, ${f(p.ci[1], 3)}]` : '[n/a]'}`;
 
 function describe(r: InferenceReport): string {
   const lines = [`Inference (${r.mode}, backend ${r.backend}, ${r.threads} threads); ${r.note}`, ''];
-  lines.push('ResNet-20        batch   ours ms  folded ms  PyTorch ms  ours/PT  folded/PT');
+  lines.push(
+    'ResNet-20        batch   ours ms  folded ms  PyTorch ms  ours/PT [95 % interval]   folded/PT [95 % interval]',
+  );
   for (const x of r.resnet)
     lines.push(
-      `  ${x.residual.padEnd(14)} ${String(x.batch).padStart(5)} ${f(x.ms).padStart(9)} ${f(x.folded_ms).padStart(10)} ${f(x.torch_ms).padStart(11)} ${f(x.ratio).padStart(8)} ${f(x.folded_ratio).padStart(10)}`,
+      `  ${x.residual.padEnd(14)} ${String(x.batch).padStart(5)} ${f(x.ms).padStart(9)} ${f(x.folded_ms).padStart(10)} ${f(x.torch_ms).padStart(11)}  ${withCi(x.vs_torch).padEnd(25)} ${withCi(x.folded_vs_torch)}`,
     );
   lines.push('', 'GPT              prefill ms (ours / folded / PT)   decode tokens/s (ours / folded / PT)');
   for (const x of r.gpt)
@@ -577,14 +600,20 @@ function describe(r: InferenceReport): string {
     );
   lines.push(
     '',
-    'LAUREL (rw+lr) over the plain model, median of paired rounds [95 % interval]:',
-    '                      rounds  unfolded               folded                 PyTorch  MACs (floor)',
+    'GPT, ours / PyTorch time [95 % interval]: prefill, folded prefill, decode per token, folded',
   );
-  const withCi = (m: number, ci: [number, number] | null) =>
-    `${f(m, 3)} ${ci ? `[${f(ci[0], 3)}, ${f(ci[1], 3)}]` : '[n/a]'}`.padEnd(22);
+  for (const x of r.gpt)
+    lines.push(
+      `  ${x.residual.padEnd(14)} ${withCi(x.prefill_vs_torch)}; ${withCi(x.folded_prefill_vs_torch)}; ${withCi(x.decode_vs_torch)}; ${withCi(x.folded_decode_vs_torch)}`,
+    );
+  lines.push(
+    '',
+    'LAUREL (rw+lr) over the plain model, time ratio [95 % interval]:',
+    '                      rounds  unfolded                 folded                   PyTorch                  MACs (floor)',
+  );
   for (const [k, v] of Object.entries(r.laurel_overhead))
     lines.push(
-      `  ${k.padEnd(18)} ${String(v.rounds).padStart(7)}  ${withCi(v.unfolded, v.unfolded_ci)} ${withCi(v.folded, v.folded_ci)} ${f(v.torch, 3).padStart(8)} ${f(v.macs, 3).padStart(13)}`,
+      `  ${k.padEnd(18)} ${String(v.rounds).padStart(7)}  ${withCi(v.unfolded).padEnd(24)} ${withCi(v.folded).padEnd(24)} ${withCi(v.torch).padEnd(24)} ${f(v.macs, 3)}`,
     );
   if (!r.torch.available) lines.push('', `PyTorch: not measured (${r.torch.reason})`);
   else lines.push('', `Equivalence: ${JSON.stringify(r.equivalence)}`);

@@ -500,7 +500,10 @@ export async function checkAgainstTorch(
   }
 }
 
-/** step.py --serve: one request per line, one reply per line (see serve() in step.py). */
+/**
+ * A PyTorch script in request/reply mode (step.py --serve, infer.py --serve): one JSON request per stdin line,
+ * one JSON reply per stdout line; its first line says whether torch imported.
+ */
 export class TorchServer {
   private buffer = '';
   private waiting: ((line: string) => void)[] = [];
@@ -524,13 +527,12 @@ export class TorchServer {
 
   /** Starts the server; resolves when it has imported torch, or with the reason it could not. */
   static async start(
-    cfg: BenchConfig,
+    script: string,
+    args: string[],
     log: (m: string) => void = () => {},
   ): Promise<{ server: TorchServer; version: string; python: string } | { reason: string }> {
     const python = torchPython();
-    const child = spawn(python, [TORCH_SCRIPT, '--serve', '--config', JSON.stringify(cfg)], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(python, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     const server = new TorchServer(child);
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {
@@ -542,7 +544,7 @@ export class TorchServer {
       child.on('error', (e) => resolve(`cannot run ${python}: ${e.message}`));
       child.on('close', (code) => {
         const tail = stderr.trim().split('\n').slice(-1)[0] ?? '';
-        resolve(`${python} ${TORCH_SCRIPT} exited with code ${code}${tail ? `: ${tail}` : ''}`);
+        resolve(`${python} ${script} exited with code ${code}${tail ? `: ${tail}` : ''}`);
       });
     });
     failed.then((why) => {
@@ -597,7 +599,11 @@ export async function benchPaired(
   cfg: BenchConfig,
   log: (m: string) => void = () => {},
 ): Promise<{ ours: OurResult[]; torch: TorchRun }> {
-  const started = await TorchServer.start(cfg, log);
+  const started = await TorchServer.start(
+    TORCH_SCRIPT,
+    ['--serve', '--config', JSON.stringify(cfg)],
+    log,
+  );
   const server = 'server' in started ? started.server : null;
   let torchReason = 'reason' in started ? started.reason : '';
   const ours: OurResult[] = [];

@@ -18,6 +18,16 @@ Timing: `warmup` untimed calls, then the median of `reps` calls, for every torch
 `threads` (and memory format, ResNet); each result (prefill and decoding separately) is the fastest setting.
 Check: the logits on the request's inputs (`check_image`: one image NHWC; `check_tokens`: the prompt) and the
 greedy continuation, for bench/inference.ts to compare with ours.
+
+--serve: after the same search and checks, one JSON request per stdin line and one JSON reply per stdout line,
+so that bench/inference.ts can alternate our calls and PyTorch's (both then see the same machine load); each
+call runs at the setting the search chose for it and replies with its own time:
+  {"cmd": "report"}                                   the batch mode's object (settings, medians, checks)
+  {"cmd": "resnet", "residual", "batch"}              one forward                       -> {"ms"}
+  {"cmd": "prefill", "residual"}                      one prefill into a fresh cache     -> {"ms"}
+  {"cmd": "decode_start", "residual"}                 a fresh cache holding the prompt   -> {"ok"}
+  {"cmd": "decode_step", "residual"}                  one greedy token through it        -> {"ms"}
+Errors reply {"error": message}; EOF ends the process. The first line says whether torch imported.
 """
 
 import argparse
@@ -30,6 +40,12 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
+
+
+def timed_ms(fn):
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1000.0
 
 
 def log(msg):
@@ -172,9 +188,100 @@ def bench_gpt(torch, lt, path, req):
     return best
 
 
+def search(torch, lt, req):
+    """The batch mode's object: every model's fastest setting, its median, and the checks."""
+    out = {"available": True, "torch_version": torch.__version__, "python": sys.executable, "resnet": {}, "gpt": {}}
+    for variant, path in req.get("resnet", {}).get("files", {}).items():
+        out["resnet"][variant] = bench_resnet(torch, lt, path, req["resnet"])
+    for variant, path in req.get("gpt", {}).get("files", {}).items():
+        out["gpt"][variant] = bench_gpt(torch, lt, path, req["gpt"])
+    return out
+
+
+def setting_of(text):
+    """'threads=2,channels_last' -> (2, 'channels_last'); 'threads=1' -> (1, 'contiguous')."""
+    parts = dict(p.split("=") if "=" in p else ("format", p) for p in text.split(","))
+    return int(parts["threads"]), parts.get("format", "contiguous")
+
+
+def serve(torch, lt, req, report):
+    """--serve (see the docstring): the timed calls, each at the setting `report` chose for it."""
+    resnets, gpts, decoding = {}, {}, {}
+    g = torch.Generator().manual_seed(0)
+    for variant, path in req.get("resnet", {}).get("files", {}).items():
+        model = lt.from_safetensors(path)
+        per_batch = {}
+        for batch in req["resnet"]["batches"]:
+            threads, fmt = setting_of(report["resnet"][variant][str(batch)]["setting"])
+            x = torch.rand(batch, model.conv1.in_channels, req["resnet"]["image"], req["resnet"]["image"], generator=g)
+            if fmt == "channels_last":
+                m = lt.from_safetensors(path).to(memory_format=torch.channels_last)
+                x = x.contiguous(memory_format=torch.channels_last)
+            else:
+                m = model
+            per_batch[batch] = (m, x, threads)
+        resnets[variant] = per_batch
+    for variant, path in req.get("gpt", {}).get("files", {}).items():
+        model = lt.from_safetensors(path)
+        vocab = model.config["vocab"]
+        entry = report["gpt"][variant]
+        gpts[variant] = {
+            "model": model,
+            "prefill": torch.randint(0, vocab, (1, req["gpt"]["prefill"]), generator=g),
+            "prompt": torch.randint(0, vocab, (1, req["gpt"]["prompt"]), generator=g),
+            "prefill_threads": setting_of(entry["prefill_setting"])[0],
+            "decode_threads": setting_of(entry["setting"])[0],
+        }
+
+    def reply(obj):
+        sys.stdout.write(json.dumps(obj) + "\n")
+        sys.stdout.flush()
+
+    reply({"available": True, "torch_version": torch.__version__, "python": sys.executable})
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            r = json.loads(line)
+            cmd = r["cmd"]
+            with torch.no_grad():
+                if cmd == "report":
+                    reply(report)
+                elif cmd == "resnet":
+                    m, x, threads = resnets[r["residual"]][int(r["batch"])]
+                    torch.set_num_threads(threads)
+                    reply({"ms": timed_ms(lambda: m(x))})
+                elif cmd == "prefill":
+                    c = gpts[r["residual"]]
+                    torch.set_num_threads(c["prefill_threads"])
+                    reply({"ms": timed_ms(lambda: cached_forward(lt, c["model"], c["prefill"], new_caches(c["model"])))})
+                elif cmd == "decode_start":
+                    c = gpts[r["residual"]]
+                    torch.set_num_threads(c["decode_threads"])
+                    caches = new_caches(c["model"])
+                    z = cached_forward(lt, c["model"], c["prompt"], caches)[:, -1]
+                    decoding[r["residual"]] = [caches, z]
+                    reply({"ok": True})
+                elif cmd == "decode_step":
+                    c = gpts[r["residual"]]
+                    state = decoding[r["residual"]]
+                    torch.set_num_threads(c["decode_threads"])
+
+                    def step():
+                        state[1] = cached_forward(lt, c["model"], state[1].argmax(-1, keepdim=True), state[0])[:, -1]
+
+                    reply({"ms": timed_ms(step)})
+                else:
+                    reply({"error": f"bad cmd '{cmd}'; allowed: report, resnet, prefill, decode_start, decode_step"})
+        except Exception as e:  # noqa: BLE001
+            reply({"error": f"{type(e).__name__}: {e}"})
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--request", required=True, help="JSON written by bench/inference.ts")
+    ap.add_argument("--serve", action="store_true", help="request/reply mode on stdin/stdout (see the docstring)")
     args = ap.parse_args()
     with open(args.request) as f:
         req = json.load(f)
@@ -186,12 +293,10 @@ def main():
         print(json.dumps({"available": False, "reason": f"cannot import torch / laurel_torch in {sys.executable}: {e}"}))
         return 0
     install_cache(torch, lt)
-    out = {"available": True, "torch_version": torch.__version__, "python": sys.executable, "resnet": {}, "gpt": {}}
-    for variant, path in req.get("resnet", {}).get("files", {}).items():
-        out["resnet"][variant] = bench_resnet(torch, lt, path, req["resnet"])
-    for variant, path in req.get("gpt", {}).get("files", {}).items():
-        out["gpt"][variant] = bench_gpt(torch, lt, path, req["gpt"])
-    print(json.dumps(out))
+    report = search(torch, lt, req)
+    if args.serve:
+        return serve(torch, lt, req, report)
+    print(json.dumps(report))
     return 0
 
 

@@ -181,7 +181,9 @@ test('laurel bench --inference --dry --json: one JSON document with every measur
     assert.ok(v.macs! > 1 && v.macs! < 2, `${k} macs ${v.macs}`);
     // one timed round of each form in dry mode (decoding: a few tokens), too few for a 95 % interval
     assert.equal(v.rounds, k === 'gpt_decode' ? 3 : 1);
-    assert.ok(v.unfolded > 0 && v.folded > 0 && v.unfolded_ci === null && v.folded_ci === null);
+    assert.ok(v.unfolded.median > 0 && v.folded.median > 0 && v.unfolded.ci === null && v.folded.ci === null);
+    assert.equal(v.torch, null);
   }
-  assert.equal(d.torch.available, false);
+  for (const row of [...d.resnet, ...d.gpt]) assert.equal(row.torch_setting, null);
+  assert.deepEqual(d.torch, { available: false, reason: 'skipped (--skip-torch)' });
 });
