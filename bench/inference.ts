@@ -50,13 +50,13 @@ export interface InferenceConfig {
 
 export const INFERENCE_FULL: InferenceConfig = {
   models: FULL_CONFIG,
-  resnet: { batches: [1, 128], reps: { '1': 50, '128': 10 } },
+  resnet: { batches: [1, 128], reps: { '1': 50, '128': 20 } },
   gpt: {
     prefill: 128,
     prompt: 32,
     decode: 64,
     decodeRounds: 3,
-    reps: 20,
+    reps: 40,
   },
   warmup: 10,
   torchThreads: [1, 2],
