@@ -41,6 +41,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
 
+from serve import serve as serve_lines  # noqa: E402
+
 
 def timed_ms(fn):
     t0 = time.perf_counter()
@@ -233,49 +235,42 @@ def serve(torch, lt, req, report):
             "decode_threads": setting_of(entry["setting"])[0],
         }
 
-    def reply(obj):
-        sys.stdout.write(json.dumps(obj) + "\n")
-        sys.stdout.flush()
+    def resnet(r):
+        m, x, threads = resnets[r["residual"]][int(r["batch"])]
+        torch.set_num_threads(threads)
+        return {"ms": timed_ms(lambda: m(x))}
 
-    reply({"available": True, "torch_version": torch.__version__, "python": sys.executable})
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        try:
-            r = json.loads(line)
-            cmd = r["cmd"]
-            with torch.no_grad():
-                if cmd == "report":
-                    reply(report)
-                elif cmd == "resnet":
-                    m, x, threads = resnets[r["residual"]][int(r["batch"])]
-                    torch.set_num_threads(threads)
-                    reply({"ms": timed_ms(lambda: m(x))})
-                elif cmd == "prefill":
-                    c = gpts[r["residual"]]
-                    torch.set_num_threads(c["prefill_threads"])
-                    reply({"ms": timed_ms(lambda: cached_forward(lt, c["model"], c["prefill"], new_caches(c["model"])))})
-                elif cmd == "decode_start":
-                    c = gpts[r["residual"]]
-                    torch.set_num_threads(c["decode_threads"])
-                    caches = new_caches(c["model"])
-                    z = cached_forward(lt, c["model"], c["prompt"], caches)[:, -1]
-                    decoding[r["residual"]] = [caches, z]
-                    reply({"ok": True})
-                elif cmd == "decode_step":
-                    c = gpts[r["residual"]]
-                    state = decoding[r["residual"]]
-                    torch.set_num_threads(c["decode_threads"])
+    def prefill(r):
+        c = gpts[r["residual"]]
+        torch.set_num_threads(c["prefill_threads"])
+        return {"ms": timed_ms(lambda: cached_forward(lt, c["model"], c["prefill"], new_caches(c["model"])))}
 
-                    def step():
-                        state[1] = cached_forward(lt, c["model"], state[1].argmax(-1, keepdim=True), state[0])[:, -1]
+    def decode_start(r):
+        c = gpts[r["residual"]]
+        torch.set_num_threads(c["decode_threads"])
+        caches = new_caches(c["model"])
+        decoding[r["residual"]] = [caches, cached_forward(lt, c["model"], c["prompt"], caches)[:, -1]]
+        return {"ok": True}
 
-                    reply({"ms": timed_ms(step)})
-                else:
-                    reply({"error": f"bad cmd '{cmd}'; allowed: report, resnet, prefill, decode_start, decode_step"})
-        except Exception as e:  # noqa: BLE001
-            reply({"error": f"{type(e).__name__}: {e}"})
-    return 0
+    def decode_step(r):
+        c = gpts[r["residual"]]
+        state = decoding[r["residual"]]
+        torch.set_num_threads(c["decode_threads"])
+
+        def step():
+            state[1] = cached_forward(lt, c["model"], state[1].argmax(-1, keepdim=True), state[0])[:, -1]
+
+        return {"ms": timed_ms(step)}
+
+    handlers = {
+        "report": lambda r: report,
+        "resnet": resnet,
+        "prefill": prefill,
+        "decode_start": decode_start,
+        "decode_step": decode_step,
+    }
+    with torch.no_grad():
+        return serve_lines(torch, handlers)
 
 
 def main():

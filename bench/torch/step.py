@@ -30,6 +30,8 @@ import statistics
 import sys
 import time
 
+from serve import serve as serve_lines
+
 DEFAULT_CONFIG = {
     "resnet": {
         "arch": "resnet20",
@@ -253,45 +255,32 @@ def search_settings(torch, classes, cfg, model_name, variant):
 
 
 def serve(torch, classes, cfg):
-    """--serve: one JSON request per stdin line, one JSON reply per stdout line, so that bench/models.ts can
-    alternate our steps and PyTorch's (both then see the same machine load):
+    """--serve (serve.py's loop), so that bench/models.ts can alternate our steps and PyTorch's (both then see
+    the same machine load):
       {"cmd": "setup", "model", "residual"}  search the settings (as the batch mode does), then build the case
                                              at the best setting; replies with the report entry
       {"cmd": "step", "model", "residual", "n"}  n steps at that setting; replies {"ms": [...], "loss"}
-      {"cmd": "free", "model", "residual"}   drops the case
-    Errors reply {"error": message}. EOF ends the process."""
+      {"cmd": "free", "model", "residual"}   drops the case"""
     cases = {}
+    key = lambda req: (req.get("model"), req.get("residual"))  # noqa: E731
 
-    def reply(obj):
-        sys.stdout.write(json.dumps(obj) + "\n")
-        sys.stdout.flush()
+    def setup(req):
+        entry, (threads, fmt) = search_settings(torch, classes, cfg, *key(req))
+        model, opt, loss_fn = make_case(torch, classes, cfg, *key(req), None, fmt)
+        cases[key(req)] = (model, opt, loss_fn, threads)
+        return entry
 
-    reply({"available": True, "torch_version": torch.__version__, "python": sys.executable})
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        try:
-            req = json.loads(line)
-            key = (req.get("model"), req.get("residual"))
-            cmd = req["cmd"]
-            if cmd == "setup":
-                entry, (threads, fmt) = search_settings(torch, classes, cfg, *key)
-                model, opt, loss_fn = make_case(torch, classes, cfg, key[0], key[1], None, fmt)
-                cases[key] = (model, opt, loss_fn, threads)
-                reply(entry)
-            elif cmd == "step":
-                model, opt, loss_fn, threads = cases[key]
-                torch.set_num_threads(threads)
-                times, loss, _ = time_steps(model, opt, loss_fn, 0, int(req.get("n", 1)))
-                reply({"ms": times, "loss": loss})
-            elif cmd == "free":
-                cases.pop(key, None)
-                reply({"ok": True})
-            else:
-                reply({"error": f"bad cmd '{cmd}'; allowed: setup, step, free"})
-        except Exception as e:  # noqa: BLE001
-            reply({"error": f"{type(e).__name__}: {e}"})
-    return 0
+    def step(req):
+        model, opt, loss_fn, threads = cases[key(req)]
+        torch.set_num_threads(threads)
+        times, loss, _ = time_steps(model, opt, loss_fn, 0, int(req.get("n", 1)))
+        return {"ms": times, "loss": loss}
+
+    def free(req):
+        cases.pop(key(req), None)
+        return {"ok": True}
+
+    return serve_lines(torch, {"setup": setup, "step": step, "free": free})
 
 
 def main():
