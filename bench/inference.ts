@@ -16,7 +16,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { type BackendName, getNumThreads, initBackend, setNumThreads } from '../src/engine/index.ts';
+import {
+  type BackendName,
+  addonLoaded,
+  getNumThreads,
+  initBackend,
+  setNumThreads,
+} from '../src/engine/index.ts';
 import { type FoldedModel, foldModel, scaledMaxDiff } from '../src/models/fold.ts';
 import { lastLogits } from '../src/models/generate.ts';
 import type { Gpt } from '../src/models/gpt.ts';
@@ -314,6 +320,15 @@ async function timeDecoding(
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'torch', 'infer.py');
 
+/**
+ * Ours and PyTorch alternate call by call on the same cores. By default both keep their worker threads spinning
+ * after a call (OpenBLAS's pthreads for ~2^28 cycles, ~0.1 s; OpenMP's for a while), which is harmless alone but
+ * here takes a core from the other side's next call: measured, a 2-thread PyTorch call slowed our next decoding
+ * step 4×. So in this bench both sides' pools go to sleep as soon as a call ends; each side then pays its own
+ * thread wake-ups, the same on both.
+ */
+const IDLE_POOLS = { OMP_WAIT_POLICY: 'PASSIVE', OPENBLAS_THREAD_TIMEOUT: '4' };
+
 /** What infer.py's search reports (its "report" reply; see its docstring). */
 interface TorchSearch {
   available: boolean;
@@ -349,7 +364,13 @@ export async function runInferenceBench(opts: InferenceOptions = {}): Promise<In
   const out = opts.out ?? ((s: string) => process.stdout.write(s));
   const mode = opts.dry ? 'dry' : opts.quick ? 'quick' : 'full';
   const cfg = opts.config ?? (opts.dry ? INFERENCE_DRY : opts.quick ? INFERENCE_QUICK : INFERENCE_FULL);
+  // Neither side's thread pool may spin on the cores while the other side runs its call (see IDLE_POOLS); ours
+  // reads this as OpenBLAS loads, so a process that loaded the addon earlier keeps OpenBLAS's default.
+  const poolsIdle = !addonLoaded();
+  if (poolsIdle) Object.assign(process.env, IDLE_POOLS);
   const backend = await initBackend(opts.backend);
+  if (!poolsIdle)
+    log('inference: the addon was loaded before this bench; OpenBLAS threads keep spinning after calls');
   if (opts.threads !== undefined) setNumThreads(opts.threads);
   log(`inference: backend ${backend}, ${getNumThreads()} threads, ${mode}`);
   const dir = mkdtempSync(join(tmpdir(), 'laurel-bench-infer-'));
@@ -426,7 +447,7 @@ export async function runInferenceBench(opts: InferenceOptions = {}): Promise<In
     // PyTorch: its search and checks (infer.py), then the same process answers the timed calls.
     let search: TorchSearch = { available: false, reason: 'skipped (--skip-torch)' };
     if (!opts.skipTorch) {
-      const started = await TorchServer.start(SCRIPT, ['--request', reqFile, '--serve'], log);
+      const started = await TorchServer.start(SCRIPT, ['--request', reqFile, '--serve'], log, IDLE_POOLS);
       if ('server' in started) {
         server = started.server;
         search = await server.request<TorchSearch>({ cmd: 'report' });

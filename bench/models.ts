@@ -530,9 +530,13 @@ export class TorchServer {
     script: string,
     args: string[],
     log: (m: string) => void = () => {},
+    env: Record<string, string> = {},
   ): Promise<{ server: TorchServer; version: string; python: string } | { reason: string }> {
     const python = torchPython();
-    const child = spawn(python, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(python, [script, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
     const server = new TorchServer(child);
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {
@@ -599,11 +603,7 @@ export async function benchPaired(
   cfg: BenchConfig,
   log: (m: string) => void = () => {},
 ): Promise<{ ours: OurResult[]; torch: TorchRun }> {
-  const started = await TorchServer.start(
-    TORCH_SCRIPT,
-    ['--serve', '--config', JSON.stringify(cfg)],
-    log,
-  );
+  const started = await TorchServer.start(TORCH_SCRIPT, ['--serve', '--config', JSON.stringify(cfg)], log);
   const server = 'server' in started ? started.server : null;
   let torchReason = 'reason' in started ? started.reason : '';
   const ours: OurResult[] = [];

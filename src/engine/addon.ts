@@ -240,6 +240,11 @@ export function addonPath(env: NodeJS.ProcessEnv = process.env): string {
 
 let cached: { addon: NativeAddon | null; error: string | null } | null = null;
 
+/** Whether this process has loaded the addon (and OpenBLAS, which reads its environment as it loads). */
+export function addonLoaded(): boolean {
+  return cached?.addon != null;
+}
+
 /** The addon, or null with the reason it could not be loaded. */
 export function loadAddon(): { addon: NativeAddon | null; error: string | null } {
   if (cached) return cached;

@@ -10,7 +10,7 @@ import { getNumThreads, setNumThreads } from './threads.ts';
 
 export { BACKEND_NAMES, type BackendName, requestedBackend } from './backends.ts';
 export { NATIVE_BACKEND, NativeBackend, nativeKernelNames } from './backend.ts';
-export { loadAddon } from './addon.ts';
+export { addonLoaded, loadAddon } from './addon.ts';
 export { MAX_THREADS, checkThreads, getNumThreads, setNumThreads } from './threads.ts';
 export {
   fusedCombine,
