@@ -43,36 +43,41 @@ export interface InferenceConfig {
   gpt: {
     /** Tokens of the timed prefill. */
     prefill: number;
-    /** Prompt before the timed decoding, tokens decoded per round, rounds (median of the per-round medians). */
+    /** Prompt before the timed decoding, and tokens decoded per block; PyTorch's search decodes decodeRounds × decode. */
     prompt: number;
     decode: number;
     decodeRounds: number;
     reps: number;
   };
+  /** Untimed calls (rounds, on our side) at the start of each block, and every search setting's warmup calls. */
   warmup: number;
+  /** Blocks per case: ours and PyTorch alternate by block (see Rounds); ratios to PyTorch pair them. */
+  blocks: number;
   /** torch.set_num_threads values PyTorch tries (its fastest counts). */
   torchThreads: number[];
 }
 
 export const INFERENCE_FULL: InferenceConfig = {
   models: FULL_CONFIG,
-  resnet: { batches: [1, 128], reps: { '1': 50, '128': 20 } },
+  resnet: { batches: [1, 128], reps: { '1': 10, '128': 3 } },
   gpt: {
     prefill: 128,
     prompt: 32,
-    decode: 64,
+    decode: 24,
     decodeRounds: 3,
-    reps: 40,
+    reps: 6,
   },
-  warmup: 10,
+  warmup: 3,
+  blocks: 12,
   torchThreads: [1, 2],
 };
 
 export const INFERENCE_QUICK: InferenceConfig = {
   ...INFERENCE_FULL,
-  resnet: { ...INFERENCE_FULL.resnet, reps: { '1': 15, '128': 3 } },
-  gpt: { ...INFERENCE_FULL.gpt, decode: 24, decodeRounds: 1, reps: 3 },
+  resnet: { ...INFERENCE_FULL.resnet, reps: { '1': 5, '128': 1 } },
+  gpt: { ...INFERENCE_FULL.gpt, decode: 8, decodeRounds: 1, reps: 2 },
   warmup: 1,
+  blocks: 3,
 };
 
 /** Tiny models, one call each: for tests of the plumbing. */
@@ -81,6 +86,7 @@ export const INFERENCE_DRY: InferenceConfig = {
   resnet: { batches: [1, 2], reps: { '1': 1, '2': 1 } },
   gpt: { prefill: 8, prompt: 3, decode: 3, decodeRounds: 1, reps: 1 },
   warmup: 0,
+  blocks: 1,
   torchThreads: [1],
 };
 
@@ -220,48 +226,54 @@ async function gptMacs(m: Gpt, cfg: InferenceConfig): Promise<{ prefill: number;
 /** The four forms of a case, in this order: plain, plain folded, RW+LR, RW+LR folded. */
 type Forms<T> = [T, T, T, T];
 
-/** Per-round ms of each of our forms ([form][round]) and of PyTorch's plain and RW+LR ([residual][round]). */
+/**
+ * A case's timings. Ours and PyTorch alternate by block: our four forms in turns (`warmup` untimed rounds, then
+ * `n` timed ones), then each PyTorch model (`warmup` untimed calls, then `n` timed, one request each). Alternating
+ * call by call instead let the side that had just run disturb the other's next call (its threads leaving the
+ * cores, its data in the caches: up to 4× on a decoding step); within a block each side runs alone and its
+ * warmup calls absorb the switch, while the blocks spread the machine's slow and fast phases over both.
+ */
 interface Rounds {
+  /** Our timed calls, [form][call]: call i of every form ran in the same round. */
   ours: number[][];
+  /** Per block, the median of each of our forms' timed calls ([form][block]) and of PyTorch's ([residual][block]). */
+  oursBlocks: number[][];
   torch: number[][] | null;
 }
 
 /**
- * One round: each of our calls timed here, then each PyTorch call (it replies with its own time); `keep`
- * false for warmup rounds.
+ * `blocks` blocks (see Rounds). `start`, when given, runs untimed before each block (decoding: fresh caches and
+ * the prompt). `torch[i](warmup, n)` runs PyTorch's model of RESIDUALS[i] and returns its n timed ms.
  */
-async function round(
-  ours: (() => void)[],
-  torch: (() => Promise<number>)[] | null,
-  into: Rounds,
-  keep: boolean,
-): Promise<void> {
-  for (const [j, fn] of ours.entries()) {
-    const t0 = performance.now();
-    fn();
-    if (keep) into.ours[j].push(performance.now() - t0);
-  }
-  if (!torch) return;
-  for (const [j, fn] of torch.entries()) {
-    const ms = await fn();
-    if (keep) into.torch![j].push(ms);
-  }
-}
-
-function newRounds(ours: number, torch: boolean): Rounds {
-  const empty = (n: number) => Array.from({ length: n }, () => [] as number[]);
-  return { ours: empty(ours), torch: torch ? empty(RESIDUALS.length) : null };
-}
-
-/** `warmup` untimed rounds, then `reps` timed ones (see round). */
-async function timeRounds(
+async function timeBlocks(
+  blocks: number,
   warmup: number,
-  reps: number,
+  n: number,
   ours: (() => void)[],
-  torch: (() => Promise<number>)[] | null,
+  torch: ((warmup: number, n: number) => Promise<number[]>)[] | null,
+  start?: () => void,
 ): Promise<Rounds> {
-  const r = newRounds(ours.length, torch !== null);
-  for (let i = 0; i < warmup + reps; i++) await round(ours, torch, r, i >= warmup);
+  const empty = (k: number) => Array.from({ length: k }, () => [] as number[]);
+  const r: Rounds = {
+    ours: empty(ours.length),
+    oursBlocks: empty(ours.length),
+    torch: torch ? empty(torch.length) : null,
+  };
+  for (let b = 0; b < blocks; b++) {
+    start?.();
+    const block = empty(ours.length);
+    for (let i = 0; i < warmup + n; i++)
+      for (const [j, fn] of ours.entries()) {
+        const t0 = performance.now();
+        fn();
+        if (i >= warmup) block[j].push(performance.now() - t0);
+      }
+    block.forEach((times, j) => {
+      r.ours[j].push(...times);
+      r.oursBlocks[j].push(median(times));
+    });
+    if (torch) for (const [i, run] of torch.entries()) r.torch![i].push(median(await run(warmup, n)));
+  }
   return r;
 }
 
@@ -270,7 +282,7 @@ function paired(a: number[], b: number[]): Paired {
   return { median: c.median, ci: c.low === null || c.high === null ? null : [c.low, c.high] };
 }
 
-/** RW+LR over plain from a case's rounds (Forms order on our side). */
+/** RW+LR over plain from a case's timings (Forms order on our side): ours call by call, PyTorch's by block. */
 function overheadOf(r: Rounds, macs: number | null): OverheadRow {
   return {
     unfolded: paired(r.ours[2], r.ours[0]),
@@ -281,51 +293,31 @@ function overheadOf(r: Rounds, macs: number | null): OverheadRow {
   };
 }
 
-/** Our form j (Forms order) against PyTorch's model of the same residual, null without PyTorch. */
+/** Our form j (Forms order) against PyTorch's model of the same residual, block by block; null without PyTorch. */
 function vsTorch(r: Rounds, j: number): Paired | null {
-  return r.torch ? paired(r.ours[j], r.torch[j >> 1]) : null;
+  return r.torch ? paired(r.oursBlocks[j], r.torch[j >> 1]) : null;
 }
 
-/**
- * Greedy decoding at batch 1: `rounds` rounds of `steps` tokens after the same prompt, every model through its own
- * cache (ours and PyTorch's), one token of each per step (see round); one untimed round first when warming up.
- */
-async function timeDecoding(
-  models: Forms<Gpt>,
-  prompt: number[],
-  steps: number,
-  rounds: number,
-  warm: boolean,
+/** PyTorch's side of timeBlocks: one block of `call` (infer.py's "block" request), after `before` when given. */
+function torchBlocks(
   server: TorchServer | null,
-): Promise<Rounds> {
-  const r = newRounds(models.length, server !== null);
-  for (let k = warm ? -1 : 0; k < rounds; k++) {
-    const caches = models.map((m) => m.newCache());
-    const z = models.map((m, j) => lastLogits(m, prompt, caches[j]));
-    for (const residual of server ? RESIDUALS : []) await server!.request({ cmd: 'decode_start', residual });
-    const torch = server
-      ? RESIDUALS.map(
-          (residual) => async () =>
-            (await server.request<{ ms: number }>({ cmd: 'decode_step', residual })).ms,
-        )
-      : null;
-    const ours = models.map((m, j) => () => {
-      z[j] = lastLogits(m, [argmax(z[j])], caches[j]);
-    });
-    for (let i = 0; i < steps; i++) await round(ours, torch, r, k >= 0);
-    for (const c of caches) c.dispose();
-  }
-  return r;
+  call: (residual: Residual) => Record<string, unknown>,
+  before?: (residual: Residual) => Record<string, unknown>,
+): ((warmup: number, n: number) => Promise<number[]>)[] | null {
+  if (!server) return null;
+  return RESIDUALS.map((residual) => async (warmup, n) => {
+    if (before) await server.request(before(residual));
+    return (await server.request<{ ms: number[] }>({ cmd: 'block', call: call(residual), warmup, n })).ms;
+  });
 }
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'torch', 'infer.py');
 
 /**
- * Ours and PyTorch alternate call by call on the same cores. By default both keep their worker threads spinning
- * after a call (OpenBLAS's pthreads for ~2^28 cycles, ~0.1 s; OpenMP's for a while), which is harmless alone but
- * here takes a core from the other side's next call: measured, a 2-thread PyTorch call slowed our next decoding
- * step 4×. So in this bench both sides' pools go to sleep as soon as a call ends; each side then pays its own
- * thread wake-ups, the same on both.
+ * Ours and PyTorch alternate on the same cores. By default both keep their worker threads spinning after a call
+ * (measured: our process spent 113 ms of CPU in the 300 ms after a 2-thread OpenBLAS call, PyTorch 8–35 ms), which
+ * costs nothing alone but here takes a core from the other side's next block. So in this bench both sides' pools
+ * sleep as soon as a call ends (then 6 and 0.1 ms); each side pays its own thread wake-ups, the same on both.
  */
 const IDLE_POOLS = { OMP_WAIT_POLICY: 'PASSIVE', OPENBLAS_THREAD_TIMEOUT: '4' };
 
@@ -453,9 +445,7 @@ export async function runInferenceBench(opts: InferenceOptions = {}): Promise<In
         search = await server.request<TorchSearch>({ cmd: 'report' });
       } else search = { available: false, reason: started.reason };
     }
-    const torch = server;
-    const torchCall = (req: Record<string, unknown>) => async (): Promise<number> =>
-      (await torch!.request<{ ms: number }>(req)).ms;
+    const blocks = cfg.blocks;
 
     const resnetRows: ResNetRow[] = [];
     const overhead: Record<string, OverheadRow> = {};
@@ -468,11 +458,12 @@ export async function runInferenceBench(opts: InferenceOptions = {}): Promise<In
         Float32Array.from({ length: batch * s * s }, (_, i) => ((i * 13) % 97) / 96),
         [batch, s, s, 1],
       );
-      const r = await timeRounds(
+      const r = await timeBlocks(
+        blocks,
         cfg.warmup,
         cfg.resnet.reps[String(batch)] ?? 5,
         forms<Model | FoldedModel>(resnets).map((m) => () => classify(m, x)),
-        torch ? RESIDUALS.map((residual) => torchCall({ cmd: 'resnet', residual, batch })) : null,
+        torchBlocks(server, (residual) => ({ cmd: 'resnet', residual, batch })),
       );
       x.dispose();
       for (const [i, residual] of RESIDUALS.entries()) {
@@ -500,7 +491,8 @@ export async function runInferenceBench(opts: InferenceOptions = {}): Promise<In
 
     const g = cfg.gpt;
     const prefillTokens = randomTokens(g.prefill, cfg.models.gpt.vocab, 1);
-    const prefill = await timeRounds(
+    const prefill = await timeBlocks(
+      blocks,
       cfg.warmup,
       g.reps,
       forms<Gpt>(gpts).map((m) => () => {
@@ -508,17 +500,34 @@ export async function runInferenceBench(opts: InferenceOptions = {}): Promise<In
         lastLogits(m, prefillTokens, cache);
         cache.dispose();
       }),
-      torch ? RESIDUALS.map((residual) => torchCall({ cmd: 'prefill', residual })) : null,
+      torchBlocks(server, (residual) => ({ cmd: 'prefill', residual })),
     );
+    // Greedy decoding: each block starts every model on a fresh cache holding the same prompt; a call is a token.
     const prompt = randomTokens(g.prompt, cfg.models.gpt.vocab, 2);
-    const decode = await timeDecoding(
-      forms<Gpt>(gpts),
-      prompt,
+    const decoders = forms<Gpt>(gpts);
+    let caches = decoders.map((m) => m.newCache());
+    const z: Float32Array[] = [];
+    const decode = await timeBlocks(
+      blocks,
+      cfg.warmup,
       g.decode,
-      g.decodeRounds,
-      cfg.warmup > 0,
-      torch,
+      decoders.map((m, j) => () => {
+        z[j] = lastLogits(m, [argmax(z[j])], caches[j]);
+      }),
+      torchBlocks(
+        server,
+        (residual) => ({ cmd: 'decode_step', residual }),
+        (residual) => ({ cmd: 'decode_start', residual }),
+      ),
+      () => {
+        for (const c of caches) c.dispose();
+        caches = decoders.map((m) => m.newCache());
+        decoders.forEach((m, j) => {
+          z[j] = lastLogits(m, prompt, caches[j]);
+        });
+      },
     );
+    for (const c of caches) c.dispose();
     type GptMacs = { prefill: number; decode: number };
     overhead.gpt_prefill = overheadOf(
       prefill,

@@ -20,13 +20,14 @@ Check: the logits on the request's inputs (`check_image`: one image NHWC; `check
 greedy continuation, for bench/inference.ts to compare with ours.
 
 --serve: after the same search and checks, one JSON request per stdin line and one JSON reply per stdout line,
-so that bench/inference.ts can alternate our calls and PyTorch's (both then see the same machine load); each
-call runs at the setting the search chose for it and replies with its own time:
+so that bench/inference.ts can alternate blocks of our calls and of PyTorch's (both then see the same machine
+load); each call runs at the setting the search chose for it and replies with its own time:
   {"cmd": "report"}                                   the batch mode's object (settings, medians, checks)
   {"cmd": "resnet", "residual", "batch"}              one forward                       -> {"ms"}
   {"cmd": "prefill", "residual"}                      one prefill into a fresh cache     -> {"ms"}
   {"cmd": "decode_start", "residual"}                 a fresh cache holding the prompt   -> {"ok"}
   {"cmd": "decode_step", "residual"}                  one greedy token through it        -> {"ms"}
+  {"cmd": "block", "call": {...}, "warmup", "n"}      `warmup` untimed calls of `call`, then n timed -> {"ms": [...]}
 Errors reply {"error": message}; EOF ends the process. The first line says whether torch imported.
 """
 
@@ -269,6 +270,14 @@ def serve(torch, lt, req, report):
         "decode_start": decode_start,
         "decode_step": decode_step,
     }
+
+    def block(r):
+        call = handlers[r["call"]["cmd"]]
+        for _ in range(int(r["warmup"])):
+            call(r["call"])
+        return {"ms": [call(r["call"])["ms"] for _ in range(int(r["n"]))]}
+
+    handlers["block"] = block
     with torch.no_grad():
         return serve_lines(torch, handlers)
 
