@@ -15,7 +15,8 @@ per token, as ours); queries attend to every cached key (a mask only inside a mu
 positions at their absolute offsets. Everything else of a layer acts per position, LAUREL included, so the
 layer code of laurel_torch.Gpt runs unchanged.
 Timing: `warmup` untimed calls, then the median of `reps` calls, for every torch.set_num_threads value in
-`threads` (and memory format, ResNet); each result (prefill and decoding separately) is the fastest setting.
+`threads` (and memory format, ResNet); each result (prefill and decoding separately) is the fastest setting, where
+one tried later must be 5 % faster to replace an earlier one (CLEARLY_FASTER).
 Check: the logits on the request's inputs (`check_image`: one image NHWC; `check_tokens`: the prompt) and the
 greedy continuation, for bench/inference.ts to compare with ours.
 
@@ -53,6 +54,14 @@ def timed_ms(fn):
 
 def log(msg):
     print(f"[torch] {msg}", file=sys.stderr, flush=True)
+
+
+# A setting tried later (more threads, channels_last) replaces the best so far only when it is this much faster.
+# In the timed blocks, right after our process ran, a 2-thread PyTorch prefill measured 2.5x its search time, where
+# it had tied with 1 thread (a short call of many small parallel regions stalls whenever one of its threads waits
+# for a core; we did not pin down what held it: both sides' pools sleep, bench/inference.ts IDLE_POOLS), so more
+# threads are taken only where they clearly pay, as at batch 128 (1.8x).
+CLEARLY_FASTER = 0.95
 
 
 def median_ms(fn, warmup, reps):
@@ -135,7 +144,7 @@ def bench_resnet(torch, lt, path, req):
                 with torch.no_grad():
                     ms = median_ms(lambda: m(x), req["warmup"], req["reps"][str(batch)])
                 log(f"{os.path.basename(path)} batch {batch} threads={n},{fmt}: {ms:.3f} ms")
-                if best is None or ms < best[0]:
+                if best is None or ms < CLEARLY_FASTER * best[0]:
                     best = (ms, f"threads={n},{fmt}")
         out[str(batch)] = {"ms": best[0], "setting": best[1]}
     model = model.to(memory_format=torch.contiguous_format)
@@ -171,9 +180,9 @@ def bench_gpt(torch, lt, path, req):
             decode_steps()  # warm
             dec = statistics.median([decode_steps() for _ in range(max(1, req["decodeRounds"]))])
         log(f"{os.path.basename(path)} threads={n}: prefill {req['prefill']} tokens {pre:.2f} ms, decode {dec:.3f} ms/token")
-        if best is None or dec < best["decode_ms"]:
+        if best is None or dec < CLEARLY_FASTER * best["decode_ms"]:
             best = {**(best or {}), "decode_ms": dec, "tokens_per_s": 1000.0 / dec, "setting": f"threads={n}"}
-        if "prefill_ms" not in best or pre < best["prefill_ms"]:
+        if "prefill_ms" not in best or pre < CLEARLY_FASTER * best["prefill_ms"]:
             best["prefill_ms"], best["prefill_setting"] = pre, f"threads={n}"
     torch.set_num_threads(1)
     with torch.no_grad():
