@@ -6,11 +6,12 @@
 //   key/value cache, and tokens/s of greedy decoding at batch 1 through the cache.
 // Each for a plain residual and RW+LR (rank 16), both trained-looking (LAUREL and batch norms moved off their init
 // with a fixed seed), exported once as safetensors for PyTorch. PyTorch first searches its fastest setting per case
-// (threads, memory format) and checks its logits against ours; then, per round, our four forms of a case (plain
-// and RW+LR, trained and folded) and PyTorch's two run one after another, each call timed by its own side
-// (bench/torch/infer.py --serve answers one call per request). Every ratio (ours / PyTorch, RW+LR / plain) is the
-// median over rounds of the two times of the same round, with its distribution-free 95 % interval
-// (bench/timing.ts medianCi): the VM's slow and fast phases fall on both sides of each ratio alike.
+// (threads, memory format) and checks its logits against ours; then ours and PyTorch alternate by block (see
+// Rounds): our four forms of a case (plain and RW+LR, trained and folded) in turns, then PyTorch's two (bench/torch/
+// infer.py --serve answers a block per request), each call timed by its own side. Every ratio is a median of
+// paired ratios with its distribution-free 95 % interval (bench/timing.ts medianCi): ours / PyTorch pairs the
+// blocks' medians, RW+LR / plain pairs our calls round by round, so the VM's slow and fast phases fall on both
+// sides of each ratio alike.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -31,7 +32,7 @@ import { saveSafetensors } from '../src/models/safetensors-file.ts';
 import { Rng } from '../src/util/rng.ts';
 import { forwardMacs } from './macs.ts';
 import { type BenchConfig, DRY_CONFIG, FULL_CONFIG, TorchServer, benchSpec, median } from './models.ts';
-import { type MedianCi, medianCi, pairedRatios } from './timing.ts';
+import { medianCi, pairedRatios } from './timing.ts';
 
 type Residual = 'baseline' | 'rw+lr';
 const RESIDUALS: Residual[] = ['baseline', 'rw+lr'];
@@ -102,10 +103,10 @@ export interface InferenceOptions {
   log?: (line: string) => void;
 }
 
-/** ours / PyTorch or RW+LR / plain: the median over rounds of the ratio of the same round's two times. */
+/** ours / PyTorch or RW+LR / plain: the median of paired ratios (of blocks' medians, or of one round's calls). */
 export interface Paired {
   median: number;
-  /** Its distribution-free 95 % interval (bench/timing.ts medianCi); null with fewer than 6 rounds. */
+  /** Its distribution-free 95 % interval (bench/timing.ts medianCi); null with fewer than 6 pairs. */
   ci: [number, number] | null;
 }
 
@@ -359,8 +360,13 @@ export async function runInferenceBench(opts: InferenceOptions = {}): Promise<In
   // Neither side's thread pool may spin on the cores while the other side runs its call (see IDLE_POOLS); ours
   // reads this as OpenBLAS loads, so a process that loaded the addon earlier keeps OpenBLAS's default.
   const poolsIdle = !addonLoaded();
+  const saved = Object.keys(IDLE_POOLS).map((k) => [k, process.env[k]] as const);
   if (poolsIdle) Object.assign(process.env, IDLE_POOLS);
   const backend = await initBackend(opts.backend);
+  // Read by now; the PyTorch child gets IDLE_POOLS explicitly, and the rest of this process its own environment.
+  for (const [k, v] of saved)
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
   if (!poolsIdle)
     log('inference: the addon was loaded before this bench; OpenBLAS threads keep spinning after calls');
   if (opts.threads !== undefined) setNumThreads(opts.threads);
@@ -565,8 +571,8 @@ export async function runInferenceBench(opts: InferenceOptions = {}): Promise<In
       backend,
       threads: getNumThreads(),
       note:
-        'each ratio is the median over rounds of the two times of the same round (ours and PyTorch alternate ' +
-        'call by call), with its 95 % interval; absolute times move with the machine load',
+        'each ratio is a median of paired ratios with its 95 % interval (ours / PyTorch: blocks, which the two ' +
+        'sides take in turns; RW+LR / plain: our calls, round by round); absolute times move with the machine load',
       resnet: resnetRows,
       gpt: gptRows,
       laurel_overhead: overhead,

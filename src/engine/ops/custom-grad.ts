@@ -2,8 +2,8 @@
  * tf.customGrad for ops that run on every forward pass, training or not.
  *
  * tf.customGrad records its forward and keeps its saved tensors for the backward; outside a gradient tape
- * (inference, evaluation, decoding) none of that is used, but its bookkeeping still costs ~35 µs a call, more
- * than a native kernel on a decoding step's rows. So where no tape records the call (`tf.engine().isTapeOn()`
+ * (inference, evaluation, decoding) none of that is used, but its bookkeeping still costs time on every call (on
+ * RW+LR's fused combine at batch 1, about 6 of a call's 46 µs). So where no tape records the call (`tf.engine().isTapeOn()`
  * is false: not inside tf.grad, variableGrads, optimizer.minimize, …) only the forward runs, in a tidy, with a
  * `save` that keeps nothing. Same values either way: the forward is the same function on the same inputs.
  */
