@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildClozeItems } from '../data/cloze.ts';
+import { buildClozeItems, clozeItemCount } from '../data/cloze.ts';
 import { loadMixedCorpus } from '../data/corpus.ts';
 import { loadFashionMnist } from '../data/fashion-mnist.ts';
 import { ImageBatcher } from '../data/image-batches.ts';
@@ -178,7 +178,7 @@ export function setupRun(f: Flags, build: ResNetBuildOptions = {}): Run {
     if (corpus.ood.length > 0) evalSets.push({ name: 'ood', tokens: tok.encode(joinDocs(corpus.ood)) });
     let cloze: ClozeItem[] = [];
     try {
-      cloze = buildClozeItems(corpus.test, { numItems: Math.min(evalLimit ?? 100, 100), seed }).map((it) => ({
+      cloze = buildClozeItems(corpus.test, { numItems: clozeItemCount(evalLimit), seed }).map((it) => ({
         context: tok.encode(it.context),
         choices: it.choices.map((c) => tok.encode(c)),
         answer: it.answer,

@@ -21,12 +21,20 @@ export interface ClozeItem {
   source: string;
 }
 
+/** Choices per item, the true one included, unless `ClozeOptions.numChoices` says otherwise: chance is 1 / 4. */
+export const CLOZE_CHOICES = 4;
+
+/** Items the trainer asks for at an evaluation limit of `evalLimit` windows (at most 100). */
+export function clozeItemCount(evalLimit?: number): number {
+  return Math.min(evalLimit ?? 100, 100);
+}
+
 export interface ClozeOptions {
   numItems: number;
   seed: number;
   /** Sentences of context before the continuation (default 2). */
   contextSentences?: number;
-  /** Choices per item, the true one included (default 4). */
+  /** Choices per item, the true one included (default CLOZE_CHOICES). */
   numChoices?: number;
   /** Allowed length in characters of a continuation (default 30–200). */
   minChars?: number;
@@ -76,7 +84,7 @@ function lowerBound(sorted: Sentence[], len: number): number {
  */
 export function buildClozeItems(docs: TextDoc[], opts: ClozeOptions): ClozeItem[] {
   const ctxN = opts.contextSentences ?? 2;
-  const k = opts.numChoices ?? 4;
+  const k = opts.numChoices ?? CLOZE_CHOICES;
   const minC = opts.minChars ?? 30;
   const maxC = opts.maxChars ?? 200;
   const tol0 = opts.lengthTolerance ?? 0.2;

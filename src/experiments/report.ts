@@ -10,6 +10,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { CLOZE_CHOICES, clozeItemCount } from '../data/cloze.ts';
 import { InputError } from '../util/errors.ts';
 import { ensureDir, writeFileAtomic } from '../util/files.ts';
 import { type Budget, DEFAULT_BUDGET, PRESETS } from './budget.ts';
@@ -20,7 +21,7 @@ import { pairedSection } from './paired-table.ts';
 import { pairedComparisons } from './paired.ts';
 import { experimentId, experimentResultsDir, experimentRunsDir } from './plan.ts';
 import { type BarDatum, type PointDatum, barChartSpec, renderSvg, sweepPlotSpec } from './plot.ts';
-import { type WelchResult, mean, sampleStd, welchTTest } from './stats.ts';
+import { type WelchResult, binomialUpperTail, mean, sampleStd, welchTTest } from './stats.ts';
 import { ResultStore, type TrialRecord } from './store.ts';
 import { type TrialSummary, buildTrialArgs, trialFingerprint } from './trial.ts';
 
@@ -49,6 +50,8 @@ export interface RowSummary {
   testLoss: Stat;
   oodLoss: Stat;
   cloze: Stat;
+  /** Spam-probe accuracy of the frozen features (lm `smoke`, `full`). */
+  probe: Stat;
   params: number | null;
   /** Params added relative to the baseline model, in percent. */
   addedPct: number | null;
@@ -111,6 +114,7 @@ export function summarizeRows(def: ExperimentDef, budget: Budget, all: readonly 
       testLoss: stat(field(ok, 'test_loss')),
       oodLoss: stat(field(ok, 'ood_loss')),
       cloze: stat(field(ok, 'cloze_accuracy')),
+      probe: stat(field(ok, 'probe_accuracy')),
       params,
       addedPct: null,
       stepMs: meanOrNull(field(ok, 'mean_step_ms')),
@@ -249,6 +253,7 @@ function visionTable(def: ExperimentDef, rows: RowSummary[]): string {
 
 function lmTable(def: ExperimentDef, rows: RowSummary[]): string {
   const ref = rows.find((s) => s.row.id === def.referenceRow);
+  const hasProbe = rows.some((s) => s.probe.values.length > 0);
   const header = [
     'row',
     'params',
@@ -257,6 +262,7 @@ function lmTable(def: ExperimentDef, rows: RowSummary[]): string {
     `Δ vs ${def.referenceRow}`,
     'OOD loss Moby Dick',
     'cloze acc. (%)',
+    ...(hasProbe ? ['spam probe acc. (%)'] : []),
     'peak memory',
     'mean step',
     `p vs ${def.referenceRow} (Welch, test loss)`,
@@ -271,6 +277,7 @@ function lmTable(def: ExperimentDef, rows: RowSummary[]): string {
     s === ref ? dash : fmtDelta(s.testLoss, ref?.testLoss, false, 4),
     fmtStat(s.oodLoss, false, 4),
     fmtStat(s.cloze, true, 1),
+    ...(hasProbe ? [fmtStat(s.probe, true, 2)] : []),
     fmtMb(s.peakMb),
     fmtMs(s.stepMs),
     fmtP(s.welch, s.significant),
@@ -278,6 +285,29 @@ function lmTable(def: ExperimentDef, rows: RowSummary[]): string {
     s.row.paper ?? '',
   ]);
   return table(header, body);
+}
+
+/**
+ * Whether the cloze task leaves chance: per row, the right answers pooled over its trials (each trial draws its
+ * own items, seeded, from the held-out sentences) against 1 / CLOZE_CHOICES, one-sided exact binomial test.
+ */
+function clozeAgainstChance(rows: RowSummary[]): string | null {
+  const tested = rows.filter((s) => s.cloze.values.length > 0);
+  if (!tested.length) return null;
+  const chance = 1 / CLOZE_CHOICES;
+  const results = tested.map((s) => {
+    const items = clozeItemCount(s.row.train.evalLimit);
+    const right = Math.round(s.cloze.values.reduce((sum, acc) => sum + acc * items, 0));
+    const asked = items * s.cloze.values.length;
+    return { s, right, asked, p: binomialUpperTail(right, asked, chance) };
+  });
+  const above = results.filter((r) => r.p < ALPHA).map((r) => r.s.row.label);
+  return [
+    `Cloze against chance (${(chance * 100).toFixed(0)} %, ${CLOZE_CHOICES} choices; right answers pooled over each`,
+    "row's trials, one-sided exact binomial test, not adjusted for the number of rows):",
+    `${results.map((r) => `${r.s.row.label} ${r.right} of ${r.asked} (p = ${r.p < 0.001 ? '<0.001' : r.p.toFixed(3)})`).join('; ')}.`,
+    `Above chance at p < ${ALPHA}: ${above.length ? above.join(', ') : 'no row'}.`,
+  ].join(' ');
 }
 
 // ------------------------------------------------------------------------------------------------- plots
@@ -393,6 +423,8 @@ export async function buildReport(
       '',
     );
   }
+  const cloze = def.metric.field === 'test_loss' ? clozeAgainstChance(rows) : null;
+  if (cloze) lines.push(cloze, '');
   lines.push(
     [
       `\`*\`: differs from \`${def.referenceRow}\` at p < ${ALPHA} (Welch's two-sided t-test on the per-trial`,

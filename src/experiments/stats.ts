@@ -2,9 +2,11 @@
  * Statistics for experiment reports: mean, sample std, the paired t-test with its 95 % confidence interval (rows
  * of one experiment share seeds, weights and batches: common random numbers), Welch's unequal-variance t-test
  * beside it, and the minimum detectable effect. The t distribution comes from stdlib (`@stdlib/stats-ttest`,
- * `@stdlib/stats-ttest2`, `@stdlib/stats-base-dists-t-cdf` / `-t-quantile`); test/experiments/stats.test.ts
- * checks them against mpmath and R's published output (test/fixtures/make_stats_reference.py).
+ * `@stdlib/stats-ttest2`, `@stdlib/stats-base-dists-t-cdf` / `-t-quantile`), and so does the binomial tail
+ * (`@stdlib/stats-base-dists-binomial-cdf`); test/experiments/stats.test.ts checks them against mpmath, exact
+ * rational sums and R's published output (test/fixtures/make_stats_reference.py).
  */
+import type BinomialCdf from '@stdlib/stats-base-dists-binomial-cdf';
 import type TCdf from '@stdlib/stats-base-dists-t-cdf';
 import type TQuantile from '@stdlib/stats-base-dists-t-quantile';
 import type TTest from '@stdlib/stats-ttest';
@@ -146,4 +148,16 @@ export function pairsForHalfWidth(sd: number, halfWidth: number, max = 1000): nu
   if (!(sd >= 0) || !(halfWidth > 0)) return null;
   for (let n = 2; n <= max; n++) if (ciHalfWidth(sd, n) <= halfWidth) return n;
   return null;
+}
+
+/**
+ * P(X ≥ k) for X ~ Binomial(n, p): the one-sided p-value of k successes in n trials against a success rate of p
+ * (e.g. k right answers of n four-way choices against chance, p = 1/4). 1 for k ≤ 0, 0 for k > n.
+ */
+export function binomialUpperTail(k: number, n: number, p: number): number {
+  if (!Number.isInteger(k) || !Number.isInteger(n) || n < 0 || !(p >= 0 && p <= 1)) return Number.NaN;
+  if (k <= 0) return 1;
+  if (k > n) return 0;
+  // X ≥ k ⇔ n − X ≤ n − k, and n − X ~ Binomial(n, 1 − p): a lower tail, so that tiny p-values do not cancel to 0
+  return requireOptional<typeof BinomialCdf>('@stdlib/stats-base-dists-binomial-cdf')(n - k, n, 1 - p);
 }

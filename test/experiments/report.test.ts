@@ -196,7 +196,7 @@ test('lm report: params, SOTU and Moby Dick losses, cloze accuracy, memory and s
   synth('lm', 'standard', runs, (row, seed) => ({
     test_loss: (row === 'baseline' ? 1.9 : 1.85) + seed * 0.001,
     ood_loss: 2.4,
-    cloze_accuracy: 0.41,
+    cloze_accuracy: row === 'rw' ? 0.27 : 0.41,
     perplexity: 6.5,
     unigram_loss: 3.1,
     params: row === 'baseline-extra' ? 1_000_000 : 800_000,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import {
+  binomialUpperTail,
   ciHalfWidth,
   mean,
   minimumDetectableEffect,
@@ -101,4 +102,19 @@ test('minimum detectable effect and the pairs a CI target needs', () => {
   assert.ok(ciHalfWidth(0.02, n) <= 0.01 && ciHalfWidth(0.02, n - 1) > 0.01, `n = ${n}`);
   assert.equal(pairsForHalfWidth(1, 1e-6, 50), null);
   assert.ok(Number.isNaN(minimumDetectableEffect(0.1, 1)));
+});
+
+test('binomial upper tail P(X ≥ k) against exact rational sums, tiny tails included', () => {
+  for (const c of REF.binomial_upper) {
+    const got = binomialUpperTail(c.k, c.n, c.p);
+    close(got, c.tail, 1e-12 * c.tail + 1e-300, `P(X ≥ ${c.k}), n = ${c.n}, p = ${c.p}`);
+  }
+  assert.equal(binomialUpperTail(0, 10, 0.25), 1);
+  assert.equal(binomialUpperTail(11, 10, 0.25), 0);
+  for (const bad of [
+    [1.5, 10, 0.25],
+    [1, -1, 0.25],
+    [1, 10, 1.5],
+  ])
+    assert.ok(Number.isNaN(binomialUpperTail(bad[0], bad[1], bad[2])), `NaN for ${bad}`);
 });
