@@ -62,6 +62,11 @@ const COMMANDS: Record<string, Command> = {
     help: async () => (await import('./cli/probe.ts')).PROBE_HELP,
     run: async (argv) => (await import('./cli/probe.ts')).probeCommand(argv),
   },
+  inspect: {
+    summary: "Print what a trained model's LAUREL residuals learned (α, β, γ, U and V, …), site by site",
+    help: async () => (await import('./cli/inspect.ts')).INSPECT_HELP,
+    run: async (argv) => (await import('./cli/inspect.ts')).inspectCommand(argv),
+  },
   worker: {
     summary: 'Run trials queued by `laurel experiment NAME --queue redis://HOST:PORT` (BullMQ)',
     help: async () => (await import('./cli/worker.ts')).WORKER_HELP,

@@ -28,5 +28,12 @@ export type { ForwardInputs, Sizes, VariantSpec } from './variants/index.ts';
 export { ActivationHistory } from './history.ts';
 export * as laurelMath from './math.ts';
 export { columnOrthogonal, xavierUniform } from './init.ts';
-export { Residual, type ResidualContext, initialParams, residualForward } from './residual.ts';
+export {
+  type LearnedParam,
+  LEARNED_VALUES,
+  Residual,
+  type ResidualContext,
+  initialParams,
+  residualForward,
+} from './residual.ts';
 export { type LaurelLayerArgs, LaurelResidualLayer, laurelResidual } from './layers/index.ts';

@@ -13,6 +13,32 @@ import {
 } from './config.ts';
 import type { ActivationHistory } from './history.ts';
 import type { LaurelParams } from './options.ts';
+import { RW_RAW_NAMES, rwWeights } from './variants/parts.ts';
+
+/**
+ * One learned quantity of a residual: its values when it has at most LEARNED_VALUES of them (α, β, γ, ReZero's
+ * a, DWA's weights), else summary statistics (U, V, LayerScale's λ, per-dimension α and β).
+ */
+export interface LearnedParam {
+  name: string;
+  shape: number[];
+  values?: number[];
+  mean?: number;
+  rms?: number;
+  min?: number;
+  max?: number;
+}
+
+/** Parameters with at most this many values are listed in full by Residual.learned(). */
+export const LEARNED_VALUES = 16;
+
+function describe(name: string, t: tf.Tensor): LearnedParam {
+  const v = Array.from(t.dataSync());
+  if (v.length <= LEARNED_VALUES) return { name, shape: t.shape, values: v };
+  const mean = v.reduce((a, x) => a + x, 0) / v.length;
+  const rms = Math.sqrt(v.reduce((a, x) => a + x * x, 0) / v.length);
+  return { name, shape: t.shape, mean, rms, min: Math.min(...v), max: Math.max(...v) };
+}
 
 export interface ResidualContext {
   /** Earlier block inputs for PA / general; forward reads it, then pushes its own x. */
@@ -80,6 +106,24 @@ export class Residual extends Module {
     this.rank = hasLowRank(config) ? resolveRank(config, dim) : undefined;
     for (const [name, init] of initialParams(config, dim, opts.seed))
       this.P[name] = this.param(name, init, 'laurel');
+  }
+
+  /**
+   * What this residual has learned, in the paper's terms: RW's α and β (from its raw weights, math.ts
+   * rwAlphaBeta), then every other parameter as stored (γ, U, V, ReZero's a, λ, DWA's weights).
+   */
+  learned(): LearnedParam[] {
+    const out: LearnedParam[] = [];
+    const rw = variantSpec(this.config.variant).rw;
+    if (rw) {
+      const { alpha, beta } = tf.tidy(() => rwWeights(this.config, this.P));
+      out.push(describe('alpha', alpha), describe('beta', beta));
+      tf.dispose([alpha, beta]);
+    }
+    for (const [name, t] of Object.entries(this.P)) {
+      if (t && !(rw && RW_RAW_NAMES.includes(name))) out.push(describe(name, t));
+    }
+    return out;
   }
 
   /** Parameters this residual adds over a plain one (the paper's formula; equals parameterCount()). */

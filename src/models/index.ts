@@ -72,7 +72,8 @@ export interface ParamCounts {
   added_percent: number;
 }
 
-function resolveResidual(r: ModelSpec['residual']): ResidualConfig {
+/** The ResidualConfig a spec names (a variant name, a config, or nothing: baseline). */
+export function resolveResidual(r: ModelSpec['residual']): ResidualConfig {
   if (r === undefined) return residualConfig('baseline');
   return typeof r === 'string' ? residualConfig(r) : r;
 }

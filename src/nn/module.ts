@@ -68,6 +68,14 @@ export abstract class Module {
     return out;
   }
 
+  /** Every descendant module with its dotted path (children before grandchildren of the next child). */
+  namedModules(prefix = ''): { name: string; module: Module }[] {
+    const out: { name: string; module: Module }[] = [];
+    for (const [n, c] of this.children)
+      out.push({ name: prefix + n, module: c }, ...c.namedModules(`${prefix + n}.`));
+    return out;
+  }
+
   /** Number of trainable scalars (torchvision counting: buffers excluded). */
   parameterCount(): number {
     return this.namedParameters().reduce((s, p) => s + p.variable.size, 0);

@@ -10,7 +10,7 @@ import { lastJson, laurel, tmp } from './fixtures.ts';
 test('laurel --help lists the commands; train --help documents every flag', () => {
   const top = laurel(['--help']);
   assert.equal(top.status, 0);
-  for (const c of ['params', 'train', 'eval', 'demo', 'experiment', 'report', 'bench'])
+  for (const c of ['params', 'train', 'eval', 'inspect', 'demo', 'experiment', 'report', 'bench'])
     assert.match(top.stdout, new RegExp(`\\n  ${c} `));
   const h = laurel(['train', '--help']);
   assert.equal(h.status, 0);

@@ -1,4 +1,4 @@
-// laurel generate / predict / fold / bench --inference end to end on tiny trained runs (cpu backend).
+// laurel generate / predict / fold / inspect / bench --inference end to end on tiny trained runs (cpu backend).
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -159,6 +159,43 @@ test('laurel fold: the folded run predicts and generates what the trained one do
     refused(['fold', '--out', run, '--to', to], /exists and is not empty/);
     refused(['fold', '--out', to, '--to', join(tmp('fold'), 'again')], /already holds a folded model/);
   }
+});
+
+test("laurel inspect: each site's learned α, β (2·softmax), γ and low-rank stats; a folded model's too", () => {
+  const r = laurel(['inspect', '--out', gptRun, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const doc = one(r.stdout);
+  assert.equal(doc.variant, 'rw+lr+pa');
+  assert.deepEqual(
+    doc.sites.map((s: { site: string }) => s.site),
+    ['layers.0.residual', 'layers.1.residual'],
+  );
+  for (const site of doc.sites) {
+    const p = Object.fromEntries(site.params.map((q: { name: string }) => [q.name, q]));
+    assert.deepEqual(Object.keys(p), ['alpha', 'beta', 'V', 'U', 'gamma']);
+    // RW's softmax form: α + β = 2 whatever was learned; 2 steps moved them off 1
+    assert.ok(Math.abs(p.alpha.values[0] + p.beta.values[0] - 2) < 1e-6, JSON.stringify(p));
+    assert.notEqual(p.alpha.values[0], 1);
+    assert.equal(p.gamma.values.length, 3);
+    assert.deepEqual(p.V.shape, [3, 16, 4]);
+    assert.ok(p.V.rms > 0 && p.V.min <= p.V.mean && p.V.mean <= p.V.max && p.V.values === undefined);
+  }
+  assert.equal(r.stderr.trim().split('\n').length, 3, 'a header line and one line per site');
+  assert.match(r.stderr, /^layers\.1\.residual +alpha [\d.]+ +beta [\d.]+ +V \[3, 16, 4\] mean /m);
+  const to = join(tmp('inspect'), 'folded');
+  assert.equal(laurel(['fold', '--out', cnnRun, '--to', to]).status, 0);
+  const sites = (out: string) => one(laurel(['inspect', '--out', out, '--json']).stdout).sites;
+  const [trained, folded] = [sites(cnnRun), sites(to)];
+  assert.equal(folded.length, 9);
+  folded.forEach((s: { params: { name: string; values?: number[] }[] }, i: number) => {
+    const value = (site: typeof s, name: string) => site.params.find((q) => q.name === name)?.values?.[0];
+    if (s.params.length === 0) return; // a block whose shortcut took the whole combine
+    assert.equal(value(s, 'alpha'), 1, 'folding moves RW α into f');
+    assert.ok(Math.abs(value(s, 'beta')! - value(trained[i], 'beta')!) < 1e-6, `site ${i}: β kept`);
+  });
+  assert.ok(folded.filter((s: { params: unknown[] }) => s.params.length > 0).length >= 7);
+  assert.match(laurel(['inspect', '--out', to]).stdout, /folded for serving/);
+  refused(['inspect'], /--out/);
 });
 
 test('laurel bench --inference --dry --json: one JSON document with every measurement', () => {

@@ -251,3 +251,30 @@ test('a hand-written config literal is validated and normalized like residualCon
   assert.equal(res.parameterCount(), 2 * 2 * 3 * 4 + 3);
   res.dispose();
 });
+
+test("learned(): RW's α and β in place of its raw weights, small parameters in full, large ones summarized", () => {
+  const byName = (r: Residual) => Object.fromEntries(r.learned().map((p) => [p.name, p]));
+  const rw = byName(new Residual(cfg('rw+lr', { rank: 2 }), 8, { seed: 1 }));
+  assert.deepEqual(Object.keys(rw), ['alpha', 'beta', 'V', 'U']);
+  assert.deepEqual([rw.alpha.values, rw.beta.values], [[1], [1]], '2·softmax(0) = (1, 1)');
+  assert.deepEqual([rw.V.values?.length, rw.U.rms], [16, undefined], '16 values are listed');
+  const sigmoid = byName(new Residual(cfg('rw', { rwNorm: 'sigmoid' }), 8));
+  assert.deepEqual([sigmoid.alpha.values, sigmoid.beta.values], [[0.5], [0.5]]);
+  const perDim = byName(new Residual(cfg('rw', { rwPerDim: true }), 4));
+  assert.deepEqual(perDim.alpha.values, [1, 1, 1, 1]);
+  assert.deepEqual(byName(new Residual(cfg('rezero'), 8)).alpha, { name: 'alpha', shape: [], values: [0] });
+  const lambda = byName(new Residual(cfg('layerscale', { layerScaleInit: 0.1 }), 32)).lambda;
+  assert.deepEqual(lambda.shape, [32]);
+  assert.equal(lambda.values, undefined);
+  for (const s of [lambda.mean, lambda.rms, lambda.min, lambda.max]) assert.ok(Math.abs(s! - 0.1) < 1e-7);
+  const lr = byName(new Residual(cfg('lr', { rank: 4 }), 32, { seed: 2 }));
+  assert.deepEqual([lr.U.mean, lr.U.rms, lr.U.min, lr.U.max], [0, 0, 0, 0], 'U starts at 0');
+  assert.ok(lr.V.rms! > 0 && lr.V.min! < 0 && lr.V.max! > 0);
+  assert.deepEqual(byName(new Residual(cfg('pa', { k: 3, paH: 'identity' }), 8)).gamma.values, [0, 0, 0]);
+  assert.deepEqual(new Residual(cfg('baseline'), 8).learned(), []);
+  const r = new Residual(cfg('rw+lr', { rank: 2 }), 8);
+  const before = tf.memory().numTensors;
+  r.learned();
+  assert.equal(tf.memory().numTensors, before, 'learned() leaks no tensor (softmax, unstack)');
+  r.dispose();
+});
