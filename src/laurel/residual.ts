@@ -17,7 +17,7 @@ import { RW_RAW_NAMES, rwWeights } from './variants/parts.ts';
 
 /**
  * One learned quantity of a residual: its values when it has at most LEARNED_VALUES of them (α, β, γ, ReZero's
- * a, DWA's weights), else summary statistics (U, V, LayerScale's λ, per-dimension α and β).
+ * α, DWA's weights), else summary statistics (U, V, LayerScale's λ, per-dimension α and β).
  */
 export interface LearnedParam {
   name: string;
@@ -33,11 +33,20 @@ export interface LearnedParam {
 export const LEARNED_VALUES = 16;
 
 function describe(name: string, t: tf.Tensor): LearnedParam {
-  const v = Array.from(t.dataSync());
-  if (v.length <= LEARNED_VALUES) return { name, shape: t.shape, values: v };
-  const mean = v.reduce((a, x) => a + x, 0) / v.length;
-  const rms = Math.sqrt(v.reduce((a, x) => a + x * x, 0) / v.length);
-  return { name, shape: t.shape, mean, rms, min: Math.min(...v), max: Math.max(...v) };
+  const v = t.dataSync();
+  if (v.length <= LEARNED_VALUES) return { name, shape: t.shape, values: Array.from(v) };
+  // one pass, no spread: U and V of a wide model hold more values than a call may take as arguments
+  let sum = 0;
+  let squares = 0;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (const x of v) {
+    sum += x;
+    squares += x * x;
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
+  return { name, shape: t.shape, mean: sum / v.length, rms: Math.sqrt(squares / v.length), min, max };
 }
 
 export interface ResidualContext {
@@ -110,7 +119,7 @@ export class Residual extends Module {
 
   /**
    * What this residual has learned, in the paper's terms: RW's α and β (from its raw weights, math.ts
-   * rwAlphaBeta), then every other parameter as stored (γ, U, V, ReZero's a, λ, DWA's weights).
+   * rwAlphaBeta), then every other parameter as stored (γ, U, V, ReZero's α, λ, DWA's weights).
    */
   learned(): LearnedParam[] {
     const out: LearnedParam[] = [];

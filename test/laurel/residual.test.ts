@@ -278,3 +278,14 @@ test("learned(): RW's α and β in place of its raw weights, small parameters in
   assert.equal(tf.memory().numTensors, before, 'learned() leaks no tensor (softmax, unstack)');
   r.dispose();
 });
+
+test('learned() summarizes matrices larger than a call takes as arguments', () => {
+  const r = new Residual(cfg('lr', { rank: 96, vInit: 'column-orthogonal' }), 2048);
+  const V = r.learned().find((p) => p.name === 'V')!;
+  // column-orthogonal V [2048, 96]: 2048 entries of 1/√(r·D), the rest 0
+  const c = 1 / Math.sqrt(96 * 2048);
+  assert.deepEqual(V.shape, [2048, 96]);
+  assert.ok(Math.abs(V.max! - c) < 1e-9 && V.min === 0);
+  assert.ok(Math.abs(V.mean! - c / 96) < 1e-9 && Math.abs(V.rms! - c / Math.sqrt(96)) < 1e-9);
+  r.dispose();
+});
