@@ -221,6 +221,13 @@ test('lm report: params, SOTU and Moby Dick losses, cloze accuracy, memory and s
   assert.match(line('RW+LR+PA (r=32, k=3) *'), /−0\.0500/);
   assert.match(line('PA (k=3, identity h)'), /157\.22M, loss 2\.9512/);
   assert.match(md, /Unigram baseline \(SOTU test loss of the unigram model, the floor to beat\): 3\.1000\./);
+  // 100 items per trial, 3 seeds: 123 of 300 right is far above 1/4 (p < 0.001); 81 of 300 is not (p ≈ 0.230)
+  assert.match(md, /Cloze against chance \(25 %, 4 choices;/);
+  assert.match(md, /baseline, 4 layers 123 of 300 \(p = <0\.001\); .*; RW 81 of 300 \(p = 0\.230\); /);
+  const above = md.split('Above chance at p < 0.05: ')[1].split('\n')[0];
+  assert.match(above, /^baseline, 4 layers, baseline, 5 layers/);
+  assert.doesNotMatch(above, /\bRW,|\bRW\.$/, 'RW at 81 of 300 is not above chance');
+  assert.doesNotMatch(md, /spam probe acc\./, 'standard has no probe: no column');
   const svg = readFileSync(join(results, 'lm', 'lm.svg'), 'utf8');
   assert.ok(svg.startsWith('<svg') && svg.includes('errorbars_marks'));
 });
