@@ -13,7 +13,7 @@ import {
 } from './config.ts';
 import type { ActivationHistory } from './history.ts';
 import type { LaurelParams } from './options.ts';
-import { RW_RAW_NAMES, rwWeights } from './variants/parts.ts';
+import { rwRaw, rwWeights } from './variants/parts.ts';
 
 /**
  * One learned quantity of a residual: its values when it has at most LEARNED_VALUES of them (α, β, γ, ReZero's
@@ -123,15 +123,14 @@ export class Residual extends Module {
    */
   learned(): LearnedParam[] {
     const out: LearnedParam[] = [];
-    const rw = variantSpec(this.config.variant).rw;
-    if (rw) {
+    // RW's raw weights are shown as the α and β they stand for, in their place
+    const raw = variantSpec(this.config.variant).rw ? rwRaw(this.P) : undefined;
+    if (raw) {
       const { alpha, beta } = tf.tidy(() => rwWeights(this.config, this.P));
       out.push(describe('alpha', alpha), describe('beta', beta));
       tf.dispose([alpha, beta]);
     }
-    for (const [name, t] of Object.entries(this.P)) {
-      if (t && !(rw && RW_RAW_NAMES.includes(name))) out.push(describe(name, t));
-    }
+    for (const [name, t] of Object.entries(this.P)) if (t && t !== raw) out.push(describe(name, t));
     return out;
   }
 

@@ -30,9 +30,6 @@ export function rwInit(o: ResidualOptions, D: number): Entry {
   return ['w', tf.zeros(perDim ? [D, 2] : [2])];
 }
 
-/** The names RW's raw weights may have (rwInit). */
-export const RW_RAW_NAMES: readonly string[] = ['w', 'alphaBeta', 'p'];
-
 /** RW's raw weights, whichever normalization owns them. */
 export const rwRaw = (P: LaurelParams): tf.Tensor => (P.w ?? P.alphaBeta ?? P.p) as tf.Tensor;
 
