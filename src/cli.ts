@@ -17,7 +17,7 @@ const COMMANDS: Record<string, Command> = {
     run: async (argv) => (await import('./cli/params.ts')).paramsCommand(argv),
   },
   train: {
-    summary: 'Train a ResNet on Fashion-MNIST or a GPT on SOTU text (checkpoints, resume, metrics)',
+    summary: 'Train a ResNet on Fashion-MNIST or a GPT on English text (checkpoints, resume, metrics)',
     help: async () => (await import('./cli/train.ts')).TRAIN_HELP,
     run: async (argv) => (await import('./cli/train.ts')).trainCommand(argv),
   },

@@ -76,7 +76,7 @@ export interface LmPreset extends Timing {
   k: number;
   batchSize: number;
   maxSteps: number;
-  /** Text windows per evaluation set (SOTU test, Moby Dick) and cloze items (`--eval-limit`). */
+  /** Text windows per evaluation set (test documents, Moby Dick) and cloze items (`--eval-limit`). */
   evalLimit?: number;
   evalEvery?: number;
   /** Training windows (`--train-limit`), for smoke runs. */

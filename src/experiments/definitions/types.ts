@@ -49,6 +49,8 @@ export interface ExperimentDef {
   title: string;
   /** What in the paper this reproduces. */
   paperRef: string;
+  /** The data a budget trains and tests on, when it depends on the budget (a line of the report's header). */
+  data?(budget: Budget): string;
   metric: MetricDef;
   /** Further metrics compared pair by pair in the report (e.g. the LM's OOD loss and probe accuracy). */
   pairedMetrics?: readonly MetricDef[];
