@@ -21,7 +21,7 @@ import { pairedSection } from './paired-table.ts';
 import { pairedComparisons } from './paired.ts';
 import { experimentId, experimentResultsDir, experimentRunsDir } from './plan.ts';
 import { type BarDatum, type PointDatum, barChartSpec, renderSvg, sweepPlotSpec } from './plot.ts';
-import { type WelchResult, binomialUpperTail, mean, sampleStd, welchTTest } from './stats.ts';
+import { type WelchResult, binomialUpperTail, holmAdjust, mean, sampleStd, welchTTest } from './stats.ts';
 import { ResultStore, type TrialRecord } from './store.ts';
 import { type TrialSummary, buildTrialArgs, trialFingerprint } from './trial.ts';
 
@@ -301,12 +301,16 @@ function clozeAgainstChance(rows: RowSummary[]): string | null {
     const asked = items * s.cloze.values.length;
     return { s, right, asked, p: binomialUpperTail(right, asked, chance) };
   });
-  const above = results.filter((r) => r.p < ALPHA).map((r) => r.s.row.label);
+  // one test per row: a row of ten reaches p < 0.05 by chance alone about every other time, so the verdict
+  // uses Holm's adjustment for the number of rows
+  const adjusted = holmAdjust(results.map((r) => r.p));
+  const fmt = (p: number) => (p < 0.001 ? '<0.001' : p.toFixed(3));
+  const above = results.filter((_, i) => adjusted[i] < ALPHA).map((r) => r.s.row.label);
   return [
     `Cloze against chance (${(chance * 100).toFixed(0)} %, ${CLOZE_CHOICES} choices; right answers pooled over each`,
-    "row's trials, one-sided exact binomial test, not adjusted for the number of rows):",
-    `${results.map((r) => `${r.s.row.label} ${r.right} of ${r.asked} (p = ${r.p < 0.001 ? '<0.001' : r.p.toFixed(3)})`).join('; ')}.`,
-    `Above chance at p < ${ALPHA}: ${above.length ? above.join(', ') : 'no row'}.`,
+    `row's trials, one-sided exact binomial test, p and p adjusted for the ${results.length} rows by Holm's method):`,
+    `${results.map((r, i) => `${r.s.row.label} ${r.right} of ${r.asked} (p = ${fmt(r.p)}, adjusted ${fmt(adjusted[i])})`).join('; ')}.`,
+    `Above chance at adjusted p < ${ALPHA}: ${above.length ? above.join(', ') : 'no row'}.`,
   ].join(' ');
 }
 

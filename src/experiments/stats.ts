@@ -3,12 +3,14 @@
  * of one experiment share seeds, weights and batches: common random numbers), Welch's unequal-variance t-test
  * beside it, and the minimum detectable effect. The t distribution comes from stdlib (`@stdlib/stats-ttest`,
  * `@stdlib/stats-ttest2`, `@stdlib/stats-base-dists-t-cdf` / `-t-quantile`), and so does the binomial tail
- * (`@stdlib/stats-base-dists-binomial-cdf`); test/experiments/stats.test.ts checks them against mpmath, exact
+ * (`@stdlib/stats-base-dists-binomial-cdf`) and Holm's adjustment for many tests (`@stdlib/stats-padjust`);
+ * test/experiments/stats.test.ts checks them against mpmath, exact
  * rational sums and R's published output (test/fixtures/make_stats_reference.py).
  */
 import type BinomialCdf from '@stdlib/stats-base-dists-binomial-cdf';
 import type TCdf from '@stdlib/stats-base-dists-t-cdf';
 import type TQuantile from '@stdlib/stats-base-dists-t-quantile';
+import type PAdjust from '@stdlib/stats-padjust';
 import type TTest from '@stdlib/stats-ttest';
 import type TTest2 from '@stdlib/stats-ttest2';
 import { requireOptional } from '../util/optional.ts';
@@ -160,4 +162,13 @@ export function binomialUpperTail(k: number, n: number, p: number): number {
   if (k > n) return 0;
   // X ≥ k ⇔ n − X ≤ n − k, and n − X ~ Binomial(n, 1 − p): a lower tail, so that tiny p-values do not cancel to 0
   return requireOptional<typeof BinomialCdf>('@stdlib/stats-base-dists-binomial-cdf')(n - k, n, 1 - p);
+}
+
+/**
+ * Holm's step-down adjustment of p-values for testing them all at once (family-wise error ≤ α when every
+ * adjusted p < α is called significant); the same as R's `p.adjust(p, "holm")`. Order is kept.
+ */
+export function holmAdjust(ps: readonly number[]): number[] {
+  if (ps.length === 0) return [];
+  return requireOptional<typeof PAdjust>('@stdlib/stats-padjust')([...ps], 'holm');
 }

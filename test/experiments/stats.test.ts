@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import {
   binomialUpperTail,
   ciHalfWidth,
+  holmAdjust,
   mean,
   minimumDetectableEffect,
   pairedTTest,
@@ -117,4 +118,16 @@ test('binomial upper tail P(X ≥ k) against exact rational sums, tiny tails inc
     [1, 10, 1.5],
   ])
     assert.ok(Number.isNaN(binomialUpperTail(bad[0], bad[1], bad[2])), `NaN for ${bad}`);
+});
+
+test("Holm's adjustment: sorted step-down multipliers m, m − 1, …, a running maximum, capped at 1; order kept", () => {
+  // by hand (R's p.adjust(p, "holm") defines it the same way): sorted 0.005·4 = 0.02, 0.01·3 = 0.03,
+  // 0.03·2 = 0.06, 0.04·1 = 0.04 → raised to the running maximum 0.06
+  const got = holmAdjust([0.01, 0.04, 0.03, 0.005]);
+  [0.03, 0.06, 0.06, 0.02].forEach((want, i) => close(got[i], want, 1e-15, `p[${i}]`));
+  const two = holmAdjust([0.2, 0.001]);
+  close(two[0], 0.2, 1e-15, 'the larger p keeps its value');
+  close(two[1], 0.002, 1e-15, 'the smaller p doubles');
+  assert.deepEqual(holmAdjust([0.5, 0.6]), [1, 1]);
+  assert.deepEqual(holmAdjust([]), []);
 });
