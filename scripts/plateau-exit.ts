@@ -10,6 +10,8 @@
 // batch's loss is noisy; three in a row are not a fluke). A trial that never gets there has no exit step.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { mean } from '../src/experiments/stats.ts';
+import { ResultStore } from '../src/experiments/store.ts';
 
 const EXIT_LOSS = 2.3;
 
@@ -25,8 +27,8 @@ export function plateauExit(log: string): number | null {
 }
 
 function pearson(xs: number[], ys: number[]): number {
-  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+  const mx = mean(xs);
+  const my = mean(ys);
   let sxy = 0;
   let sxx = 0;
   let syy = 0;
@@ -39,18 +41,16 @@ function pearson(xs: number[], ys: number[]): number {
 }
 
 function main(dir: string): void {
-  const resultsPath = join(dir, 'results.jsonl');
-  if (!existsSync(resultsPath)) {
-    console.error(`plateau-exit: ${resultsPath} does not exist; pass an experiment's results folder`);
+  const store = new ResultStore(dir);
+  if (!existsSync(store.path)) {
+    console.error(`plateau-exit: ${store.path} does not exist; pass an experiment's results folder`);
     process.exit(1);
   }
-  // the latest ok record of each trial (a re-run appends a newer one)
+  // the latest ok record of each trial (a re-run appends a newer one); lines that are not records are skipped
   const loss = new Map<string, number>();
-  for (const line of readFileSync(resultsPath, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    const r = JSON.parse(line);
-    if (r.status === 'ok' && typeof r.summary?.test_loss === 'number')
-      loss.set(`${r.row}/seed${r.seed}`, r.summary.test_loss);
+  for (const r of store.readAll()) {
+    const testLoss = r.summary?.test_loss;
+    if (r.status === 'ok' && typeof testLoss === 'number') loss.set(r.key, testLoss);
   }
   const rows = [...new Set([...loss.keys()].map((k) => k.split('/')[0]))];
   const seeds = [...new Set([...loss.keys()].map((k) => k.split('/')[1]))].sort();

@@ -49,7 +49,14 @@ test('the script: a table of exit steps and test losses per row and seed, and th
     ['rezero', 1, null, 2.4],
   ] as const;
   const records = trials.map(([row, seed, , loss]) =>
-    JSON.stringify({ row, seed, status: 'ok', summary: { test_loss: loss } }),
+    JSON.stringify({
+      row,
+      seed,
+      key: `${row}/seed${seed}`,
+      fingerprint: 'f',
+      status: 'ok',
+      summary: { test_loss: loss },
+    }),
   );
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'results.jsonl'), `${records.join('\n')}\n`);
