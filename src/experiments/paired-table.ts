@@ -5,7 +5,7 @@
  */
 import type { ExperimentDef } from './definitions/index.ts';
 import type { PairedRow } from './paired.ts';
-import { ALPHA, POWER } from './stats.ts';
+import { ALPHA, POWER, formatP } from './stats.ts';
 
 const dash = '—';
 
@@ -15,7 +15,7 @@ function signed(x: number, digits: number): string {
 
 function pValue(p: number): string {
   if (!Number.isFinite(p)) return dash;
-  const s = p < 0.001 ? '<0.001' : p.toFixed(3);
+  const s = formatP(p);
   return p < ALPHA ? `**${s}**` : s;
 }
 

@@ -21,7 +21,15 @@ import { pairedSection } from './paired-table.ts';
 import { pairedComparisons } from './paired.ts';
 import { experimentId, experimentResultsDir, experimentRunsDir } from './plan.ts';
 import { type BarDatum, type PointDatum, barChartSpec, renderSvg, sweepPlotSpec } from './plot.ts';
-import { type WelchResult, binomialUpperTail, holmAdjust, mean, sampleStd, welchTTest } from './stats.ts';
+import {
+  type WelchResult,
+  binomialUpperTail,
+  formatP,
+  holmAdjust,
+  mean,
+  sampleStd,
+  welchTTest,
+} from './stats.ts';
 import { ResultStore, type TrialRecord } from './store.ts';
 import { type TrialSummary, buildTrialArgs, trialFingerprint } from './trial.ts';
 
@@ -181,7 +189,7 @@ function fmtPct(x: number | null): string {
 function fmtP(w: WelchResult | null, significant: boolean): string {
   if (!w) return '(reference)';
   if (!Number.isFinite(w.p)) return dash;
-  const p = w.p < 0.001 ? '<0.001' : w.p.toFixed(3);
+  const p = formatP(w.p);
   return significant ? `**${p}** *` : p;
 }
 
@@ -304,12 +312,11 @@ function clozeAgainstChance(rows: RowSummary[]): string | null {
   // one test per row: a row of ten reaches p < 0.05 by chance alone about every other time, so the verdict
   // uses Holm's adjustment for the number of rows
   const adjusted = holmAdjust(results.map((r) => r.p));
-  const fmt = (p: number) => (p < 0.001 ? '<0.001' : p.toFixed(3));
   const above = results.filter((_, i) => adjusted[i] < ALPHA).map((r) => r.s.row.label);
   return [
     `Cloze against chance (${(chance * 100).toFixed(0)} %, ${CLOZE_CHOICES} choices; right answers pooled over each`,
     `row's trials, one-sided exact binomial test, p and p adjusted for the ${results.length} rows by Holm's method):`,
-    `${results.map((r, i) => `${r.s.row.label} ${r.right} of ${r.asked} (p = ${fmt(r.p)}, adjusted ${fmt(adjusted[i])})`).join('; ')}.`,
+    `${results.map((r, i) => `${r.s.row.label} ${r.right} of ${r.asked} (p = ${formatP(r.p)}, adjusted ${formatP(adjusted[i])})`).join('; ')}.`,
     `Above chance at adjusted p < ${ALPHA}: ${above.length ? above.join(', ') : 'no row'}.`,
   ].join(' ');
 }

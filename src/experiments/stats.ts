@@ -4,8 +4,8 @@
  * beside it, and the minimum detectable effect. The t distribution comes from stdlib (`@stdlib/stats-ttest`,
  * `@stdlib/stats-ttest2`, `@stdlib/stats-base-dists-t-cdf` / `-t-quantile`), and so does the binomial tail
  * (`@stdlib/stats-base-dists-binomial-cdf`) and Holm's adjustment for many tests (`@stdlib/stats-padjust`);
- * test/experiments/stats.test.ts checks them against mpmath, exact
- * rational sums and R's published output (test/fixtures/make_stats_reference.py).
+ * test/experiments/stats.test.ts checks them against mpmath, exact rational sums and R's published output
+ * (test/fixtures/make_stats_reference.py), Holm's against values worked by hand.
  */
 import type BinomialCdf from '@stdlib/stats-base-dists-binomial-cdf';
 import type TCdf from '@stdlib/stats-base-dists-t-cdf';
@@ -19,6 +19,11 @@ import { requireOptional } from '../util/optional.ts';
 export const ALPHA = 0.05;
 /** Power the minimum detectable effect is stated at. */
 export const POWER = 0.8;
+
+/** A p-value as the reports print it: three decimals, or `<0.001`. */
+export function formatP(p: number): string {
+  return p < 0.001 ? '<0.001' : p.toFixed(3);
+}
 
 export function mean(xs: readonly number[]): number {
   if (xs.length === 0) return Number.NaN;
