@@ -112,8 +112,11 @@ export function gptConfig(c: Partial<GptConfig> = {}): GptConfig {
   if (config.positions === 'rotary' && (config.dim / config.heads) % 2 !== 0) {
     throw new Error(`gpt: bad heads ${config.heads}; rotary positions need an even head size dim/heads`);
   }
-  if (!(config.mlpRatio > 0 && Number.isInteger(Math.round(config.mlpRatio * config.dim)))) {
-    throw new Error(`gpt: bad mlpRatio ${config.mlpRatio}; allowed: a number > 0`);
+  // The MLP's hidden width is round(mlpRatio · dim): it must be a finite integer of at least 1.
+  if (!(Number.isFinite(config.mlpRatio) && Math.round(config.mlpRatio * config.dim) >= 1)) {
+    throw new Error(
+      `gpt: bad mlpRatio ${config.mlpRatio}; allowed: a number with round(mlpRatio * dim) >= 1 (dim ${config.dim})`,
+    );
   }
   if (config.positions !== 'learned' && config.positions !== 'rotary') {
     throw new Error(`gpt: bad positions '${config.positions}'; allowed: 'learned', 'rotary'`);

@@ -192,6 +192,17 @@ test('layer errors name the problem; fileIO works without the router', async () 
     () => new LaurelResidualLayer({ variant: 'pa', k: 2 }).apply([x, x, x, x]),
     /allowed: 2 to 3/,
   );
+  // Eager calls after the first are checked too: tfjs would otherwise broadcast [1, 8] against [4, 8].
+  const eager = new LaurelResidualLayer({ variant: 'rw+lr', rank: 2 });
+  eager.apply([tf.ones([2, 8]), tf.ones([2, 8])]);
+  assert.throws(() => eager.apply([tf.ones([4, 8]), tf.ones([1, 8])]), /input 0 shape \[4,8\] must equal x/);
+  assert.throws(() => eager.apply([tf.ones([2, 6]), tf.ones([2, 6])]), /must end in 8/);
+  const pa = new LaurelResidualLayer({ variant: 'pa', k: 2 });
+  pa.apply([tf.ones([2, 8]), tf.ones([2, 8]), tf.ones([2, 8])]);
+  assert.throws(
+    () => pa.apply([tf.ones([2, 8]), tf.ones([2, 8]), tf.ones([1, 8])]),
+    /input 2 shape \[1,8\] must equal x/,
+  );
 
   const model = tf.model({
     inputs: x,

@@ -46,6 +46,16 @@ test('GPT maps int32 [B, T] to logits [B, T, V] (learned/rotary positions, tied/
   assert.throws(() => m.forward(tokens([[1, 2, 3, 4, 5, 6, 7, 8, 9]])), /context 8/);
 });
 
+test('a GPT config whose MLP would have no hidden unit is refused, naming mlpRatio', () => {
+  for (const mlpRatio of [0.01, 0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+    assert.throws(() => buildModel({ ...small, mlpRatio }), /bad mlpRatio/, `mlpRatio ${mlpRatio}`);
+    assert.throws(() => countParams({ ...small, mlpRatio }), /bad mlpRatio/, `mlpRatio ${mlpRatio}`);
+  }
+  const m = buildModel({ ...small, mlpRatio: 1 / 16 }) as Gpt; // one hidden unit at dim 16
+  assert.deepEqual(m.forward(tokens(seq)).shape, [2, 7, 13]);
+  m.dispose();
+});
+
 test('the plain GPT layer is the standard pre-norm block: x + a + MLP(LN₂(x + a)), head tied to wte', () => {
   const m = buildModel({ ...small, layers: 1 }) as Gpt;
   const t = tokens(seq);

@@ -65,12 +65,8 @@ export class LaurelResidualLayer extends tf.layers.Layer {
 
   override build(inputShape: Shape | Shape[]): void {
     const shapes = (Array.isArray(inputShape[0]) ? inputShape : [inputShape]) as Shape[];
-    const name = `LaurelResidualLayer(${this.laurel.variant})`;
-    if (shapes.length < 2 || shapes.length > this.maxInputs()) {
-      throw new Error(
-        `${name}: got ${shapes.length} inputs; allowed: 2 to ${this.maxInputs()} ([fx, x, ...earlier activations or x̂])`,
-      );
-    }
+    const name = this.errorName();
+    this.checkCount(shapes.length);
     const x = shapes[1];
     for (const [i, s] of shapes.entries()) {
       const same = s.length === x.length && s.every((d, j) => d === x[j] || d === null || x[j] === null);
@@ -96,13 +92,43 @@ export class LaurelResidualLayer extends tf.layers.Layer {
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
-      const [fx, x, ...extra] = Array.isArray(inputs) ? inputs : [inputs];
+      const all = Array.isArray(inputs) ? inputs : [inputs];
+      this.checkTensors(all);
+      const [fx, x, ...extra] = all;
       const P: LaurelParams = {};
       for (const [n, w] of Object.entries(this.P)) P[n] = w.read();
       if (variantSpec(this.laurel.variant).xNormed)
         return residualForward(this.laurel, P, fx, x, [], extra[0] ?? x);
       return residualForward(this.laurel, P, fx, x, extra);
     });
+  }
+
+  private errorName(): string {
+    return `LaurelResidualLayer(${this.laurel.variant})`;
+  }
+
+  private checkCount(n: number): void {
+    if (n < 2 || n > this.maxInputs()) {
+      throw new Error(
+        `${this.errorName()}: got ${n} inputs; allowed: 2 to ${this.maxInputs()} ([fx, x, ...earlier activations or x̂])`,
+      );
+    }
+  }
+
+  /** build() checked the shapes of the first call only; later calls must match them, or tfjs would broadcast. */
+  private checkTensors(inputs: tf.Tensor[]): void {
+    this.checkCount(inputs.length);
+    const x = inputs[1];
+    if (x.shape[x.rank - 1] !== this.dim) {
+      throw new Error(
+        `${this.errorName()}: x shape [${x.shape}] must end in ${this.dim}, the D the layer was built with`,
+      );
+    }
+    for (const [i, t] of inputs.entries()) {
+      if (t.rank !== x.rank || t.shape.some((d, j) => d !== x.shape[j])) {
+        throw new Error(`${this.errorName()}: input ${i} shape [${t.shape}] must equal x shape [${x.shape}]`);
+      }
+    }
   }
 
   /** Parameters this layer adds over a plain residual (the paper's formula); needs the layer built. */
