@@ -8,7 +8,7 @@
 import { reportError } from './cli/errors.ts';
 import { UsageError } from './cli/flags.ts';
 import { type Command, registeredCommands } from './cli/registry.ts';
-import { requestedBackend } from './engine/backends.ts';
+import { poolMegabytes, requestedBackend } from './engine/backends.ts';
 
 const COMMANDS: Record<string, Command> = {
   params: {
@@ -102,7 +102,9 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(mainHelp());
     return name === undefined ? 2 : 0;
   }
-  requestedBackend(); // $LAUREL_BACKEND is checked for every command, also those that start no backend
+  // the environment is checked for every command, also those that start no backend
+  requestedBackend();
+  poolMegabytes(process.env.LAUREL_POOL_MB);
   const cmd = COMMANDS[name];
   if (!cmd) throw new UsageError(`unknown command '${name}'; commands: ${Object.keys(COMMANDS).join(', ')}`);
   if (rest.includes('--help') || rest.includes('-h')) {

@@ -62,8 +62,9 @@ function convert(def: FlagDef, raw: string, command: string): FlagValue {
   let v: FlagValue;
   switch (def.type) {
     case 'int':
-      if (!/^[-+]?\d+$/.test(raw.trim())) throw bad('an integer');
       v = Number.parseInt(raw, 10);
+      if (!/^[-+]?\d+$/.test(raw.trim()) || !Number.isSafeInteger(v))
+        throw bad('an integer (at most 2^53 - 1)');
       break;
     case 'number':
       v = Number(raw);
@@ -84,6 +85,46 @@ function convert(def: FlagDef, raw: string, command: string): FlagValue {
     if (def.above !== undefined && !(v > def.above)) throw bad(`a value > ${def.above}`);
   }
   return v;
+}
+
+/** The JSON type a stored flag of each type has. */
+const JS_TYPE: Record<FlagType, string> = {
+  int: 'number',
+  number: 'number',
+  string: 'string',
+  path: 'string',
+  bool: 'boolean',
+};
+
+/**
+ * Checks flags read back from a file (a run's stored flags) by the command line's rules: `stored` must be an
+ * object whose every key is one of `defs`, with a value of the flag's type that passes its checks. `source`
+ * names the file in errors, e.g. "laurel train: run/config.json: bad value 'foo' for --task: ...".
+ */
+export function checkStoredFlags(
+  stored: unknown,
+  defs: readonly FlagDef[],
+  command: string,
+  source: string,
+): Record<string, FlagValue> {
+  const where = `${command}: ${source}`;
+  if (stored === null || typeof stored !== 'object' || Array.isArray(stored)) {
+    throw new UsageError(`laurel ${where}: the stored flags are not an object`);
+  }
+  const byName = new Map(defs.map((d) => [d.name, d]));
+  for (const [name, v] of Object.entries(stored)) {
+    const def = byName.get(name);
+    if (def === undefined) throw new UsageError(`laurel ${where}: unknown stored flag --${name}`);
+    const want = JS_TYPE[def.type];
+    const actual: string = typeof v;
+    if (actual !== want) {
+      throw new UsageError(
+        `laurel ${where}: bad value ${JSON.stringify(v)} for --${name}: expected a ${want}`,
+      );
+    }
+    if (def.type !== 'bool') convert(def, String(v), where);
+  }
+  return stored as Record<string, FlagValue>;
 }
 
 /**

@@ -13,6 +13,9 @@ export const TASKS = ['fashion-mnist', 'text'] as const;
 export type TaskName = (typeof TASKS)[number];
 
 const M = 'Model';
+/** Depth limit for --layers and --extra-blocks: far past anything trainable here, short of a hang in building. */
+const MAX_DEPTH = 10_000;
+
 export const MODEL_FLAGS: FlagDef[] = [
   {
     name: 'model',
@@ -82,6 +85,7 @@ export const MODEL_FLAGS: FlagDef[] = [
     name: 'extra-blocks',
     type: 'int',
     min: 0,
+    max: MAX_DEPTH,
     default: 0,
     help: 'Naive scaling: extra blocks (ResNet stage --extra-stage) or extra GPT layers',
     group: M,
@@ -94,7 +98,7 @@ export const MODEL_FLAGS: FlagDef[] = [
     group: M,
     defaultText: '3',
   },
-  { name: 'layers', type: 'int', min: 1, help: 'GPT layers', group: M, defaultText: '4' },
+  { name: 'layers', type: 'int', min: 1, max: MAX_DEPTH, help: 'GPT layers', group: M, defaultText: '4' },
   { name: 'dim', type: 'int', min: 2, help: 'GPT width D', group: M, defaultText: '128' },
   { name: 'heads', type: 'int', min: 1, help: 'GPT attention heads', group: M, defaultText: '4' },
   {
@@ -225,6 +229,7 @@ export const TRAIN_FLAGS: FlagDef[] = [
     name: 'seed',
     type: 'int',
     min: 0,
+    max: 0xffffffff, // the Rng's state is 32 bits: a larger seed would alias a smaller one
     default: 0,
     help: 'Seed of the weights, data order and augmentation',
     group: T,

@@ -92,6 +92,9 @@ function fromIdx(path: string, bytes: Uint8Array, first: number, count: number, 
     throw new UsageError(`laurel predict: ${path} is ${what} (${(e as Error).message})`);
   }
   const [n, height, width] = idx.dims;
+  if (!(height >= 1 && width >= 1)) {
+    throw new UsageError(`laurel predict: ${path} holds ${height}×${width} images, with no pixels`);
+  }
   if (first + count > n) {
     const want = count === 1 ? `image ${first}` : `${count} images`;
     throw new UsageError(`laurel predict: ${path} holds ${n} images, cannot take ${want}`);

@@ -76,7 +76,7 @@ export function readRunConfig(out: string): RunConfig {
   const path = configPath(out);
   if (!existsSync(path)) throw new UsageError(`no run in ${out}: ${path} is missing`);
   const c = readJson(path) as RunConfig;
-  if (c?.format !== 'laurel-run' || typeof c.flags !== 'object')
+  if (c?.format !== 'laurel-run' || c.flags === null || typeof c.flags !== 'object' || Array.isArray(c.flags))
     throw new UsageError(`${path} is not a laurel run config`);
   return c;
 }
@@ -237,6 +237,10 @@ export function setupRun(f: Flags, build: ResNetBuildOptions = {}): Run {
   const byEpochs = Math.max(1, Math.ceil((f.epochs as number) * stepsPerEpoch));
   const maxSteps = f['max-steps'] as number | undefined;
   const totalSteps = maxSteps !== undefined ? Math.min(maxSteps, byEpochs) : byEpochs;
+  if (!Number.isSafeInteger(totalSteps))
+    throw new UsageError(
+      `--epochs ${f.epochs} makes ${byEpochs} steps; allowed: at most 2^53 - 1 (or give --max-steps)`,
+    );
   const evalEvery =
     (f['eval-every'] as number | undefined) ??
     (f.task === 'text'

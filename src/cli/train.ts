@@ -7,7 +7,7 @@ import { Progress } from '../train/progress.ts';
 import type { Model } from '../train/task.ts';
 import { checkDirCreatable, ensureDir, removeEmptyDirs, writeJsonAtomic } from '../util/files.ts';
 import { Rng } from '../util/rng.ts';
-import { type FlagDef, UsageError, formatHelp, parseFlags, requiredFlag } from './flags.ts';
+import { type FlagDef, UsageError, checkStoredFlags, formatHelp, parseFlags, requiredFlag } from './flags.ts';
 import { MODEL_FLAGS, RUNTIME_FLAGS, TRAIN_FLAGS, refuseUnreadVariantFlags } from './options.ts';
 import {
   type Flags,
@@ -23,6 +23,7 @@ import { loadInitialWeights } from './weights.ts';
 
 export const TRAIN_CMD_FLAGS: FlagDef[] = [...TRAIN_FLAGS, ...MODEL_FLAGS, ...RUNTIME_FLAGS];
 const RUNTIME = new Set(RUNTIME_FLAGS.map((f) => f.name));
+const STORED_FLAGS = [...TRAIN_FLAGS, ...MODEL_FLAGS];
 
 export const TRAIN_HELP = formatHelp(
   'train',
@@ -48,10 +49,11 @@ function firstDifference(a: Flags, b: Flags): string | undefined {
   return keys.find((k) => (a[k] ?? null) !== (b[k] ?? null));
 }
 
-/** The flags stored with the checkpoint (null for a checkpoint written without them). */
+/** The flags stored with the checkpoint (null for a checkpoint written without them), checked. */
 function checkpointFlags(out: string): Flags | null {
   const c = readCheckpointInfo(out).config;
-  return c !== null && typeof c === 'object' && !Array.isArray(c) ? (c as Flags) : null;
+  if (c === null || c === undefined) return null;
+  return checkStoredFlags(c, STORED_FLAGS, 'train', `the checkpoint in ${out}`);
 }
 
 /**
@@ -61,7 +63,10 @@ function checkpointFlags(out: string): Flags | null {
 function runFlags(values: Flags, given: Set<string>, out: string, resume: boolean): Flags {
   const hasConfig = existsSync(configPath(out));
   if (resume && (hasConfig || hasCheckpoint(out))) {
-    const fromConfig = hasConfig ? readRunConfig(out).flags : null;
+    // stored flags are checked like typed ones: a hand-edited or damaged file must not train something else
+    const fromConfig = hasConfig
+      ? checkStoredFlags(readRunConfig(out).flags, STORED_FLAGS, 'train', configPath(out))
+      : null;
     const fromCheckpoint = hasCheckpoint(out) ? checkpointFlags(out) : null;
     if (fromConfig && fromCheckpoint) {
       const k = firstDifference(fromConfig, fromCheckpoint);
@@ -72,7 +77,12 @@ function runFlags(values: Flags, given: Set<string>, out: string, resume: boolea
         );
       }
     }
-    const saved = (fromCheckpoint ?? fromConfig) as Flags;
+    const saved = fromCheckpoint ?? fromConfig;
+    if (saved === null) {
+      throw new UsageError(
+        `laurel train: the checkpoint in ${out} stores no run flags and ${configPath(out)} is missing; cannot resume`,
+      );
+    }
     for (const name of given) {
       if (RUNTIME.has(name)) continue;
       if (saved[name] !== values[name]) {
@@ -81,13 +91,18 @@ function runFlags(values: Flags, given: Set<string>, out: string, resume: boolea
         );
       }
     }
-    return saved;
+    return resolveRunFlags(saved);
   }
   if (!resume && (hasCheckpoint(out) || hasConfig)) {
     throw new UsageError(
       `laurel train: ${out} already holds a run; add --resume to continue it, or pick another --out`,
     );
   }
+  return resolveRunFlags(values);
+}
+
+/** The run's flags with their defaults, after the checks between flags (the same for new and stored flags). */
+function resolveRunFlags(values: Flags): Flags {
   if (values.task === undefined)
     throw new UsageError('laurel train: --task is required (fashion-mnist or text)');
   refuseUnreadVariantFlags(values);
@@ -292,10 +307,16 @@ export async function trainCommand(argv: string[]): Promise<number> {
   let started = false;
   try {
     const flags = runFlags(values, given, out, resume);
+    const stopAt = values['stop-at'] as number | undefined;
+    if (stopAt !== undefined && resume && hasCheckpoint(out)) {
+      const at = readCheckpointInfo(out).step;
+      if (stopAt <= at)
+        throw new UsageError(`laurel train: --stop-at ${stopAt} is not after the checkpoint's step ${at}`);
+    }
     const backend = await startBackend(values);
     const { summary, result } = await runTraining(flags, out, {
       resume,
-      stopAt: values['stop-at'] as number | undefined,
+      stopAt,
       quiet: values.quiet as boolean,
       backend,
       lock,

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './addon.ts';
+import { poolMegabytes } from './backends.ts';
 import { registerCast } from './kernels/cast.ts';
 import { registerConv } from './kernels/conv.ts';
 import { registerElementwise, registerReluGrad } from './kernels/elementwise.ts';
@@ -23,19 +24,9 @@ export const NATIVE_BACKEND = 'native';
  * memory stays reserved for reuse; `clearPool()` hands it back.
  */
 const POOL_PER_SIZE = 256;
-const POOL_MAX_BYTES = poolMegabytes(process.env.LAUREL_POOL_MB) * 1024 * 1024;
 const POOL_MIN_LENGTH = 256;
 
 type DataId = object;
-
-/** Parses `LAUREL_POOL_MB` (unset or empty: 1024). */
-export function poolMegabytes(env: string | undefined): number {
-  if (env === undefined || env === '') return 1024;
-  const mb = Number(env);
-  if (!Number.isFinite(mb) || mb < 0)
-    throw new Error(`LAUREL_POOL_MB must be a number of megabytes ≥ 0 (got ${JSON.stringify(env)})`);
-  return mb;
-}
 
 /**
  * MathBackendCPU plus a buffer pool for kernel outputs. Only arrays this backend allocated (alloc) are recycled,
@@ -46,6 +37,7 @@ export class NativeBackend extends MathBackendCPU {
   private owned = new WeakSet<Float32Array>();
   private pool = new Map<number, Float32Array[]>();
   private pooledBytes = 0;
+  private readonly poolMaxBytes = poolMegabytes(process.env.LAUREL_POOL_MB) * 1024 * 1024;
   pooling = process.env.LAUREL_POOL !== '0';
   poolHits = 0;
   poolMisses = 0;
@@ -76,7 +68,7 @@ export class NativeBackend extends MathBackendCPU {
   /** Returns an array from alloc that nothing references any more. */
   free(a: Float32Array): void {
     if (!this.pooling || !this.owned.has(a)) return;
-    if (this.pooledBytes + a.byteLength > POOL_MAX_BYTES) return;
+    if (this.pooledBytes + a.byteLength > this.poolMaxBytes) return;
     let list = this.pool.get(a.length);
     if (!list) {
       list = [];

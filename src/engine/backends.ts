@@ -1,5 +1,5 @@
-// The backend names laurel accepts, apart from index.ts so that the CLI can check $LAUREL_BACKEND and
-// --backend without loading tfjs.
+// The backend names and environment settings laurel accepts, apart from index.ts so that the CLI can check
+// $LAUREL_BACKEND, $LAUREL_POOL_MB and --backend without loading tfjs.
 import { InputError } from '../util/errors.ts';
 
 export const BACKEND_NAMES = ['native', 'cpu', 'wasm'] as const;
@@ -20,4 +20,14 @@ export function requestedBackend(name?: string): BackendName {
   const env = process.env.LAUREL_BACKEND;
   if (env === undefined || env === '') return 'native';
   return checked(env, 'LAUREL_BACKEND');
+}
+
+/** Parses `LAUREL_POOL_MB` (unset or empty: 1024); the CLI and initBackend check it before tfjs builds the
+ * backend (tfjs would turn an error in the backend's constructor into a silent fallback). */
+export function poolMegabytes(env: string | undefined): number {
+  if (env === undefined || env === '') return 1024;
+  const mb = Number(env);
+  if (!Number.isFinite(mb) || mb < 0)
+    throw new InputError(`LAUREL_POOL_MB must be a number of megabytes ≥ 0 (got ${JSON.stringify(env)})`);
+  return mb;
 }

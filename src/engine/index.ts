@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadAddon } from './addon.ts';
 import { NATIVE_BACKEND, nativeKernelNames, registerNativeBackend } from './backend.ts';
-import { type BackendName, requestedBackend } from './backends.ts';
+import { type BackendName, poolMegabytes, requestedBackend } from './backends.ts';
 import { nativeOps } from './fused.ts';
 import { registerOps } from './ops/index.ts';
 import { getNumThreads, setNumThreads } from './threads.ts';
@@ -79,6 +79,7 @@ export function convFilterGradMode(backend: string): 'conv' | 'tfjs' {
 export async function initBackend(name?: BackendName): Promise<string> {
   const want = requestedBackend(name);
   if (want === 'native') {
+    poolMegabytes(process.env.LAUREL_POOL_MB);
     const why = ensureNative() ?? (await trySet(NATIVE_BACKEND));
     if (why === null) return tf.getBackend();
     warn(`native backend unavailable (${why}); falling back to the slow cpu backend`);

@@ -10,9 +10,10 @@
  * from their checkpoints: same `--out`, `--resume`); their wall time still counts in the report.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { writeJsonAtomic } from '../util/files.ts';
 import type { ExecContext, TrialExecutor, TrialOutcome } from './executor.ts';
 import { gitCommit } from './git.ts';
 import { CRN_VERSION } from './paired.ts';
@@ -79,10 +80,8 @@ export function prepareRunDir(trial: TrialSpec, fingerprint: string): void {
     if (old !== fingerprint) renameSync(trial.out, `${trial.out}.stale-${Date.now()}`);
   }
   mkdirSync(trial.out, { recursive: true });
-  writeFileSync(
-    marker,
-    `${JSON.stringify({ fingerprint, key: trialKey(trial), seed: trial.seed, train: trial.train }, null, 2)}\n`,
-  );
+  // atomic: a marker torn by a crash would not parse, and the next start would set the trial's checkpoint aside
+  writeJsonAtomic(marker, { fingerprint, key: trialKey(trial), seed: trial.seed, train: trial.train });
 }
 
 /** How long a stopped trainer may take to write its checkpoint before it is killed. */

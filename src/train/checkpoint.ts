@@ -167,16 +167,46 @@ function readManifest(runDir: string): Manifest {
   if (m.version !== CHECKPOINT_VERSION) {
     throw bad(dir, `format version ${m.version}, this laurel reads version ${CHECKPOINT_VERSION}`);
   }
-  if (
-    typeof m.blob !== 'string' ||
-    m.blob.includes('/') ||
-    !Array.isArray(m.tensors) ||
-    !Number.isInteger(m.step) ||
-    m.step < 0
-  ) {
-    throw bad(dir, 'manifest.json is incomplete');
-  }
+  // The SHA-256 covers the blob only: every other field is checked here, so that an edited or damaged
+  // manifest is refused before anything is restored from it.
+  const field = whichFieldIsBad(m);
+  if (field !== null) throw bad(dir, `manifest.json has a bad or missing '${field}'`);
   return m;
+}
+
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** The first manifest field that does not have the type `saveCheckpoint` writes, or null. */
+function whichFieldIsBad(m: Manifest): string | null {
+  if (typeof m.blob !== 'string' || m.blob === '' || m.blob.includes('/')) return 'blob';
+  if (!isCount(m.bytes)) return 'bytes';
+  if (typeof m.sha256 !== 'string') return 'sha256';
+  if (!isCount(m.step)) return 'step';
+  if (!(Number.isFinite(m.epoch) && m.epoch >= 0)) return 'epoch';
+  if (!(Number.isInteger(m.rng) && m.rng >= 0 && m.rng <= 0xffffffff)) return 'rng';
+  if (!isObject(m.optimizer) || typeof m.optimizer.type !== 'string' || !isCount(m.optimizer.step))
+    return 'optimizer';
+  const b = m.best as unknown;
+  if (
+    b !== null &&
+    !(isObject(b) && typeof b.metric === 'string' && Number.isFinite(b.value) && isCount(b.step))
+  )
+    return 'best';
+  if (!Array.isArray(m.tensors)) return 'tensors';
+  for (const [i, e] of (m.tensors as unknown[]).entries()) {
+    if (
+      !isObject(e) ||
+      typeof e.name !== 'string' ||
+      !Array.isArray(e.shape) ||
+      !e.shape.every(isCount) ||
+      !isCount(e.offset) ||
+      !isCount(e.bytes)
+    )
+      return `tensors[${i}]`;
+  }
+  return null;
 }
 
 /** The manifest's step, epoch, stored config and best metric (checked like `loadCheckpoint`, blob not read). */
@@ -205,9 +235,6 @@ export function loadCheckpoint(runDir: string): LoadedCheckpoint {
   for (const e of m.tensors) {
     const size = e.shape.reduce((a, b) => a * b, 1);
     if (
-      !Array.isArray(e.shape) ||
-      !Number.isInteger(e.offset) ||
-      e.offset < 0 ||
       e.offset + e.bytes > blob.length ||
       e.bytes !== size * 4 ||
       !(e.group in out) ||

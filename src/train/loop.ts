@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { InputError } from '../util/errors.ts';
 import type { Rng } from '../util/rng.ts';
 import {
   type BestMetric,
@@ -121,6 +122,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       o.rng.state = c.rng;
       step = c.step;
       best = c.best;
+    } catch (e) {
+      // a checkpoint that does not fit this run is the user's input, not a bug: one line, exit 2
+      if (e instanceof InputError) throw e;
+      throw new InputError(`bad checkpoint in ${checkpointDir(o.outDir)}: ${(e as Error).message}`);
     } finally {
       c.dispose();
     }

@@ -71,6 +71,26 @@ const cases: [string, string[], RegExp][] = [
     /unknown experiment 'visio'; experiments: vision, rank, lm/,
   ],
   [
+    'a seed past the 32-bit Rng state (it would alias a smaller seed)',
+    ['train', '--task', 'text', '--seed', '4294967296', '--out', 'x'],
+    /bad value '4294967296' for --seed: expected a value <= 4294967295/,
+  ],
+  [
+    'an integer past 2^53',
+    ['params', '--model', 'gpt', '--dim', '99999999999999999999'],
+    /bad value '99999999999999999999' for --dim: expected an integer \(at most 2\^53 - 1\)/,
+  ],
+  [
+    'a depth that would hang in building the model',
+    ['params', '--model', 'resnet20', '--extra-blocks', '99999999999'],
+    /bad value '99999999999' for --extra-blocks: expected a value <= 10000/,
+  ],
+  [
+    'a GPT MLP with no hidden unit',
+    ['params', '--model', 'gpt', '--dim', '8', '--heads', '2', '--mlp-ratio', '0.01'],
+    /gpt: bad mlpRatio 0.01; allowed: a number with round\(mlpRatio \* dim\) >= 1 \(dim 8\)/,
+  ],
+  [
     'bad budget',
     ['report', 'lm', '--budget', 'huge'],
     /bad value 'huge' for --budget: expected one of smoke, standard, full/,

@@ -99,6 +99,8 @@ test('bad sizes, --out places and data: one line, exit 2, no folder left behind'
   refused(laurel(['eval', '--out', join(base, 'nothing')]), /no run in .*nothing/);
   const bogus = laurel(['params', '--model', 'resnet20'], { env: { LAUREL_BACKEND: 'bogus' } });
   refused(bogus, /unknown backend 'bogus' \(LAUREL_BACKEND\): expected native, cpu, wasm/);
+  const pool = laurel(['params', '--model', 'resnet20'], { env: { LAUREL_POOL_MB: 'abc' } });
+  refused(pool, /LAUREL_POOL_MB must be a number of megabytes ≥ 0 \(got "abc"\)/);
   const ro = tinyTmpfs(64 * 1024, ',ro');
   if (!ro) return t.skip('the read-only --out case needs root to mount a tmpfs');
   try {
@@ -145,7 +147,110 @@ test('resume checks everything before writing: corrupt checkpoints, config drift
     const m = JSON.parse(readFileSync(join(d, 'checkpoint', 'manifest.json'), 'utf8'));
     return join(d, 'checkpoint', m.blob);
   };
+  /** The fields of config.json and manifest.json the cases below damage. */
+  interface Stored {
+    flags: Record<string, unknown> | null;
+    config: Record<string, unknown> | null;
+    tensors: { group: string; name: string; shape: number[] | null }[];
+    rng: unknown;
+  }
+  const edit = (path: string, change: (j: Stored) => void) => {
+    const j = JSON.parse(readFileSync(path, 'utf8'));
+    change(j);
+    writeFileSync(path, JSON.stringify(j));
+  };
+  const manifest = (d: string) => join(d, 'checkpoint', 'manifest.json');
+  /** The same stored flag set to `v` in config.json and in the checkpoint (so that the two agree). */
+  const storeBoth = (name: string, v: unknown) => (d: string) => {
+    edit(join(d, 'config.json'), (c) => {
+      (c.flags as Record<string, unknown>)[name] = v;
+    });
+    edit(manifest(d), (m) => {
+      (m.config as Record<string, unknown>)[name] = v;
+    });
+  };
   const cases: [string, (d: string) => void, string[], RegExp][] = [
+    [
+      'a stored --task no command line accepts',
+      storeBoth('task', 'foo'),
+      [],
+      /config.json: bad value 'foo' for --task: expected one of fashion-mnist, text/,
+    ],
+    [
+      'a fractional stored --max-steps',
+      storeBoth('max-steps', 2.5),
+      [],
+      /config.json: bad value '2.5' for --max-steps: expected an integer/,
+    ],
+    [
+      'a stored --lr of the wrong type, checkpoint only',
+      (d) => {
+        rmSync(join(d, 'config.json'));
+        edit(manifest(d), (m) => {
+          (m.config as Record<string, unknown>).lr = '0.1';
+        });
+      },
+      [],
+      /the checkpoint in .*: bad value "0.1" for --lr: expected a number/,
+    ],
+    [
+      'config.json with null flags',
+      (d) =>
+        edit(join(d, 'config.json'), (c) => {
+          c.flags = null;
+        }),
+      [],
+      /config.json is not a laurel run config/,
+    ],
+    [
+      'no stored flags anywhere',
+      (d) => {
+        rmSync(join(d, 'config.json'));
+        edit(manifest(d), (m) => {
+          m.config = null;
+        });
+      },
+      [],
+      /the checkpoint in .* stores no run flags and .*config.json is missing; cannot resume/,
+    ],
+    [
+      'a tensor entry without a shape',
+      (d) =>
+        edit(manifest(d), (m) => {
+          m.tensors[0].shape = null;
+        }),
+      [],
+      /bad checkpoint in .*: manifest.json has a bad or missing 'tensors\[0\]'/,
+    ],
+    [
+      'an rng state that is not a number',
+      (d) =>
+        edit(manifest(d), (m) => {
+          m.rng = 'abc';
+        }),
+      [],
+      /manifest.json has a bad or missing 'rng'/,
+    ],
+    [
+      'one optimizer slot lost (it would restart from zeros)',
+      (d) =>
+        edit(manifest(d), (m) => {
+          m.tensors.splice(
+            m.tensors.findIndex(
+              (e: { group: string; name: string }) => e.group === 'optimizer' && e.name.endsWith('/v'),
+            ),
+            1,
+          );
+        }),
+      [],
+      /bad checkpoint in .*: optimizer: state lacks '\S+\/v'/,
+    ],
+    [
+      '--stop-at at or before the checkpoint',
+      () => {},
+      ['--stop-at', '2'],
+      /--stop-at 2 is not after the checkpoint's step 2/,
+    ],
     [
       'corrupt blob',
       (d) => {

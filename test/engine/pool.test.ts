@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { poolMegabytes } from '../../src/engine/backend.ts';
+import { poolMegabytes } from '../../src/engine/backends.ts';
 import { type NativeBackend, ops } from '../../src/engine/index.ts';
 import { rand, setup, t } from './helpers.ts';
 

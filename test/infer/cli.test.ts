@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { PNG } from 'pngjs';
 import type { OverheadRow } from '../../bench/inference.ts';
+import { encodeIdx } from '../../src/data/idx.ts';
 import { laurel, tinyIdx, tinyText, tmp } from '../cli/fixtures.ts';
 
 const one = (stdout: string) => {
@@ -132,6 +133,9 @@ test('laurel predict: IDX (--index, --idx --first), any PNG with notes, one JSON
   refused(['predict', '--out', cnnRun, 'package.json'], /neither a PNG nor an IDX images file/);
   refused(['predict', '--out', cnnRun], /an IMAGE \(PNG or IDX\) or --idx FILE is required/);
   refused(['predict', '--out', gptRun, file], /holds a GPT, not a ResNet/);
+  const empty = join(tmp('empty-idx'), 'images-0x28');
+  writeFileSync(empty, encodeIdx([2, 0, 28], new Uint8Array(0)));
+  refused(['predict', '--out', cnnRun, '--idx', empty], /holds 0×28 images, with no pixels/);
 });
 
 test('laurel fold: the folded run predicts and generates what the trained one does', () => {

@@ -41,6 +41,10 @@ export class AdamW extends Optimizer {
     }
   }
 
+  protected slotNames(): readonly string[] {
+    return ['m', 'v'];
+  }
+
   protected update(p: NamedParam, g: tf.Tensor, lr: number): void {
     const t = this.stepCount;
     const wd = isDecayed(p.kind, this.opts) ? this.weightDecay : 0;

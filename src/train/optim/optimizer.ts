@@ -69,6 +69,9 @@ export abstract class Optimizer {
   /** One parameter's update, run inside tf.tidy. */
   protected abstract update(p: NamedParam, g: tf.Tensor, lr: number): void;
 
+  /** The slots `update` creates for every parameter it updates (e.g. AdamW's `m` and `v`). */
+  protected abstract slotNames(): readonly string[];
+
   /** The slot variable `slot` of parameter `p`, created as zeros on first use. */
   protected slot(p: NamedParam, slot: string): tf.Variable {
     let m = this.slots.get(p.name);
@@ -97,19 +100,36 @@ export abstract class Optimizer {
       throw new Error(`optimizer: checkpoint holds '${state.meta.type}' state, this run uses '${this.type}'`);
     }
     const byName = new Map(this.params.map((p) => [p.name, p]));
-    this.disposeSlots();
+    const want = this.slotNames();
+    // A parameter the loss never reached has no slots; one that has any must have them all, else a lost
+    // entry would restart silently from zeros. Everything is checked before the live slots are replaced.
+    const restored: [NamedParam, string, tf.Tensor][] = [];
+    const slotsOf = new Map<string, Set<string>>();
     for (const [key, t] of Object.entries(state.tensors)) {
       const cut = key.lastIndexOf('/');
       const pname = key.slice(0, cut);
+      const slot = key.slice(cut + 1);
       const p = byName.get(pname);
       if (cut < 0 || p === undefined) throw new Error(`optimizer: state '${key}' matches no parameter`);
+      if (!want.includes(slot)) {
+        throw new Error(
+          `optimizer: state '${key}' is not a slot of ${this.type} (${want.join(', ') || 'none'})`,
+        );
+      }
       if (!tf.util.arraysEqual(t.shape, p.variable.shape)) {
         throw new Error(
           `optimizer: state '${key}' has shape [${t.shape}], parameter has [${p.variable.shape}]`,
         );
       }
-      this.slot(p, key.slice(cut + 1)).assign(t);
+      restored.push([p, slot, t]);
+      slotsOf.set(pname, (slotsOf.get(pname) ?? new Set()).add(slot));
     }
+    for (const [pname, slots] of slotsOf) {
+      const missing = want.find((w) => !slots.has(w));
+      if (missing !== undefined) throw new Error(`optimizer: state lacks '${pname}/${missing}'`);
+    }
+    this.disposeSlots();
+    for (const [p, slot, t] of restored) this.slot(p, slot).assign(t);
     this.stepCount = state.meta.step;
   }
 

@@ -33,6 +33,10 @@ export class Sgd extends Optimizer {
     if (this.nesterov && this.momentum === 0) throw new Error('sgd: nesterov needs momentum > 0');
   }
 
+  protected slotNames(): readonly string[] {
+    return this.momentum > 0 ? ['momentum'] : [];
+  }
+
   protected update(p: NamedParam, g: tf.Tensor, lr: number): void {
     const wd = isDecayed(p.kind, this.opts) ? this.weightDecay : 0;
     if (this.momentum > 0) {
