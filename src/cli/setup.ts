@@ -2,6 +2,7 @@
  * Turns a run's resolved flags into the objects the training loop needs: data, task, model, optimizer,
  * schedule. Shared by `train`, `eval` and `demo`.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildClozeItems, clozeItemCount } from '../data/cloze.ts';
@@ -93,6 +94,8 @@ export interface Run {
   batchSize: number;
   /** One line describing the data. */
   dataInfo: string;
+  /** A digest of the training and evaluation data (computed on first call): a resume must see the same. */
+  dataFingerprint: () => string;
   /** text: loss of a unigram model fit on the training tokens, on the test split (nats per token). */
   unigramLoss?: number;
 }
@@ -129,6 +132,7 @@ export function setupRun(f: Flags, build: ResNetBuildOptions = {}): Run {
   let task: Task;
   let spec: ModelSpec;
   let dataInfo: string;
+  let dataArrays: ArrayBufferView[];
   let unigramLoss: number | undefined;
   if (f.task === 'fashion-mnist') {
     const val = f['eval-split'] === 'val';
@@ -158,6 +162,7 @@ export function setupRun(f: Flags, build: ResNetBuildOptions = {}): Run {
       inChannels: data.train.channels,
       seed,
     });
+    dataArrays = [data.train.x, data.train.y, evalSet.x, evalSet.y];
     dataInfo =
       `Fashion-MNIST from ${data.dir}: ${batcher.n} training images, ` +
       `${Math.min(evalLimit ?? evalSet.n, evalSet.n)} ${val ? 'validation' : 'test'} images`;
@@ -220,6 +225,7 @@ export function setupRun(f: Flags, build: ResNetBuildOptions = {}): Run {
         }),
     );
     spec = modelSpecFromFlags(f, { vocab: tok.vocabSize, seed });
+    dataArrays = [trainTokens, ...evalSets.map((s) => s.tokens)];
     dataInfo =
       `${corpus.source === 'sotu' ? 'SOTU' : corpus.source} byte-level: ${trainTokens.length} training tokens, ` +
       `${evalSets.map((s) => `${s.name} ${s.tokens.length} tokens`).join(', ')}, ${cloze.length} cloze items; ` +
@@ -257,7 +263,26 @@ export function setupRun(f: Flags, build: ResNetBuildOptions = {}): Run {
     evalEvery,
     batchSize,
     dataInfo,
+    dataFingerprint: memo(() => digest(dataArrays)),
     unigramLoss,
+  };
+}
+
+/** SHA-256 of the arrays' bytes, each preceded by its length (16 hex digits are plenty to tell data apart). */
+function digest(arrays: ArrayBufferView[]): string {
+  const h = createHash('sha256');
+  for (const a of arrays) {
+    h.update(`${a.byteLength}:`);
+    h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+function memo<T>(f: () => T): () => T {
+  let v: { value: T } | null = null;
+  return () => {
+    v ??= { value: f() };
+    return v.value;
   };
 }
 

@@ -256,6 +256,7 @@ export async function runTraining(
       outDir: out,
       rng: new Rng(flags.seed as number),
       config: flags,
+      dataFingerprint: run.dataFingerprint,
       resume: rt.resume,
       stopAtStep: rt.stopAt,
       gradClip: flags['grad-clip'] as number | undefined,

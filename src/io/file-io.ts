@@ -1,23 +1,36 @@
 /**
  * A small `file://` IOHandler for tfjs Layers models, because the one in @tensorflow/tfjs-node is not
  * available here. It writes `<dir>/model.json` (topology + weights manifest, tfjs-node's format) and
- * `<dir>/weights.bin`, each through a temporary file and a rename so that a crash never leaves a torn model.
+ * `<dir>/weights.bin`. Both are written to temporary files first and renamed over the old ones only when
+ * both are complete, so a failed save (a full disk) leaves the old model whole and no temporary file; only
+ * a crash between the two renames could pair the new weights with the old model.json.
  *
  *   registerFileIO();                       // then model.save('file://dir') and tf.loadLayersModel('file://dir/model.json')
  *   await model.save(fileIO('dir'));         // or explicitly, without routers
  *   await tf.loadLayersModel(fileIO('dir'));
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 
 const MODEL_JSON = 'model.json';
 const WEIGHTS_BIN = 'weights.bin';
 
-async function atomicWrite(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
+/** Writes each [path, data] to a temporary file, then renames them all into place (see above). */
+async function writeAllThenRename(files: [string, string | Uint8Array][]): Promise<void> {
+  const tmp = (path: string) => `${path}.tmp-${process.pid}-${Date.now()}`;
+  const written: [string, string][] = [];
+  try {
+    for (const [path, data] of files) {
+      const t = tmp(path);
+      written.push([t, path]);
+      await writeFile(t, data);
+    }
+  } catch (e) {
+    await Promise.all(written.map(([t]) => rm(t, { force: true })));
+    throw e;
+  }
+  for (const [t, path] of written) await rename(t, path);
 }
 
 /** `path` is a directory, or a path to its model.json. */
@@ -47,8 +60,10 @@ export function fileIO(path: string): tf.io.IOHandler {
       if (artifacts.trainingConfig) modelJSON.trainingConfig = artifacts.trainingConfig;
       if (artifacts.userDefinedMetadata) modelJSON.userDefinedMetadata = artifacts.userDefinedMetadata;
       await mkdir(dir, { recursive: true });
-      await atomicWrite(join(dir, WEIGHTS_BIN), new Uint8Array(weightData));
-      await atomicWrite(json, JSON.stringify(modelJSON));
+      await writeAllThenRename([
+        [join(dir, WEIGHTS_BIN), new Uint8Array(weightData)],
+        [json, JSON.stringify(modelJSON)],
+      ]);
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     },
 

@@ -36,6 +36,8 @@ export interface CheckpointState {
   rng: number;
   /** The run's configuration (JSON). */
   config: unknown;
+  /** A digest of the run's data (null: not recorded, as by checkpoints written before it was). */
+  dataFingerprint?: string | null;
   best: BestMetric | null;
 }
 
@@ -63,6 +65,7 @@ interface Manifest {
   data: unknown;
   rng: number;
   config: unknown;
+  data_fingerprint?: string | null;
   best: BestMetric | null;
   saved_at: string;
 }
@@ -124,6 +127,7 @@ export function saveCheckpoint(runDir: string, s: CheckpointState): void {
     data: s.data,
     rng: s.rng,
     config: s.config,
+    data_fingerprint: s.dataFingerprint ?? null,
     best: s.best,
     saved_at: new Date().toISOString(),
   };
@@ -184,6 +188,8 @@ function whichFieldIsBad(m: Manifest): string | null {
   if (!isCount(m.bytes)) return 'bytes';
   if (typeof m.sha256 !== 'string') return 'sha256';
   if (!isCount(m.step)) return 'step';
+  const d = m.data_fingerprint;
+  if (d !== undefined && d !== null && typeof d !== 'string') return 'data_fingerprint';
   if (!(Number.isFinite(m.epoch) && m.epoch >= 0)) return 'epoch';
   if (!(Number.isInteger(m.rng) && m.rng >= 0 && m.rng <= 0xffffffff)) return 'rng';
   if (!isObject(m.optimizer) || typeof m.optimizer.type !== 'string' || !isCount(m.optimizer.step))
@@ -255,6 +261,7 @@ export function loadCheckpoint(runDir: string): LoadedCheckpoint {
     data: m.data,
     rng: m.rng,
     config: m.config,
+    dataFingerprint: m.data_fingerprint ?? null,
     best: m.best,
     dispose() {
       for (const g of Object.values(out)) for (const t of Object.values(g)) t.dispose();

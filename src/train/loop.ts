@@ -33,6 +33,11 @@ export interface TrainOptions {
   rng: Rng;
   /** JSON configuration stored in the checkpoint. */
   config?: unknown;
+  /**
+   * A digest of the data the run trains and evaluates on, stored in the checkpoint: --resume refuses a
+   * checkpoint whose digest differs (the run would continue on other data). Called at most once per save.
+   */
+  dataFingerprint?: () => string;
   /** Continue from `outDir/checkpoint/` when there is one. */
   resume?: boolean;
   /** Stop after this step, writing a checkpoint, as if interrupted (for budgets and the resume test). */
@@ -118,6 +123,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       assignNamed(params, c.params, 'parameter');
       assignNamed(model.namedBuffers(), c.buffers, 'buffer');
       optimizer.setState(c.optimizer);
+      if (o.dataFingerprint && c.dataFingerprint != null && c.dataFingerprint !== o.dataFingerprint()) {
+        throw new InputError(
+          `the data differ from those the checkpoint in ${checkpointDir(o.outDir)} was trained on; resume with the same data (and --data), or train into another --out`,
+        );
+      }
       task.restoreData(c.data);
       o.rng.state = c.rng;
       step = c.step;
@@ -160,6 +170,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       data: task.dataState(),
       rng: o.rng.state,
       config: o.config ?? null,
+      dataFingerprint: o.dataFingerprint?.() ?? null,
       best,
     });
     return null;

@@ -153,6 +153,7 @@ test('resume checks everything before writing: corrupt checkpoints, config drift
     config: Record<string, unknown> | null;
     tensors: { group: string; name: string; shape: number[] | null }[];
     rng: unknown;
+    data_fingerprint?: string;
   }
   const edit = (path: string, change: (j: Stored) => void) => {
     const j = JSON.parse(readFileSync(path, 'utf8'));
@@ -319,6 +320,22 @@ test('resume checks everything before writing: corrupt checkpoints, config drift
     readMetrics(join(lost, 'metrics.jsonl')).map((m) => m.step),
     [2, 4, 6],
   );
+
+  // the data changed since the checkpoint: refused, nothing written; a checkpoint from before data
+  // fingerprints were recorded resumes as before
+  const data = tmp('changed-data');
+  cpSync(text, data, { recursive: true });
+  const run = join(tmp('changed'), 'run');
+  assert.equal(laurel([...gptArgs(data, run), '--stop-at', '2', '--quiet']).status, 0);
+  const doc = join(data, 'doc00.txt');
+  writeFileSync(doc, readFileSync(doc, 'utf8').replace(/\bthe\b/, 'a'));
+  const before = snapshot(run);
+  refused(resume(run), /the data differ from those the checkpoint in .* was trained on/);
+  assert.deepEqual(snapshot(run), before, 'changed data: nothing written');
+  edit(manifest(run), (m) => {
+    m.data_fingerprint = undefined;
+  });
+  assert.equal(resume(run).status, 0, 'a checkpoint without a data fingerprint resumes');
 });
 
 test('one trainer per run folder: the second is refused naming the first PID; a killed one leaves a lock that is taken over', async () => {
