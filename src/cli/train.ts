@@ -30,8 +30,9 @@ export const TRAIN_HELP = formatHelp(
   '--task fashion-mnist|text --model M --residual V [...] --epochs E [--max-steps S] --batch-size B --seed N --out DIR [--resume] [--json]',
   'Trains a model and writes OUT/config.json, OUT/metrics.jsonl (one line per evaluation) and OUT/checkpoint/.\n' +
     "Ctrl-C writes a checkpoint; --resume continues it exactly. --resume takes the run's flags from the\n" +
-    'checkpoint (or OUT/config.json before the first one); a result-changing flag given again must equal the\n' +
-    'stored value, and a config.json that disagrees with the checkpoint is refused: nothing is written then.\n' +
+    'checkpoint (or OUT/config.json before the first one), checked like typed ones; a result-changing flag\n' +
+    'given again must equal the stored value, and a config.json that disagrees with the checkpoint, or data\n' +
+    'that differ from those the checkpoint was trained on, are refused: nothing is written then.\n' +
     "One trainer per OUT: a second one is refused naming the first's PID (OUT/lock; a lock left by a killed\n" +
     'process is taken over). A NaN/Inf training or evaluation loss stops the run, keeping the last finite\n' +
     'checkpoint. With --json stdout holds one JSON summary (other lines go to stderr): best_accuracy\n' +
