@@ -1,6 +1,7 @@
 // The `native` tfjs backend: MathBackendCPU with every cpu kernel copied over and the hot ones replaced by
 // calls into the OpenBLAS-linked addon.
 import * as tf from '@tensorflow/tfjs';
+import type { BackendValues, DataType } from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './addon.ts';
 import { poolMegabytes } from './backends.ts';
@@ -30,11 +31,15 @@ type DataId = object;
 
 /**
  * MathBackendCPU plus a buffer pool for kernel outputs. Only arrays this backend allocated (alloc) are recycled,
- * and never one that was handed out by readSync/read (dataSync, data, arraySync ...). Copied cpu kernels are
- * guarded so that an output aliasing an input's buffer (Slice returns subarray views) becomes a copy.
+ * never one that was handed out by readSync/read (dataSync, data, arraySync ...), and only once no tensor holds
+ * it: cpu kernels may register an input's array, or a view of it, under another dataId (Slice and Unpack return
+ * views, Complex keeps its inputs' arrays), so every registration (write) of an owned array is counted and the
+ * array is pooled when the count returns to 0. Copied cpu kernels are also guarded so that an output aliasing
+ * an input's buffer becomes a copy, which keeps the input recyclable.
  */
 export class NativeBackend extends MathBackendCPU {
-  private owned = new WeakSet<Float32Array>();
+  /** Arrays from alloc, by buffer, with the number of live dataIds whose values are the array or a view of it. */
+  private owned = new WeakMap<ArrayBufferLike, { array: Float32Array; refs: number }>();
   private pool = new Map<number, Float32Array[]>();
   private pooledBytes = 0;
   private readonly poolMaxBytes = poolMegabytes(process.env.LAUREL_POOL_MB) * 1024 * 1024;
@@ -61,13 +66,30 @@ export class NativeBackend extends MathBackendCPU {
       this.poolMisses++;
     }
     const a = new Float32Array(n);
-    if (this.pooling && n >= POOL_MIN_LENGTH) this.owned.add(a);
+    if (this.pooling && n >= POOL_MIN_LENGTH) this.owned.set(a.buffer, { array: a, refs: 0 });
     return a;
   }
 
-  /** Returns an array from alloc that nothing references any more. */
-  free(a: Float32Array): void {
-    if (!this.pooling || !this.owned.has(a)) return;
+  override write(values: BackendValues, shape: number[], dtype: DataType): DataId {
+    const dataId = super.write(values, shape, dtype);
+    if (ArrayBuffer.isView(values)) {
+      const o = this.owned.get(values.buffer);
+      if (o) o.refs++;
+    }
+    return dataId;
+  }
+
+  /** One dataId no longer holds `v`: the owned array behind it goes to the pool when none does. */
+  release(v: ArrayBufferView): void {
+    const o = this.owned.get(v.buffer);
+    if (!o || --o.refs > 0) return;
+    this.owned.delete(v.buffer);
+    this.free(o.array);
+  }
+
+  /** Keeps an array that no tensor holds any more for reuse by alloc (within the pool's caps). */
+  private free(a: Float32Array): void {
+    if (!this.pooling) return;
     if (this.pooledBytes + a.byteLength > this.poolMaxBytes) return;
     let list = this.pool.get(a.length);
     if (!list) {
@@ -77,6 +99,7 @@ export class NativeBackend extends MathBackendCPU {
     if (list.length >= POOL_PER_SIZE) return;
     list.push(a);
     this.pooledBytes += a.byteLength;
+    this.owned.set(a.buffer, { array: a, refs: 0 });
   }
 
   /** Drops every pooled array (memory goes back to the GC). */
@@ -95,7 +118,7 @@ export class NativeBackend extends MathBackendCPU {
   private escape(dataId: DataId): void {
     if (!this.data.has(dataId)) return;
     const v = this.data.get(dataId).values;
-    if (v instanceof Float32Array) this.owned.delete(v);
+    if (ArrayBuffer.isView(v)) this.owned.delete(v.buffer);
   }
 
   override readSync(dataId: DataId) {
@@ -111,7 +134,7 @@ export class NativeBackend extends MathBackendCPU {
   override disposeData(dataId: DataId, force = false): boolean {
     const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
     const done = super.disposeData(dataId, force);
-    if (values instanceof Float32Array && !this.data.has(dataId)) this.free(values);
+    if (ArrayBuffer.isView(values) && !this.data.has(dataId)) this.release(values);
     return done;
   }
 
@@ -139,6 +162,7 @@ function guardAliasing(fn: KernelFunc): KernelFunc {
         const iv = b.data.get(i.dataId).values;
         if (ArrayBuffer.isView(iv) && iv.buffer === ov.buffer) {
           od.values = (ov as Float32Array).slice();
+          b.release(ov);
           break;
         }
       }

@@ -127,6 +127,46 @@ test('no leaks: tensor and byte counts stay flat across 100 training steps (conv
   tf.dispose([w1, b1, w2, emb, x, ids, labels, gam, bet, alpha]);
 });
 
+test('arrays that cpu fallbacks keep under other tensors (rank-9 slice/unstack views, complex parts) stay live', async () => {
+  const b = await native();
+  const shape = [2, 2, 2, 2, 2, 2, 2, 2, 4]; // rank 9: past the native kernels, the cpu kernels run
+  const churn = (ones: tf.Tensor, k: number) => tf.mul(ones, k); // same length: takes a pooled array
+  const ones = tf.ones(shape);
+  for (const view of [(x: tf.Tensor) => tf.slice(x, [0], [1]), (x: tf.Tensor) => tf.unstack(x)[0]]) {
+    const x = tf.add(ones, 1); // a native output, all 2
+    const y = view(x); // a view of x's array
+    x.dispose();
+    const z = churn(ones, 7);
+    assert.ok(
+      Array.from(y.dataSync()).every((v) => v === 2),
+      'a view outlived its source and was overwritten',
+    );
+    tf.dispose([y, z]);
+  }
+  const flat = tf.ones([1024]);
+  const re = tf.add(flat, 1);
+  const im = tf.add(flat, 2);
+  const c = tf.complex(re, im); // keeps re's and im's arrays under its own parts
+  c.dispose();
+  const [p, q] = [churn(flat, 8), churn(flat, 7)];
+  assert.equal(re.dataSync()[0], 2, 'a complex part freed the live real input');
+  assert.equal(im.dataSync()[0], 3, 'a complex part freed the live imaginary input');
+  tf.dispose([p, q]);
+  // disposed twice over (the part, then the input): the array must enter the pool once
+  const re2 = tf.add(flat, 1);
+  const im2 = tf.add(flat, 2);
+  tf.complex(re2, im2).dispose();
+  tf.dispose([re2, im2]);
+  const fresh = [3, 4, 5, 6].map((k) => churn(flat, k));
+  assert.deepEqual(
+    fresh.map((f) => f.dataSync()[0]),
+    [3, 4, 5, 6],
+    'two tensors were given one array',
+  );
+  tf.dispose([...fresh, ones, flat]);
+  assert.ok(b.pooling);
+});
+
 test('LAUREL_POOL_MB: default 1024, a number is taken, anything else is a clear error', () => {
   assert.equal(poolMegabytes(undefined), 1024);
   assert.equal(poolMegabytes(''), 1024);
