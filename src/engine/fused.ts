@@ -15,6 +15,7 @@ export type { AdamWStep, SgdStep } from './optim-steps.ts';
 
 function usable(...ts: tf.Tensor[]): boolean {
   if (tf.getBackend() !== NATIVE_BACKEND) return false;
+  if (ts[0].size === 0) return false; // the kernels take at least one element; the reference ops handle empties
   const shape = ts[0].shape.join(',');
   return ts.every((t) => t.dtype === 'float32' && t.shape.join(',') === shape);
 }

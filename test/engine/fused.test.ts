@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { getNumThreads, nativeAdamW, nativeSgd, setNumThreads } from '../../src/engine/index.ts';
+import { getNumThreads, nativeAdamW, nativeOps, nativeSgd, setNumThreads } from '../../src/engine/index.ts';
 import { rand, setup, t } from './helpers.ts';
 
 function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string): void {
@@ -509,4 +509,21 @@ test('ops().causalSoftmax: queries after a cache (T < N) see keys up to their ow
     }
   }
   assert.throws(() => ops().causalSoftmax(tf.ones([4, 2]), 1), /more queries \(4\) than keys \(2\)/);
+});
+
+test('the native ops take tensors with a zero-size dimension, as the reference ops do', async () => {
+  await setup();
+  await tf.setBackend('native');
+  const cases: [string, () => tf.Tensor, number[]][] = [
+    ['causalSoftmax', () => nativeOps.causalSoftmax(tf.zeros([2, 0, 0]), 0.5), [2, 0, 0]],
+    ['layerNorm', () => nativeOps.layerNorm(tf.zeros([3, 0]), undefined, undefined, 1e-5), [3, 0]],
+    ['combine', () => nativeOps.combine(tf.zeros([3, 0]), tf.zeros([3, 0]), { alpha: tf.scalar(2) }), [3, 0]],
+    [
+      'batchNormTrain',
+      () => nativeOps.batchNormTrain(tf.zeros([0, 4]), tf.ones([4]), tf.zeros([4]), 1e-5, false).y,
+      [0, 4],
+    ],
+    ['gelu', () => nativeOps.gelu(tf.zeros([0])), [0]],
+  ];
+  for (const [name, run, shape] of cases) assert.deepEqual(run().shape, shape, name);
 });
