@@ -498,6 +498,8 @@ Napi::Value SegmentSumOp(const Napi::CallbackInfo& info) {
 
 // batchNorm(x, out, mean, variance, offset|null, scale|null, eps[, relu]): parameters indexed by i % their
 // length; with relu, max(·, 0) as the output is written (inference-mode BN + ReLU in one pass).
+void bn_affine(const float* mean, const float* var, const float* g, const float* b, float eps, int64_t C, float* mul,
+               float* add);
 Napi::Value BatchNormOp(const Napi::CallbackInfo& info) {
   const Arr<float> x = f32(info, 0), o = f32(info, 1), mean = f32(info, 2), var = f32(info, 3);
   const Arr<float> off = f32_opt(info, 4), sc = f32_opt(info, 5);
@@ -512,16 +514,12 @@ Napi::Value BatchNormOp(const Napi::CallbackInfo& info) {
   bool perChannel = lv == C && (!hasOff || lo == C) && (!hasScale || ls == C) && n % C == 0;
   if (perChannel) {
     std::vector<float> mul(C), add(C);
-    for (int64_t c = 0; c < C; c++) {
-      float inv = 1.0f / std::sqrt(var[c] + eps);
-      float s = hasScale ? sc[c] : 1.0f;
-      mul[c] = inv * s;
-      add[c] = (hasOff ? off[c] : 0.0f) - mean[c] * inv * s;
-    }
+    bn_affine(mean.p, var.p, hasScale ? sc.p : nullptr, hasOff ? off.p : nullptr, eps, C, mul.data(), add.data());
     int64_t rows = n / C;
     parallel_for(rows, std::max<int64_t>(1, kGrain / C), [&](int64_t s, int64_t e) {
       for (int64_t r = s; r < e; r++)
-        for (int64_t c = 0; c < C; c++) o[r * C + c] = std::max(x[r * C + c] * mul[c] + add[c], lowest);
+        for (int64_t c = 0; c < C; c++)
+          o[r * C + c] = std::max((x[r * C + c] - mean[c]) * mul[c] + add[c], lowest);
     });
   } else {
     for (int64_t i = 0; i < n; i++) {
@@ -978,7 +976,7 @@ void column_sums(int64_t rows, int64_t C, int nacc, float* out, F row_fn) {
 
 // batchNormTrain(x, gamma|null, beta|null, y, mean, variance, C, eps): batch statistics over all rows of
 // x [rows, C] (biased variance), y = (x − mean)·rsqrt(var + eps)·γ + β.
-// y = x·mul + add per channel, mul = γ·rstd and add = β − mean·mul: the batch-norm affine, computed the same
+// y = (x − mean)·mul + add per channel, mul = γ·rstd and add = β: the batch-norm affine, computed the same
 // way forward and backward so that a fused ReLU's mask is recomputed exactly (no mask kept in memory).
 void bn_affine(const float* mean, const float* var, const float* g, const float* b, float eps, int64_t C, float* mul,
                float* add) {

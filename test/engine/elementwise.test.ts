@@ -309,4 +309,22 @@ test('gather, unsortedSegmentSum (embedding gradient), tile and batchNorm match 
       ),
     ),
   );
+  // a large mean with a small variance: x·mul + (offset − mean·mul) would cancel (45 % off here)
+  await compare(
+    () =>
+      tf.batchNorm(
+        tf.tensor2d([
+          [100000.01, 100000.05],
+          [99999.98, 100000.1],
+        ]),
+        tf.tensor1d([1e5, 1e5]),
+        tf.tensor1d([1e-4, 1e-4]),
+        undefined,
+        undefined,
+        1e-6,
+      ),
+    1e-4,
+    1e-5,
+    'batchNorm, large mean',
+  );
 });
