@@ -22,7 +22,7 @@ export const WORKER_FLAGS: FlagDef[] = [
   {
     name: 'lock-s',
     type: 'number',
-    above: 0,
+    min: 1, // BullMQ renews the lock every half of it: shorter ones expire under a busy event loop
     default: 30,
     help: 'Job lock (s): a dead worker’s trial returns to the queue within about this long',
   },
@@ -58,7 +58,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
       runsDir: resolve(values['runs-dir'] as string),
       threads,
       concurrency,
-      lockMs: (values['lock-s'] as number) * 1000,
+      lockMs: Math.round((values['lock-s'] as number) * 1000), // Redis takes whole milliseconds
       signal: controller.signal,
       log: (line) => process.stderr.write(`worker: ${line}\n`),
     });

@@ -40,17 +40,29 @@ export interface TrialRecord {
 
 const STATUSES: readonly string[] = ['ok', 'failed', 'interrupted'];
 
-/** The fields the report and the runner rely on. */
+const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+const stringOrNull = (v: unknown) => v === null || typeof v === 'string';
+
+/** The fields the report and the runner rely on, each of its type (a line that fails is skipped, counted). */
 function isTrialRecord(r: unknown): r is TrialRecord {
   const x = r as Partial<TrialRecord> | null;
   return (
-    typeof x === 'object' &&
+    isObject(x) &&
     x !== null &&
     typeof x.key === 'string' &&
     typeof x.row === 'string' &&
     typeof x.seed === 'number' &&
     typeof x.fingerprint === 'string' &&
-    STATUSES.includes(x.status as string)
+    STATUSES.includes(x.status as string) &&
+    isObject(x.train) &&
+    (x.summary === null || isObject(x.summary)) &&
+    stringOrNull(x.error) &&
+    stringOrNull(x.commit) &&
+    typeof x.wall_ms === 'number' &&
+    typeof x.threads === 'number' &&
+    typeof x.budget === 'string' &&
+    typeof x.started_at === 'string' &&
+    typeof x.finished_at === 'string'
   );
 }
 

@@ -91,6 +91,11 @@ const cases: [string, string[], RegExp][] = [
     /gpt: bad mlpRatio 0.01; allowed: a number with round\(mlpRatio \* dim\) >= 1 \(dim 8\)/,
   ],
   [
+    'a worker job lock under a second (it would expire while the trial runs, and the trial run again)',
+    ['worker', '--queue', 'redis://127.0.0.1:1', '--lock-s', '0.001'],
+    /bad value '0.001' for --lock-s: expected a value >= 1/,
+  ],
+  [
     'bad budget',
     ['report', 'lm', '--budget', 'huge'],
     /bad value 'huge' for --budget: expected one of smoke, standard, full/,

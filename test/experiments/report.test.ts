@@ -279,10 +279,16 @@ test('garbage lines among records are counted; a report is never replaced by an 
   const results = join(tmp, 'results6');
   const records = synth('vision', 'smoke', runs, (row) => ({ best_accuracy: ACC[row], params: PARAMS[row] }));
   const file = join(runs, 'vision-smoke', 'results.jsonl');
-  appendFileSync(file, 'garbage\n{"key": "x"}\n');
+  // records whose fields have other types (a commit that is a number, an error that is not text) are
+  // skipped like garbage, rather than failing inside the report
+  const odd = [
+    { ...records[0], commit: 123 },
+    { ...records[0], status: 'failed', error: 5 },
+  ];
+  appendFileSync(file, `garbage\n{"key": "x"}\n${odd.map((r) => JSON.stringify(r)).join('\n')}\n`);
   const opts = { budget: 'smoke' as Budget, runsDir: runs, resultsDir: results, commit: null };
   const first = await writeReport(getExperiment('vision'), opts);
-  assert.equal(first.skipped, 2);
+  assert.equal(first.skipped, 4);
   const full = readFileSync(first.reportPath, 'utf8');
   assert.match(full, new RegExp(`- Trials: ${records.length} ok`));
 
