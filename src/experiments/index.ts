@@ -5,6 +5,8 @@
  * Both throw an Error naming the bad value for an unknown experiment or budget. See README.md here.
  */
 import { resolve } from 'node:path';
+import { acquireRunLock } from '../train/lock.ts';
+import { ensureDir } from '../util/files.ts';
 import { BUDGETS as BUDGET_LIST, type Budget, DEFAULT_BUDGET, parseBudget } from './budget.ts';
 import { EXPERIMENT_NAMES, getExperiment } from './definitions/index.ts';
 import type { TrialExecutor } from './executor.ts';
@@ -95,6 +97,11 @@ export async function runExperiment(
       `${trials.length / def.rows(budget).length} seeds), estimated ${estimate.toFixed(0)} min with ${workers} worker(s)`,
   );
 
+  // One coordinator per experiment folder: two would record every trial twice (and, on a queue, take each
+  // other's finished jobs). A lock left by a killed coordinator is taken over.
+  const dir = experimentRunsDir(runsDir, def.name, budget);
+  ensureDir(dir);
+  const lock = acquireRunLock(dir, 'laurel experiment');
   const controller = new AbortController();
   const onOuterAbort = () => controller.abort();
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
@@ -113,7 +120,7 @@ export async function runExperiment(
 
   const t0 = Date.now();
   let result: RunTrialsResult;
-  const store = new ResultStore(experimentRunsDir(runsDir, def.name, budget));
+  const store = new ResultStore(dir);
   const trialTimeoutMs = opts.trialTimeoutMs ?? Math.max(600_000, 5 * def.trialSeconds(budget) * 1000);
   try {
     result = opts.queue
@@ -138,6 +145,7 @@ export async function runExperiment(
   } finally {
     if (handleSigint) process.off('SIGINT', onSigint);
     opts.signal?.removeEventListener('abort', onOuterAbort);
+    lock.release();
   }
   const wallMs = Date.now() - t0;
   let report: WrittenReport | null = null;

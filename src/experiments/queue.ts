@@ -159,15 +159,17 @@ export async function runTrialsOnQueue(
   try {
     const warning = await durabilityWarning(connection);
     if (warning) log(warning);
-    const pending = new Map<string, TrialSpec>();
-    for (const t of todo) {
-      const id = jobId(t);
-      const old = await queue.getJob(id);
+    // A finished job the store already has (recorded, then the coordinator stopped before removing it) is
+    // removed, for every trial: a done trial's job would otherwise stay, and be taken for a new result by
+    // a coordinator with another store.
+    for (const t of trials) {
+      const old = await queue.getJob(jobId(t));
       const state = old ? await old.getState() : null;
-      // a finished job the store already has (recorded, then the coordinator stopped before removing it)
       if (old && (state === 'completed' || state === 'failed') && recorded(latest.get(trialKey(t)), old)) {
         await old.remove();
       }
+    }
+    const enqueue = async (t: TrialSpec): Promise<void> => {
       const { out: _out, ...trial } = t;
       await queue.add(
         'trial',
@@ -178,14 +180,18 @@ export async function runTrialsOnQueue(
           timeoutMs: opts.trialTimeoutMs ?? 0,
         },
         {
-          jobId: id,
+          jobId: jobId(t),
           attempts: 3,
           backoff: { type: 'fixed', delay: 1000 },
           removeOnComplete: false,
           removeOnFail: false,
         },
       );
-      pending.set(id, t);
+    };
+    const pending = new Map<string, TrialSpec>();
+    for (const t of todo) {
+      await enqueue(t);
+      pending.set(jobId(t), t);
     }
     log(
       `queued ${pending.size} trials on ${opts.url} (queue ${QUEUE_NAME}); waiting for workers (laurel worker --queue ${opts.url})`,
@@ -195,8 +201,14 @@ export async function runTrialsOnQueue(
     while (pending.size > 0 && !opts.signal?.aborted) {
       for (const [id, t] of [...pending]) {
         const job = await queue.getJob(id);
-        const state = job ? await job.getState() : 'unknown';
-        if (!job || (state !== 'completed' && state !== 'failed')) continue;
+        if (!job) {
+          // gone from Redis (restarted without its append-only file, flushed, removed by hand): queue it again
+          log(`job ${id} is no longer on the queue; queued again`);
+          await enqueue(t);
+          continue;
+        }
+        const state = await job.getState();
+        if (state !== 'completed' && state !== 'failed') continue;
         const record = recordOf(t, job, state, opts.budget);
         store.append(record);
         await job.remove();

@@ -71,10 +71,10 @@ function justCreated(path: string): boolean {
   }
 }
 
-function busy(dir: string, info: LockInfo): InputError {
+function busy(dir: string, info: LockInfo, holder: string): InputError {
   const where = info.host === hostname() ? '' : ` on ${info.host}`;
   return new InputError(
-    `${dir} is in use by another laurel train (PID ${info.pid}${where}, since ${info.since}); ` +
+    `${dir} is in use by another ${holder} (PID ${info.pid}${where}, since ${info.since}); ` +
       `wait for it or stop it (if no such process runs, delete ${lockPath(dir)})`,
   );
 }
@@ -86,7 +86,7 @@ export interface RunLock {
 }
 
 /** Takes the lock of run folder `dir` (which must exist), or throws an InputError naming the owner's PID. */
-export function acquireRunLock(dir: string): RunLock {
+export function acquireRunLock(dir: string, holder = 'laurel train'): RunLock {
   const path = lockPath(dir);
   const mine: LockInfo = {
     pid: process.pid,
@@ -104,9 +104,9 @@ export function acquireRunLock(dir: string): RunLock {
         throw new InputError(`cannot lock ${dir}: ${(e as Error).message}`, { cause: e });
       }
       const other = readLock(path);
-      if (other && alive(other)) throw busy(dir, other);
+      if (other && alive(other)) throw busy(dir, other, holder);
       if (!other && justCreated(path)) {
-        throw new InputError(`${dir} is being locked by another laurel train right now; try again`);
+        throw new InputError(`${dir} is being locked by another ${holder} right now; try again`);
       }
       // Stale: move it aside under a name of our own, then check that what we moved is the stale lock
       // (another trainer may have replaced it meanwhile); if not, put theirs back and give way.
@@ -124,7 +124,7 @@ export function acquireRunLock(dir: string): RunLock {
           // a third trainer holds it now; it will refuse or be refused on its own
         }
         rmSync(aside, { force: true });
-        throw busy(dir, moved);
+        throw busy(dir, moved, holder);
       }
       rmSync(aside, { force: true });
       tookOverFrom = other?.pid ?? null;
@@ -148,5 +148,5 @@ export function acquireRunLock(dir: string): RunLock {
     process.on('exit', release); // errors and process.exit(): no lock left behind by a live-then-gone process
     return { tookOverFrom, release };
   }
-  throw new InputError(`cannot lock ${dir}: its lock file keeps changing; is another laurel train starting?`);
+  throw new InputError(`cannot lock ${dir}: its lock file keeps changing; is another ${holder} starting?`);
 }

@@ -13,15 +13,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Job } from 'bullmq';
+import { Queue } from 'bullmq';
+import { getExperiment } from '../../src/experiments/definitions/index.ts';
+import { runExperiment } from '../../src/experiments/index.ts';
+import { planTrials } from '../../src/experiments/plan.ts';
 import {
+  QUEUE_NAME,
   type QueuedResult,
   type QueuedTrial,
   connectRedis,
   jobId,
   parseQueueUrl,
   recordOf,
+  runQueueWorker,
+  runTrialsOnQueue,
 } from '../../src/experiments/queue.ts';
-import { LAUREL_BIN, REPO_ROOT, type TrialSpec } from '../../src/experiments/trial.ts';
+import { ResultStore } from '../../src/experiments/store.ts';
+import { LAUREL_BIN, REPO_ROOT, type TrialSpec, normalizeSummary } from '../../src/experiments/trial.ts';
 
 const REDIS = '/usr/bin/redis-server';
 const skip = existsSync(REDIS) ? false : `${REDIS} is not installed (apt-get install redis-server)`;
@@ -152,6 +160,83 @@ test('an unreachable queue is one line and exit 2, not a hang', { skip }, async 
     p.out().trim(),
     new RegExp(`^laurel: cannot reach Redis at redis://127\\.0\\.0\\.1:${port}: .+$`),
   );
+});
+
+test(
+  'a job that vanishes from Redis (flushed, restarted without its file) is queued again, not awaited forever',
+  { skip },
+  async () => {
+    const dir = join(tmp, 'vanish');
+    const [trial] = planTrials(getExperiment('lm'), 'smoke', dir).slice(0, 1);
+    const store = new ResultStore(join(dir, 'lm-smoke'));
+    const lines: string[] = [];
+    const coordinator = runTrialsOnQueue([trial!], {
+      store,
+      budget: 'smoke',
+      url,
+      pollMs: 50,
+      log: (l) => lines.push(l),
+    });
+    await until('the job on the queue', () => lines.some((l) => l.startsWith('queued 1 trials')), 10_000);
+    const connection = await connectRedis(url);
+    const queue = new Queue(QUEUE_NAME, { connection });
+    await (await queue.getJob(jobId(trial!)))!.remove();
+    await until(
+      'the job queued again',
+      () => lines.some((l) => /no longer on the queue; queued again/.test(l)),
+      10_000,
+    );
+    const stop = new AbortController();
+    const worker = runQueueWorker({
+      url,
+      runsDir: join(tmp, 'vanish-worker'),
+      threads: 1,
+      signal: stop.signal,
+      executor: async () => ({ summary: normalizeSummary({ test_loss: 2 }), error: null }),
+    });
+    const r = await coordinator;
+    stop.abort();
+    await worker;
+    await queue.close();
+    connection.disconnect();
+    assert.equal(r.ran, 1);
+    assert.equal(store.read().records.length, 1);
+  },
+);
+
+test('a second coordinator of the same experiment is refused while the first runs', async () => {
+  const runsDir = join(tmp, 'two-coordinators');
+  let release = () => {};
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
+  const first = runExperiment('lm', {
+    budget: 'smoke',
+    trials: 1,
+    runsDir,
+    report: false,
+    handleSigint: false,
+    log: () => {},
+    executor: async () => {
+      await held;
+      return { summary: normalizeSummary({ test_loss: 2 }), error: null };
+    },
+  });
+  await until('the first coordinator', () => existsSync(join(runsDir, 'lm-smoke', 'lock')), 10_000);
+  await assert.rejects(
+    runExperiment('lm', {
+      budget: 'smoke',
+      trials: 1,
+      runsDir,
+      report: false,
+      handleSigint: false,
+      log: () => {},
+    }),
+    /lm-smoke is in use by another laurel experiment \(PID \d+/,
+  );
+  release();
+  await first;
+  assert.equal(existsSync(join(runsDir, 'lm-smoke', 'lock')), false, 'the lock is released');
 });
 
 test(
