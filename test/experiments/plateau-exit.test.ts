@@ -56,6 +56,15 @@ test('the script: a table of exit steps and test losses per row and seed, and th
       fingerprint: 'f',
       status: 'ok',
       summary: { test_loss: loss },
+      // the rest of a trial record, which the store checks
+      train: {},
+      error: null,
+      commit: null,
+      wall_ms: 1,
+      threads: 1,
+      budget: 'full',
+      started_at: '2026-01-01T00:00:00Z',
+      finished_at: '2026-01-01T00:00:01Z',
     }),
   );
   mkdirSync(dir, { recursive: true });
