@@ -210,13 +210,9 @@ test('a second coordinator of the same experiment is refused while the first run
   const held = new Promise<void>((r) => {
     release = r;
   });
+  const opts = { budget: 'smoke', trials: 1, runsDir, report: false, handleSigint: false, log: () => {} };
   const first = runExperiment('lm', {
-    budget: 'smoke',
-    trials: 1,
-    runsDir,
-    report: false,
-    handleSigint: false,
-    log: () => {},
+    ...opts,
     executor: async () => {
       await held;
       return { summary: normalizeSummary({ test_loss: 2 }), error: null };
@@ -224,14 +220,7 @@ test('a second coordinator of the same experiment is refused while the first run
   });
   await until('the first coordinator', () => existsSync(join(runsDir, 'lm-smoke', 'lock')), 10_000);
   await assert.rejects(
-    runExperiment('lm', {
-      budget: 'smoke',
-      trials: 1,
-      runsDir,
-      report: false,
-      handleSigint: false,
-      log: () => {},
-    }),
+    runExperiment('lm', opts),
     /lm-smoke is in use by another laurel experiment \(PID \d+/,
   );
   release();
