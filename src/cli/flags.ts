@@ -3,6 +3,8 @@
  * for parsing, validation and `--help` text.
  */
 
+import { isJsonObject } from '../util/json.ts';
+
 export type FlagType = 'int' | 'number' | 'string' | 'path' | 'bool';
 export type FlagValue = number | string | boolean;
 
@@ -108,7 +110,7 @@ export function checkStoredFlags(
   source: string,
 ): Record<string, FlagValue> {
   const where = `${command}: ${source}`;
-  if (stored === null || typeof stored !== 'object' || Array.isArray(stored)) {
+  if (!isJsonObject(stored)) {
     throw new UsageError(`laurel ${where}: the stored flags are not an object`);
   }
   const byName = new Map(defs.map((d) => [d.name, d]));

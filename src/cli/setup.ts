@@ -27,6 +27,7 @@ import { type OptimizerName, createOptimizer } from '../train/optim/index.ts';
 import type { Optimizer } from '../train/optim/index.ts';
 import { type ScheduleName, makeSchedule } from '../train/schedule.ts';
 import type { Model, Task } from '../train/task.ts';
+import { isJsonObject } from '../util/json.ts';
 import { type FlagValue, UsageError } from './flags.ts';
 import { type TaskName, modelSpecFromFlags } from './options.ts';
 
@@ -77,7 +78,7 @@ export function readRunConfig(out: string): RunConfig {
   const path = configPath(out);
   if (!existsSync(path)) throw new UsageError(`no run in ${out}: ${path} is missing`);
   const c = readJson(path) as RunConfig;
-  if (c?.format !== 'laurel-run' || c.flags === null || typeof c.flags !== 'object' || Array.isArray(c.flags))
+  if (c?.format !== 'laurel-run' || !isJsonObject(c.flags))
     throw new UsageError(`${path} is not a laurel run config`);
   return c;
 }

@@ -7,6 +7,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { isJsonObject } from '../util/json.ts';
 import type { TrainArgs, TrialSummary } from './trial.ts';
 
 export interface TrialRecord {
@@ -40,22 +41,20 @@ export interface TrialRecord {
 
 const STATUSES: readonly string[] = ['ok', 'failed', 'interrupted'];
 
-const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
 const stringOrNull = (v: unknown) => v === null || typeof v === 'string';
 
 /** The fields the report and the runner rely on, each of its type (a line that fails is skipped, counted). */
 function isTrialRecord(r: unknown): r is TrialRecord {
   const x = r as Partial<TrialRecord> | null;
   return (
-    isObject(x) &&
-    x !== null &&
+    isJsonObject(x) &&
     typeof x.key === 'string' &&
     typeof x.row === 'string' &&
     typeof x.seed === 'number' &&
     typeof x.fingerprint === 'string' &&
     STATUSES.includes(x.status as string) &&
-    isObject(x.train) &&
-    (x.summary === null || isObject(x.summary)) &&
+    isJsonObject(x.train) &&
+    (x.summary === null || isJsonObject(x.summary)) &&
     stringOrNull(x.error) &&
     stringOrNull(x.commit) &&
     typeof x.wall_ms === 'number' &&

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../util/errors.ts';
 import { ensureDir, writeFileAtomic } from '../util/files.ts';
+import { isJsonObject } from '../util/json.ts';
 import type { NamedTensors, OptimizerState } from './optim/index.ts';
 
 /**
@@ -179,8 +180,6 @@ function readManifest(runDir: string): Manifest {
 }
 
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** The first manifest field that does not have the type `saveCheckpoint` writes, or null. */
 function whichFieldIsBad(m: Manifest): string | null {
@@ -192,18 +191,18 @@ function whichFieldIsBad(m: Manifest): string | null {
   if (d !== undefined && d !== null && typeof d !== 'string') return 'data_fingerprint';
   if (!(Number.isFinite(m.epoch) && m.epoch >= 0)) return 'epoch';
   if (!(Number.isInteger(m.rng) && m.rng >= 0 && m.rng <= 0xffffffff)) return 'rng';
-  if (!isObject(m.optimizer) || typeof m.optimizer.type !== 'string' || !isCount(m.optimizer.step))
+  if (!isJsonObject(m.optimizer) || typeof m.optimizer.type !== 'string' || !isCount(m.optimizer.step))
     return 'optimizer';
   const b = m.best as unknown;
   if (
     b !== null &&
-    !(isObject(b) && typeof b.metric === 'string' && Number.isFinite(b.value) && isCount(b.step))
+    !(isJsonObject(b) && typeof b.metric === 'string' && Number.isFinite(b.value) && isCount(b.step))
   )
     return 'best';
   if (!Array.isArray(m.tensors)) return 'tensors';
   for (const [i, e] of (m.tensors as unknown[]).entries()) {
     if (
-      !isObject(e) ||
+      !isJsonObject(e) ||
       typeof e.name !== 'string' ||
       !Array.isArray(e.shape) ||
       !e.shape.every(isCount) ||
