@@ -9,6 +9,7 @@
 #endif
 
 #include "common.h"
+#include "relu_grad.h"
 
 namespace laurel {
 namespace {
@@ -182,7 +183,7 @@ Napi::Value BinaryOp(const Napi::CallbackInfo& info) {
     case B_PRELU: bcast(a, b, o, shape, sa, sb, rank, [](float x, float y) { return x < 0.0f ? x * y : x; }); break;
     case B_POW: bcast(a, b, o, shape, sa, sb, rank, [](float x, float y) { return std::pow(x, y); }); break;
     case B_RELUGRAD:  // dy * step(x), as tfjs: a NaN x, or a NaN / infinite dy where x <= 0, gives NaN
-      bcast(a, b, o, shape, sa, sb, rank, [](float dy, float x) { return dy * (x > 0.0f ? 1.0f : (x == x ? 0.0f : x)); });
+      bcast(a, b, o, shape, sa, sb, rank, [](float dy, float x) { return relu_grad(dy, x); });
       break;
     case B_SIGMOIDGRAD:  // dy * y * (1 - y)
       bcast(a, b, o, shape, sa, sb, rank, [](float dy, float y) { return dy * (y * (1.0f - y)); });
@@ -640,7 +641,7 @@ void combine_rows(int64_t r0, int64_t r1, int64_t D, const float* __restrict fx,
 }
 
 // Rows [r0, r1) of the combine's gradient, accumulating Σ dy·fx and Σ dy·(x + extra) per column. With y (the
-// forward's ReLU output), dy is first masked by y > 0: the ReLU's gradient rides in the same pass.
+// forward's ReLU output), dy is first taken through the ReLU's gradient (relu_grad.h) in the same pass.
 template <bool kExtra, bool kDx, bool kRelu>
 void combine_grad_rows(int64_t r0, int64_t r1, int64_t D, const float* __restrict dy, const float* __restrict fx,
                        const float* __restrict x, const float* __restrict ex, const float* __restrict a,
@@ -650,7 +651,7 @@ void combine_grad_rows(int64_t r0, int64_t r1, int64_t D, const float* __restric
     const int64_t o = r * D;
     for (int64_t j = 0; j < D; j++) {
       const float d = dy[o + j];
-      const float g = kRelu ? (y[o + j] > 0.0f ? d : 0.0f) : d;
+      const float g = kRelu ? relu_grad(d, y[o + j]) : d;
       float in = x[o + j];
       if constexpr (kExtra) in += ex[o + j];
       dfx[o + j] = a[j] * g;
@@ -701,10 +702,10 @@ void combine_grad_flat(int64_t s, int64_t e, const float* __restrict dy, const f
   // Explicit AVX2: GCC's vectorisation of the loop below keeps the partial sums on the stack.
   {
     __m256 sa0 = _mm256_setzero_ps(), sa1 = _mm256_setzero_ps(), sb0 = _mm256_setzero_ps(), sb1 = _mm256_setzero_ps();
-    const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b), zero = _mm256_setzero_ps();
+    const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
     auto half = [&](int64_t k, __m256& accA8, __m256& accB8) {
       __m256 g = _mm256_loadu_ps(dy + k);
-      if constexpr (kRelu) g = _mm256_and_ps(g, _mm256_cmp_ps(_mm256_loadu_ps(y + k), zero, _CMP_GT_OQ));
+      if constexpr (kRelu) g = relu_grad8(g, _mm256_loadu_ps(y + k));
       __m256 in = _mm256_loadu_ps(x + k);
       if constexpr (kExtra) in = _mm256_add_ps(in, _mm256_loadu_ps(ex + k));
       _mm256_storeu_ps(dfx + k, _mm256_mul_ps(va, g));
@@ -724,7 +725,7 @@ void combine_grad_flat(int64_t s, int64_t e, const float* __restrict dy, const f
 #endif
   auto body = [&](int64_t i, int l) {
     const float d = dy[i];  // loaded unconditionally: a load under the mask's condition compiles to a branch
-    const float g = kRelu ? (y[i] > 0.0f ? d : 0.0f) : d;
+    const float g = kRelu ? relu_grad(d, y[i]) : d;
     float in = x[i];
     if constexpr (kExtra) in += ex[i];
     dfx[i] = a * g;
@@ -744,7 +745,7 @@ void combine_grad_flat(int64_t s, int64_t e, const float* __restrict dy, const f
 
 // combineGrad(dy, fx, x, extra|null, alpha|null, beta|null, dfx, dx|null, dAlpha|null, dBeta|null, D[, y]):
 // dfx = α·dy; dx = β·dy (also the gradient of extra); dα = Σ dy·fx, dβ = Σ dy·(x + extra), summed to length 1 or D.
-// With y (the output of combine with relu), dy·(y > 0) stands for dy throughout.
+// With y (the output of combine with relu), relu_grad(dy, y) stands for dy throughout.
 Napi::Value CombineGradOp(const Napi::CallbackInfo& info) {
   const Arr<float> dy = f32(info, 0), fx = f32(info, 1), x = f32(info, 2), ex = f32_opt(info, 3);
   const Arr<float> al = f32_opt(info, 4), be = f32_opt(info, 5), dfx = f32(info, 6);
@@ -1041,7 +1042,7 @@ inline void bn_grad_sums_row(int64_t C, const float* __restrict dy, const float*
                              const float* __restrict add, float* __restrict accG, float* __restrict accB) {
   for (int64_t j = 0; j < C; j++) {
     float d = dy[j];
-    if constexpr (kRelu) d = (x[j] - mean[j]) * mul[j] + add[j] > 0.0f ? d : 0.0f;
+    if constexpr (kRelu) d = relu_grad(d, (x[j] - mean[j]) * mul[j] + add[j]);
     accG[j] += d * (x[j] - mean[j]) * rs[j];
     accB[j] += d;
   }
@@ -1056,7 +1057,7 @@ inline void bn_grad_dx_row(int64_t C, const float* __restrict dy, const float* _
                            float* __restrict dx) {
   for (int64_t j = 0; j < C; j++) {
     float d = dy[j];
-    if constexpr (kRelu) d = (x[j] - mean[j]) * mul[j] + add[j] > 0.0f ? d : 0.0f;
+    if constexpr (kRelu) d = relu_grad(d, (x[j] - mean[j]) * mul[j] + add[j]);
     dx[j] = k1[j] * ((d - k2[j]) - k3[j] * (x[j] - mean[j]));
   }
 }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common.h"
+#include "relu_grad.h"
 #include "skinny.h"
 
 namespace laurel {
@@ -172,7 +173,7 @@ void deep_blocks(int64_t M, int64_t N, int64_t L, const float* a, int64_t lda, c
 
 // C[M, N] += A[L, M]ᵀ · B[L, N] (defined below, with the row kernels that use it).
 void deep_rows(int64_t M, int64_t N, int64_t L, const float* A, int64_t lda, const float* B, int64_t ldb, float* C);
-// The row kernels' gradient pass: g = dy·(y > 0) into gm (or dy), df = α·g, returns Σ g·f (defined below).
+// The row kernels' gradient pass: g = relu_grad(dy, y) into gm (or dy), df = α·g, returns Σ g·f (defined below).
 float scale_mask_dot(int64_t n, const float* dy, const float* y, const float* f, float a, float* gm, float* df);
 
 }  // namespace
@@ -287,17 +288,17 @@ void deep_rows(int64_t M, int64_t N, int64_t L, const float* A, int64_t lda, con
   }
 }
 
-// The gradient's elementwise part over n values: g = dy·(y > 0) (y given: the ReLU form; g is written to gm)
+// The gradient's elementwise part over n values: g = relu_grad(dy, y) (y given: the ReLU form; g is written to gm)
 // or dy, df = α·g; returns Σ g·f.
 LAUREL_AVX512 float scale_mask_dot(int64_t n, const float* dy, const float* y, const float* f, float a, float* gm,
                                    float* df) {
-  const __m512 va = _mm512_set1_ps(a), zero = _mm512_setzero_ps();
+  const __m512 va = _mm512_set1_ps(a);
   __m512 acc = _mm512_setzero_ps();
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = mask_of(n - i);
     __m512 g = _mm512_maskz_loadu_ps(m, dy + i);
     if (y) {
-      g = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(m, y + i), zero, _CMP_GT_OQ), g);
+      g = relu_grad16(g, _mm512_maskz_loadu_ps(m, y + i));
       _mm512_mask_storeu_ps(gm + i, m, g);
     }
     _mm512_mask_storeu_ps(df + i, m, _mm512_mul_ps(va, g));
@@ -316,15 +317,15 @@ LAUREL_AVX512 void grad_rows16(int64_t rows, const float* dy, const float* y, co
   __m512 g16[16];
 #pragma GCC unroll 16
   for (int j = 0; j < 16; j++) g16[j] = _mm512_loadu_ps(G + j * 16);
-  const __m512 va = _mm512_set1_ps(a), zero = _mm512_setzero_ps();
+  const __m512 va = _mm512_set1_ps(a);
   __m512 accA = _mm512_setzero_ps();
   alignas(64) float gbuf[8 * 16];
   for (int64_t r = 0; r < rows; r += 8) {
     const int64_t o = r * 16;
 #pragma GCC unroll 8
-    for (int i = 0; i < 8; i++) {  // g = dy·(y > 0), α·g, Σ g·f
+    for (int i = 0; i < 8; i++) {  // g = relu_grad(dy, y), α·g, Σ g·f
       __m512 g = _mm512_loadu_ps(dy + o + i * 16);
-      if (y) g = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_loadu_ps(y + o + i * 16), zero, _CMP_GT_OQ), g);
+      if (y) g = relu_grad16(g, _mm512_loadu_ps(y + o + i * 16));
       _mm512_store_ps(gbuf + i * 16, g);
       _mm512_storeu_ps(dfx + o + i * 16, _mm512_mul_ps(va, g));
       accA = _mm512_fmadd_ps(g, _mm512_loadu_ps(fx + o + i * 16), accA);
@@ -385,7 +386,7 @@ Napi::Value LowRankCombineRows(const Napi::CallbackInfo& info) {
 }
 
 // lowRankCombineGradRows(dy, fx, x, B, alpha, dfx, dx, G, dAlpha, D[, y]): dfx = α·dy, dx = dy·Bᵀ,
-// G = xᵀ·dy [D, D] (∂L/∂B), dAlpha[0] = Σ dy·fx. With y (the forward's ReLU output) dy·(y > 0) stands for dy:
+// G = xᵀ·dy [D, D] (∂L/∂B), dAlpha[0] = Σ dy·fx. With y (the forward's ReLU output) relu_grad(dy, y) stands for dy:
 // each chunk is masked once into a scratch that stays in L2 for the three uses.
 Napi::Value LowRankCombineGradRows(const Napi::CallbackInfo& info) {
   const Arr<float> dy = f32(info, 0), fx = f32(info, 1), x = f32(info, 2), B = f32(info, 3);

@@ -32,7 +32,7 @@ void tall_product(int64_t rows, int64_t N, int64_t K, const float* A, int64_t ld
                   const TallEpilogue& e);
 // C[M, N] += A[L, M]ᵀ · B[L, N] (both row-major over L), M and N ≤ 64.
 void deep_rows(int64_t M, int64_t N, int64_t L, const float* A, int64_t lda, const float* B, int64_t ldb, float* C);
-// Over n values: g = dy·(y > 0) written to gm (y given) or g = dy (y null); df = α·g; returns Σ g·f.
+// Over n values: g = relu_grad(dy, y) (relu_grad.h) written to gm (y given) or g = dy (y null); df = α·g; returns Σ g·f.
 float scale_mask_dot(int64_t n, const float* dy, const float* y, const float* f, float a, float* gm, float* df);
 }  // namespace avx2
 #endif

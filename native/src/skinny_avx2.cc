@@ -3,6 +3,7 @@
 // tiles. A ymm holds 8 floats and there are 16 of them (AVX-512: 16 and 32), so a tile covers one packed
 // 16-column block of C (two ymm) and 6 rows: 12 accumulators, and per step of the inner dimension 2 loads of B and
 // 6 broadcasts of A for 12 FMAs. Wider N takes one pass per block; the tile's rows of A stay in L1 between them.
+#include "relu_grad.h"
 #include "skinny.h"
 
 #if defined(__x86_64__)
@@ -184,13 +185,13 @@ LAUREL_AVX2 void deep_rows(int64_t M, int64_t N, int64_t L, const float* A, int6
 
 LAUREL_AVX2 float scale_mask_dot(int64_t n, const float* dy, const float* y, const float* f, float a, float* gm,
                                  float* df) {
-  const __m256 va = _mm256_set1_ps(a), zero = _mm256_setzero_ps();
+  const __m256 va = _mm256_set1_ps(a);
   __m256 acc = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     __m256 g = _mm256_loadu_ps(dy + i);
-    if (y) {  // dy where y > 0, else 0 (y NaN: 0)
-      g = _mm256_and_ps(g, _mm256_cmp_ps(_mm256_loadu_ps(y + i), zero, _CMP_GT_OQ));
+    if (y) {
+      g = relu_grad8(g, _mm256_loadu_ps(y + i));
       _mm256_storeu_ps(gm + i, g);
     }
     _mm256_storeu_ps(df + i, _mm256_mul_ps(va, g));
@@ -200,7 +201,7 @@ LAUREL_AVX2 float scale_mask_dot(int64_t n, const float* dy, const float* y, con
   for (; i < n; i++) {
     float g = dy[i];
     if (y) {
-      g = y[i] > 0.0f ? g : 0.0f;
+      g = relu_grad(g, y[i]);
       gm[i] = g;
     }
     df[i] = a * g;

@@ -178,7 +178,7 @@ export interface NativeAddon {
     d: number,
     relu?: boolean,
   ): void;
-  /** With y (combine's ReLU output), dy·(y > 0) stands for dy. */
+  /** With y (combine's ReLU output), relu_grad(dy, y) (tfjs's dy·step(y)) stands for dy. */
   combineGrad(
     dy: Float32Array,
     fx: Float32Array,
@@ -207,7 +207,7 @@ export interface NativeAddon {
   ): void;
   /**
    * dfx = α·dy, dx = dy·Bᵀ, G = xᵀ·dy, dAlpha[0] = Σ dy·fx (x86-64 with AVX-512 or AVX2); with y (the forward's ReLU
-   * output), dy·(y > 0) stands for dy.
+   * output), relu_grad(dy, y) (tfjs's dy·step(y)) stands for dy.
    */
   lowRankCombineGradRows?(
     dy: Float32Array,

@@ -144,7 +144,7 @@ export function fusedCombine(fx: tf.Tensor, x: tf.Tensor, args: CombineArgs = {}
 
 /**
  * ReLU(a + b), a ResNet block's residual add and final activation: one kernel forward; the backward is one
- * masking pass, dy·(y > 0), whose result both inputs share.
+ * pass, tfjs's ReLU gradient dy·step(y), whose result both inputs share.
  */
 function addRelu(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   const f = customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {

@@ -256,11 +256,97 @@ test('the combine op with ReLU (a ResNet block end) and its gradients match tf.r
     const f = (p: tf.Tensor, q: tf.Tensor) => ops().combine(p, q, { relu: true }).mul(weight);
     return [f(ins[0], ins[1]), ...tf.grads((p: tf.Tensor, q: tf.Tensor) => f(p, q).sum())(ins)];
   });
-  // The gradient at a NaN is 0 here (as PyTorch's threshold_backward), NaN on tfjs's cpu: only the forward is
-  // compared there.
   const a = rand(n, 4);
   a[5] = Number.NaN;
   await compare(() => ops().combine(t(a, shape), t(rand(n, 5), shape), { relu: true }));
+});
+
+test("every fused ReLU's gradient is tfjs's dy·step(y): a non-finite dy where y ≤ 0, or a NaN y, gives NaN as on cpu", async () => {
+  const { ops } = await import('../../src/engine/index.ts');
+  const { rwFromRaw } = await import('../../src/laurel/math.ts');
+  const { compare } = await import('./helpers.ts');
+  // In a few rows (inside the AVX-512 kernel's 8-row blocks, in the rows after them, at either thread's end),
+  // f is driven far below 0 (y = 0) where dy is +∞, −∞ or NaN, and one f is NaN (y NaN, dy finite).
+  const poisoned = (shape: number[]) => {
+    const n = shape.reduce((p, q) => p * q);
+    const d = shape[shape.length - 1];
+    const rows = n / d;
+    const f = rand(n, 1);
+    const w = rand(n, 7);
+    const spots = [5, Math.floor(rows / 2) - 1, rows - 1].map((r, k) => r * d + ((3 * k + 2) % d));
+    spots.forEach((i, k) => {
+      f[i] = -1e3;
+      w[i] = [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN][k];
+    });
+    f[Math.floor(rows / 3) * d] = Number.NaN;
+    return { n, d, f, w };
+  };
+  // [shape, rank r (0: RW alone)]: the combine kernel (D a multiple of 8 and not), the row kernels (D = 16: the
+  // 8-row blocks; D = 32), the split path (D = 80).
+  const cases: [number[], number][] = [
+    [[4, 9, 9, 16], 0],
+    [[3, 7, 13], 0],
+    [[4, 9, 9, 16], 8],
+    [[3, 200, 32], 4],
+    [[2, 12, 12, 80], 8],
+  ];
+  const threads0 = getNumThreads();
+  for (const [ci, [shape, r]] of cases.entries()) {
+    setNumThreads(ci % 2 === 0 ? 1 : 2);
+    const { n, d, f, w } = poisoned(shape);
+    await compare(
+      () => {
+        const ins = [t(f, shape), t(rand(n, 2), shape), t(Float32Array.from([0.3, -0.4]), [2])];
+        if (r > 0) ins.push(t(rand(d * r, 3), [d, r]), t(rand(r * d, 4), [r, d]));
+        const loss = (...xs: tf.Tensor[]) => {
+          const [fx, x, raw, V, U] = xs;
+          return rwFromRaw('softmax', raw, fx, x, V, U, true).mul(t(w, shape)).sum();
+        };
+        return tf.grads(loss)(ins);
+      },
+      2e-5,
+      5e-4,
+      `RW${r ? '+LR' : ''} ${shape}`,
+    );
+  }
+  setNumThreads(threads0);
+  // ResNet's block end (ReLU(f + x)) and training batch norm + ReLU (its mask recomputed from x).
+  for (const shape of [
+    [4, 10, 10, 16],
+    [6, 5, 5, 12],
+  ]) {
+    const { n, f, w } = poisoned(shape);
+    await compare(
+      () =>
+        tf.grads((p: tf.Tensor, q: tf.Tensor) => ops().combine(p, q, { relu: true }).mul(t(w, shape)).sum())([
+          t(f, shape),
+          t(rand(n, 2), shape),
+        ]),
+      1e-5,
+      1e-6,
+      `ReLU(f + x) ${shape}`,
+    );
+    const c = shape[shape.length - 1];
+    await compare(
+      () =>
+        tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+          ops().batchNormTrain(a, g, b, 1e-5, true).y.mul(t(w, shape)).sum(),
+        )([
+          t(
+            f.map((v) => (Number.isNaN(v) ? 0 : v)),
+            shape,
+          ),
+          t(
+            rand(c, 3).map((v) => v + 1),
+            [c],
+          ),
+          t(rand(c, 4), [c]),
+        ]),
+      1e-4,
+      1e-5,
+      `batchNorm + ReLU ${shape}`,
+    );
+  }
 });
 
 test('fusedLowRankCombine declines per-dimension weights and other backends (the caller keeps the formula)', async () => {

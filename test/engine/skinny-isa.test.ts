@@ -1,7 +1,7 @@
 // The skinny GEMM and RW+LR row kernels exist twice on x86-64 (native/src/skinny.cc: AVX-512, skinny_avx2.cc:
 // AVX2), and the addon picks one per process. The other tests run the pick of this CPU; these rerun the skinny
-// matMul and fused low-rank tests with LAUREL_SKINNY=avx2 (the AVX2 kernels, also on an AVX-512 CPU) and
-// LAUREL_SKINNY=0 (OpenBLAS only), so that every path this CPU can run is checked against cpu here.
+// matMul, fused low-rank and fused ReLU gradient tests with LAUREL_SKINNY=avx2 (the AVX2 kernels, also on an
+// AVX-512 CPU) and LAUREL_SKINNY=0 (OpenBLAS only), so that every path this CPU can run is checked against cpu.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -62,14 +62,14 @@ for (const value of ['avx2', '0']) {
           'tsx',
           '--test',
           '--test-reporter=tap',
-          '--test-name-pattern=^(skinny matMul|fusedLowRankCombine \\(RW)',
+          '--test-name-pattern=^(skinny matMul|fusedLowRankCombine \\(RW|every fused ReLU)',
           'test/engine/matmul.test.ts',
           'test/engine/fused.test.ts',
         ],
         { env, encoding: 'utf8' },
       );
       assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
-      assert.match(r.stdout, /^# pass 2$/m, 'both tests ran');
+      assert.match(r.stdout, /^# pass 3$/m, 'the three tests ran');
       assert.match(r.stdout, /^# fail 0$/m);
     },
   );

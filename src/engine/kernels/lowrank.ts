@@ -82,7 +82,7 @@ function reluInPlace(v: Float32Array): void {
   addon().unary(UNARY.Relu, v, v);
 }
 
-// With attrs.relu the forward ends in ReLU, and the gradient takes the forward's output as input y: dy·(y > 0)
+// With attrs.relu the forward ends in ReLU, and the gradient takes the forward's output as input y: dy·step(y)
 // stands for dy (inside the row kernels; one masking pass on the other paths).
 function lowRankCombine({ inputs, backend: be, attrs }: KernelArgs): TensorInfo {
   const { fx, x, V, U } = inputs;
