@@ -207,17 +207,25 @@ inline float rinit(int op) {
   }
 }
 
-// Reduce a contiguous row of n floats.
+// Σ of a contiguous row of n floats, in double as tfjs's cpu backend sums (JavaScript numbers): float32 partial
+// sums drop the small terms of a large total (sum([1e8, 1000 ones, −1e8]) gave 880, cpu 1000).
+inline double sum_row(const float* x, int64_t n) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; k++) acc[k] += x[i + k];
+  double s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; i < n; i++) s += x[i];
+  return s;
+}
+
+// The mean from a double sum: the float32 sum over n, as cpu divides.
+inline float mean_of(double sum, int64_t n) { return static_cast<float>(sum) / static_cast<float>(n); }
+
+// Reduce a contiguous row of n floats (sum, mean and product in double, as cpu).
 inline float reduce_row(int op, const float* x, int64_t n) {
-  if (op == R_SUM || op == R_MEAN) {
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-      for (int k = 0; k < 8; k++) acc[k] += x[i + k];
-    float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-    for (; i < n; i++) s += x[i];
-    return op == R_MEAN ? s / static_cast<float>(n) : s;
-  }
+  if (op == R_SUM) return static_cast<float>(sum_row(x, n));
+  if (op == R_MEAN) return mean_of(sum_row(x, n), n);
   if (op == R_MAX) {
     float m = -INFINITY;
     bool nan = false;
@@ -236,9 +244,9 @@ inline float reduce_row(int op, const float* x, int64_t n) {
     }
     return nan ? NAN : m;
   }
-  float p = 1.0f;
+  double p = 1.0;
   for (int64_t i = 0; i < n; i++) p *= x[i];
-  return p;
+  return static_cast<float>(p);
 }
 
 // reduce(op, x, out, A, R, B): out[a, b] = reduce over r of x[a, r, b].
@@ -251,28 +259,33 @@ Napi::Value ReduceOp(const Napi::CallbackInfo& info) {
   if (B == 1) {
     int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(1, R));
     if (A == 1 && R >= 2 * kGrain && (op == R_SUM || op == R_MEAN)) {
-      float part[64] = {0};
+      double part[64] = {0};
       int64_t nch = std::min<int64_t>(64, pool_threads());
       int64_t per = (R + nch - 1) / nch;
       parallel_for(nch, 1, [&](int64_t s, int64_t e) {
         for (int64_t c = s; c < e; c++) {
           int64_t b0 = c * per, e0 = std::min(R, b0 + per);
-          part[c] = b0 < e0 ? reduce_row(R_SUM, x + b0, e0 - b0) : 0.0f;
+          part[c] = b0 < e0 ? sum_row(x + b0, e0 - b0) : 0.0;
         }
       });
-      float t = 0;
+      double t = 0;
       for (int64_t c = 0; c < nch; c++) t += part[c];
-      o[0] = op == R_MEAN ? t / static_cast<float>(R) : t;
+      o[0] = op == R_MEAN ? mean_of(t, R) : static_cast<float>(t);
     } else {
       parallel_for(A, grain, [&](int64_t s, int64_t e) {
         for (int64_t a = s; a < e; a++) o[a] = reduce_row(op, x + a * R, R);
       });
     }
   } else {
-    // Accumulate rows of length B; parallel over A, or over B when A is small.
+    // Accumulate rows of length B; parallel over A, or over B when A is small. Sums and products accumulate in
+    // double (acc), max and min in out.
     auto run = [&](int64_t a, int64_t b0, int64_t b1) {
       float* out = o + a * B;
       const float* src = x + a * R * B;
+      const bool wide = op == R_SUM || op == R_MEAN || op == R_PROD;
+      thread_local std::vector<double> accBuf;
+      if (wide) accBuf.assign(static_cast<size_t>(b1 - b0), op == R_PROD ? 1.0 : 0.0);
+      double* acc = accBuf.data();  // acc[j − b0] for column j
       float init = rinit(op);
       for (int64_t j = b0; j < b1; j++) out[j] = init;
       for (int64_t r = 0; r < R; r++) {
@@ -280,7 +293,7 @@ Napi::Value ReduceOp(const Napi::CallbackInfo& info) {
         switch (op) {
           case R_SUM:
           case R_MEAN:
-            for (int64_t j = b0; j < b1; j++) out[j] += row[j];
+            for (int64_t j = b0; j < b1; j++) acc[j - b0] += row[j];
             break;
           case R_MAX:
             for (int64_t j = b0; j < b1; j++) out[j] = (row[j] > out[j] || row[j] != row[j]) ? row[j] : out[j];
@@ -289,13 +302,13 @@ Napi::Value ReduceOp(const Napi::CallbackInfo& info) {
             for (int64_t j = b0; j < b1; j++) out[j] = (row[j] < out[j] || row[j] != row[j]) ? row[j] : out[j];
             break;
           default:
-            for (int64_t j = b0; j < b1; j++) out[j] *= row[j];
+            for (int64_t j = b0; j < b1; j++) acc[j - b0] *= row[j];
         }
       }
-      if (op == R_MEAN) {
-        float inv = 1.0f / static_cast<float>(R);
-        for (int64_t j = b0; j < b1; j++) out[j] *= inv;
-      }
+      if (op == R_MEAN)
+        for (int64_t j = b0; j < b1; j++) out[j] = mean_of(acc[j - b0], R);
+      else if (wide)
+        for (int64_t j = b0; j < b1; j++) out[j] = static_cast<float>(acc[j - b0]);
     };
     if (A >= pool_threads() * 2 || B < 64) {
       int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(1, R * B));

@@ -209,6 +209,38 @@ test('reductions over any axes match cpu', async () => {
   await compare(() => tf.sum(t(x, shape), [1, 2]).add(tf.max(t(x, [1, 360]))));
 });
 
+test('sum and mean accumulate in double as cpu does: 1000 ones between 1e8 and −1e8 still count, on every path', async () => {
+  // x[a, r, b] over [A, R, B]: 1e8 at r = 0, −1e8 at r = R − 1, 1 between; the sum over r is R − 2 exactly.
+  const spiked = (A: number, R: number, B: number) => {
+    const x = new Float32Array(A * R * B).fill(1);
+    for (let a = 0; a < A; a++)
+      for (let b = 0; b < B; b++) {
+        x[a * R * B + b] = 1e8;
+        x[(a * R + R - 1) * B + b] = -1e8;
+      }
+    return x;
+  };
+  // [shape, axes]: one row (serial, and long enough to be split across threads), rows of B > 1 (parallel over
+  // A, and over B when A is small), and axes that are not consecutive (transposed first).
+  // The last case sums 3 columns of each output too.
+  const cases: [number[], number[], number[], number][] = [
+    [[1, 1002, 1], [1002], [0], 1000],
+    [[1, 40000, 1], [40000], [0], 39998],
+    [[4, 1002, 3], [4, 1002, 3], [1], 1000],
+    [[1, 1002, 64], [1002, 64], [0], 1000],
+    [[1, 1002, 6], [1002, 2, 3], [0, 2], 3000],
+  ];
+  for (const [[A, R, B], shape, axes, expected] of cases) {
+    const x = spiked(A, R, B);
+    const [sum] = await compare(() => tf.sum(t(x, shape), axes), 0, 0, `sum ${shape} over ${axes}`);
+    assert.ok(
+      sum.values.every((v) => v === expected),
+      `sum ${shape}: ${sum.values.slice(0, 4)}`,
+    );
+    await compare(() => tf.mean(t(x, shape), axes), 1e-6, 0, `mean ${shape} over ${axes}`);
+  }
+});
+
 test('transpose, softmax, logSoftmax and their gradients match cpu', async () => {
   const shape = [2, 3, 4, 5];
   const x = rand(size(shape), 21);
