@@ -30,7 +30,7 @@ export const EXPERIMENT_FLAGS: FlagDef[] = [
   {
     name: 'queue',
     type: 'string',
-    help: 'redis://HOST:PORT: enqueue the trials for `laurel worker`s (BullMQ) instead of running them here',
+    help: 'redis://[:PASSWORD@]HOST:PORT: enqueue the trials for `laurel worker`s (BullMQ) instead of running them here',
   },
 ];
 

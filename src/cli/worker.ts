@@ -9,7 +9,11 @@ import { runQueueWorker } from '../experiments/index.ts';
 import { type FlagDef, UsageError, formatHelp, parseFlags, requiredFlag } from './flags.ts';
 
 export const WORKER_FLAGS: FlagDef[] = [
-  { name: 'queue', type: 'string', help: 'redis://HOST:PORT of the queue (required)' },
+  {
+    name: 'queue',
+    type: 'string',
+    help: 'redis://[:PASSWORD@]HOST:PORT[/DB] of the queue (required; rediss:// for TLS)',
+  },
   { name: 'runs-dir', type: 'path', default: 'runs', help: 'Where the trials’ run folders go' },
   { name: 'concurrency', type: 'int', min: 1, default: 1, help: 'Trials at once in this worker' },
   {

@@ -60,19 +60,64 @@ export interface QueuedResult {
   host: string;
 }
 
-/** `redis://HOST:PORT[/DB]` → connection options; throws one line naming the bad value. */
-export function parseQueueUrl(url: string): { host: string; port: number; db: number } {
+/** Where a queue lives: ioredis's connection options. */
+export interface QueueTarget {
+  host: string;
+  port: number;
+  db: number;
+  username?: string;
+  password?: string;
+  /** rediss://: TLS, the server's name checked against its certificate. */
+  tls?: { servername: string };
+}
+
+/** The URL with its password replaced by ***, for messages and logs. */
+export function redactQueueUrl(url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^:@/]*):[^@/]*@/i, '$1:***@');
+}
+
+/**
+ * `redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]` (rediss:// for TLS; the user and password percent-encoded) →
+ * connection options; throws one line naming the bad value, its password hidden.
+ */
+export function parseQueueUrl(url: string): QueueTarget {
+  const bad = () =>
+    new InputError(`bad --queue '${redactQueueUrl(url)}'; expected redis://[:PASSWORD@]HOST:PORT[/DB]`);
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    throw new InputError(`bad --queue '${url}'; expected redis://HOST:PORT`);
+    throw bad();
   }
   const port = u.port === '' ? 6379 : Number(u.port);
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
-  if (u.protocol !== 'redis:' || u.hostname === '' || !Number.isInteger(db) || db < 0)
-    throw new InputError(`bad --queue '${url}'; expected redis://HOST:PORT`);
-  return { host: u.hostname.replace(/^\[|\]$/g, ''), port, db };
+  const tls = u.protocol === 'rediss:';
+  if (
+    (u.protocol !== 'redis:' && !tls) ||
+    u.hostname === '' ||
+    !Number.isInteger(db) ||
+    db < 0 ||
+    u.search ||
+    u.hash
+  )
+    throw bad();
+  let username: string;
+  let password: string;
+  try {
+    username = decodeURIComponent(u.username);
+    password = decodeURIComponent(u.password);
+  } catch {
+    throw bad(); // a stray % in the user or password
+  }
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  return {
+    host,
+    port,
+    db,
+    ...(username ? { username } : {}),
+    ...(password ? { password } : {}),
+    ...(tls ? { tls: { servername: host } } : {}),
+  };
 }
 
 /** BullMQ's classes and its Redis client (ioredis comes with bullmq, so bullmq is the package to name). */
@@ -86,8 +131,9 @@ function bullmq(): Pick<typeof BullMQ, 'Queue' | 'Worker'> & { Redis: typeof Red
 }
 
 /**
- * A Redis connection that is ready, or one clear error: ioredis retries forever by default, so an unreachable
- * server would hang. BullMQ needs `maxRetriesPerRequest: null` for its blocking commands.
+ * A Redis connection that is ready and answers (a PING: a server that wants a password says so here, not in the
+ * middle of a sweep), or one clear error: ioredis retries forever by default, so an unreachable server would
+ * hang. BullMQ needs `maxRetriesPerRequest: null` for its blocking commands.
  */
 export async function connectRedis(url: string, timeoutMs = 5000): Promise<Redis> {
   const opts = parseQueueUrl(url);
@@ -98,17 +144,25 @@ export async function connectRedis(url: string, timeoutMs = 5000): Promise<Redis
     maxRetriesPerRequest: null,
     retryStrategy: () => null,
   });
-  client.on('error', () => {}); // reported by connect() below
+  // The server's own reason (NOAUTH, WRONGPASS, ECONNREFUSED) arrives here; connect() then only says that the
+  // connection closed.
+  let reason: Error | null = null;
+  client.on('error', (e: Error) => {
+    reason ??= e;
+  });
+  let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
-      client.connect(),
-      new Promise((_, reject) =>
-        setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs),
-      ),
+      client.connect().then(() => client.ping()),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+      }),
     ]);
   } catch (e) {
     client.disconnect();
-    throw new InputError(`cannot reach Redis at ${url}: ${(e as Error).message}`);
+    throw new InputError(`cannot use Redis at ${redactQueueUrl(url)}: ${(reason ?? (e as Error)).message}`);
+  } finally {
+    clearTimeout(timer); // a pending timer would keep a finished command alive for timeoutMs
   }
   // from now on, reconnect after a dropped connection (a Redis restart), as BullMQ expects
   client.options.retryStrategy = (n: number) => Math.min(1000 * n, 5000);
@@ -194,7 +248,7 @@ export async function runTrialsOnQueue(
       pending.set(jobId(t), t);
     }
     log(
-      `queued ${pending.size} trials on ${opts.url} (queue ${QUEUE_NAME}); waiting for workers (laurel worker --queue ${opts.url})`,
+      `queued ${pending.size} trials on ${redactQueueUrl(opts.url)} (queue ${QUEUE_NAME}); waiting for workers (laurel worker --queue ${redactQueueUrl(opts.url)})`,
     );
     const pollMs = opts.pollMs ?? 1000;
     let done = 0;
@@ -343,7 +397,7 @@ export async function runQueueWorker(opts: QueueWorkerOptions): Promise<{ ran: n
   );
   worker.on('error', (e) => log(`queue error: ${e.message}`));
   log(
-    `worker on ${hostname()}: queue ${QUEUE_NAME} at ${opts.url}, ${opts.threads} thread(s) per trial, runs in ${opts.runsDir}`,
+    `worker on ${hostname()}: queue ${QUEUE_NAME} at ${redactQueueUrl(opts.url)}, ${opts.threads} thread(s) per trial, runs in ${opts.runsDir}`,
   );
   await new Promise<void>((resolve) => {
     if (opts.signal.aborted) resolve();

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +34,7 @@ import { LAUREL_BIN, REPO_ROOT, type TrialSpec, normalizeSummary } from '../../s
 const REDIS = '/usr/bin/redis-server';
 const skip = existsSync(REDIS) ? false : `${REDIS} is not installed (apt-get install redis-server)`;
 const tmp = mkdtempSync(join(tmpdir(), 'laurel-queue-'));
-let redis: ChildProcess | null = null;
+const servers: ChildProcess[] = [];
 let url = '';
 
 function freePort(): Promise<number> {
@@ -48,24 +48,43 @@ function freePort(): Promise<number> {
   });
 }
 
-before(async () => {
-  if (skip) return;
+/** A private redis-server on a free loopback port (its files in dir); resolves to its URL once it answers. */
+async function startRedis(dir: string, args: string[] = [], password = ''): Promise<string> {
   const port = await freePort();
-  redis = spawn(
-    REDIS,
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', tmp, '--appendonly', 'yes', '--save', ''],
-    { stdio: 'ignore' },
+  mkdirSync(dir, { recursive: true });
+  servers.push(
+    spawn(
+      REDIS,
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--appendonly',
+        'yes',
+        '--save',
+        '',
+        ...args,
+      ],
+      { stdio: 'ignore' },
+    ),
   );
-  url = `redis://127.0.0.1:${port}`;
+  const at = `redis://${password ? `:${encodeURIComponent(password)}@` : ''}127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {
-      (await connectRedis(url, 1000)).disconnect();
-      break;
+      (await connectRedis(at, 1000)).disconnect();
+      return at;
     } catch (e) {
       if (i > 50) throw e;
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+before(async () => {
+  if (!skip) url = await startRedis(tmp);
 });
 
 after(() => {
@@ -75,7 +94,7 @@ after(() => {
       if (p.exitCode === null && p.signalCode === null) process.kill(-p.pid!, 'SIGKILL');
     } catch {} // its group is gone already
   }
-  redis?.kill('SIGKILL');
+  for (const server of servers) server.kill('SIGKILL');
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -114,11 +133,42 @@ async function until(what: string, ok: () => boolean, ms: number): Promise<void>
   }
 }
 
-test('parseQueueUrl: redis://HOST:PORT[/DB], anything else is one clear error', () => {
+test('parseQueueUrl: redis[s]://[[USER]:PASSWORD@]HOST:PORT[/DB], anything else is one clear error without the password', () => {
   assert.deepEqual(parseQueueUrl('redis://10.0.0.2:6380'), { host: '10.0.0.2', port: 6380, db: 0 });
   assert.deepEqual(parseQueueUrl('redis://box/2'), { host: 'box', port: 6379, db: 2 });
-  for (const bad of ['localhost:6379', 'http://h:1', 'redis://', 'redis://h:1/x'])
-    assert.throws(() => parseQueueUrl(bad), /^InputError: bad --queue '.*'; expected redis:\/\/HOST:PORT$/);
+  assert.deepEqual(parseQueueUrl('redis://:s%40cr%3At@box:7000'), {
+    host: 'box',
+    port: 7000,
+    db: 0,
+    password: 's@cr:t',
+  });
+  assert.deepEqual(parseQueueUrl('rediss://ops:pw@[::1]:6380/1'), {
+    host: '::1',
+    port: 6380,
+    db: 1,
+    username: 'ops',
+    password: 'pw',
+    tls: { servername: '::1' },
+  });
+  for (const bad of [
+    'localhost:6379',
+    'http://h:1',
+    'redis://',
+    'redis://h:1/x',
+    'redis://h:1?db=2',
+    'redis://:%zz@h',
+  ])
+    assert.throws(
+      () => parseQueueUrl(bad),
+      /^InputError: bad --queue '.*'; expected redis:\/\/\[:PASSWORD@\]HOST:PORT\[\/DB\]$/,
+    );
+  assert.throws(
+    () => parseQueueUrl('redis://:hunter2@h:1/x'),
+    (e: Error) => {
+      assert.match(e.message, /'redis:\/\/:\*\*\*@h:1\/x'/);
+      return !e.message.includes('hunter2');
+    },
+  );
   const id = jobId({
     experiment: 'lm-smoke',
     row: 'rw-lr',
@@ -158,9 +208,40 @@ test('an unreachable queue is one line and exit 2, not a hang', { skip }, async 
   assert.equal(await p.exit, 2);
   assert.match(
     p.out().trim(),
-    new RegExp(`^laurel: cannot reach Redis at redis://127\\.0\\.0\\.1:${port}: .+$`),
+    new RegExp(`^laurel: cannot use Redis at redis://127\\.0\\.0\\.1:${port}: .+$`),
   );
 });
+
+test(
+  'a server with a password: refused without it or with a wrong one (one line, password hidden), used with it; no timer left behind',
+  { skip },
+  async () => {
+    const withPassword = await startRedis(join(tmp, 'auth'), ['--requirepass', 'p@ss word'], 'p@ss word');
+    const bare = withPassword.replace(/\/\/:[^@]*@/, '//');
+    await assert.rejects(
+      connectRedis(bare, 2000),
+      /^InputError: cannot use Redis at redis:\/\/127\.0\.0\.1:\d+: NOAUTH/,
+    );
+    const wrong = withPassword.replace(/\/\/:[^@]*@/, '//:wrong@');
+    await assert.rejects(connectRedis(wrong, 2000), (e: Error) => {
+      assert.match(
+        e.message,
+        /^cannot use Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+: (WRONGPASS|ERR invalid password)/,
+      );
+      return !e.message.includes('wrong');
+    });
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const client = await connectRedis(withPassword, 2000);
+    assert.equal(
+      timers(),
+      before,
+      'connectRedis left its timer running (a finished command would wait for it)',
+    );
+    assert.equal(await client.set('laurel-test', '1'), 'OK');
+    client.disconnect();
+  },
+);
 
 test(
   'a job that vanishes from Redis (flushed, restarted without its file) is queued again, not awaited forever',
