@@ -263,6 +263,8 @@ function converted<T>(convert: () => T, fail: (why: string) => never): T {
 /**
  * A model built from safetensors bytes alone: its spec from the `laurel.spec` metadata (which `laurel export`
  * writes), then every weight assigned. How a page or a PyTorch-free tool gets a trained model from one file.
+ * The model is in inference mode, ready to serve (batch norm uses the loaded running statistics and leaves them
+ * as they are, as PyTorch's `from_safetensors` calls `eval()`); `setTraining(true)` to fine-tune it.
  */
 export function modelFromSafetensors(bytes: Uint8Array, source = 'input'): Model {
   const contents = decodeSafetensors(bytes, source);
@@ -289,5 +291,5 @@ export function modelFromSafetensors(bytes: Uint8Array, source = 'input'): Model
     model.dispose();
     throw e;
   }
-  return model;
+  return model.setTraining(false);
 }

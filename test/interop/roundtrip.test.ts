@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { type Model, buildModel } from '../../src/models/index.ts';
+import { type Model, type ResNet, buildModel } from '../../src/models/index.ts';
 import {
   WEIGHT_LAYOUTS,
   assignSafetensors,
@@ -179,6 +179,15 @@ test('modelFromSafetensors: the model from the file alone (its laurel.spec), the
   const bytes = encodeModel(a, { layout: 'torch', metadata: { 'laurel.spec': JSON.stringify(c.spec) } });
   const b = modelFromSafetensors(bytes, 'w.safetensors');
   assertSameState(a, b, 'from the file alone');
+  // ready to serve: a forward pass uses, and keeps, the loaded batch-norm statistics (a is in inference mode)
+  assert.equal(b.training, false, 'inference mode');
+  const x = caseInput(c);
+  const [ya, yb] = [a, b].map((m) =>
+    tf.tidy(() => Array.from((m as ResNet).forward(x as tf.Tensor4D).dataSync())),
+  );
+  assert.deepEqual(yb, ya);
+  assertSameState(a, b, 'after a forward pass');
+  x.dispose();
   a.dispose();
   b.dispose();
   const withSpec = (spec?: string) =>
