@@ -18,6 +18,12 @@ test('Rng is reproducible from a seed and from a saved state', () => {
   assert.ok(xs.every((x) => x >= 0 && x < 1));
 });
 
-test('Rng rejects a non-finite seed', () => {
-  assert.throws(() => new Rng(Number.NaN), /seed must be a finite number/);
+test('Rng rejects a seed it would fold into another: only integers from 0 to 2^32 − 1', () => {
+  for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, 1.5, -1, 2 ** 32])
+    assert.throws(
+      () => new Rng(bad),
+      /^Error: Rng: seed must be an integer from 0 to 4294967295, got /,
+      String(bad),
+    );
+  assert.equal(new Rng(2 ** 32 - 1).next(), new Rng(2 ** 32 - 1).next());
 });

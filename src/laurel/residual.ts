@@ -93,7 +93,8 @@ export function residualForward(
  *   w [2] | [D, 2] (RW softmax logits), alphaBeta [2] | [D, 2] (RW 'none'), p [] | [D] (RW sigmoid),
  *   V [D, r], U [r, D] (LR, PA's low-rank h, gemma3n), V [k, D, r], U [k, r, D] (LR+PA, RW+LR+PA),
  *   gamma [k] (PA), normScale [D] (gemma3n's RMSNorm), alpha [] (general).
- * At init every variant but sigmoid-RW (0.5·f + 0.5·x) and gemma3n is exactly a plain residual.
+ * At init every variant but sigmoid-RW (0.5·f + 0.5·x), gemma3n, ReZero (x) and LayerScale (x + λ₀·f) is exactly a
+ * plain residual.
  */
 export class Residual extends Module {
   readonly config: ResidualConfig;

@@ -75,7 +75,8 @@ export interface ParamCounts {
 /** The ResidualConfig a spec names (a variant name, a config, or nothing: baseline). */
 export function resolveResidual(r: ModelSpec['residual']): ResidualConfig {
   if (r === undefined) return residualConfig('baseline');
-  return typeof r === 'string' ? residualConfig(r) : r;
+  // an object is checked as residualConfig checks its options (a hand-written { rank: 0 } would be capped to 1)
+  return typeof r === 'string' ? residualConfig(r) : residualConfig(r.variant, r);
 }
 
 function checkModel(name: string): asserts name is ModelName {

@@ -6,8 +6,10 @@ export class Rng {
   private s: number;
 
   constructor(seed: number) {
-    if (!Number.isFinite(seed)) throw new Error(`Rng: seed must be a finite number, got ${seed}`);
-    this.s = seed >>> 0;
+    // any other number would be folded into this range silently (1.5 and 1, or 2^32 and 0, the same stream)
+    if (!(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff))
+      throw new Error(`Rng: seed must be an integer from 0 to 4294967295, got ${seed}`);
+    this.s = seed;
   }
 
   /** Uniform float in [0, 1). */

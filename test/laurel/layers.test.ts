@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { fileIO, registerFileIO } from '../../src/io/file-io.ts';
 import { type Variant, residualConfig } from '../../src/laurel/config.ts';
 import { ActivationHistory } from '../../src/laurel/history.ts';
-import { LaurelResidualLayer, laurelResidual } from '../../src/laurel/layers/index.ts';
+import { type LaurelLayerArgs, LaurelResidualLayer, laurelResidual } from '../../src/laurel/layers/index.ts';
 import { Residual } from '../../src/laurel/residual.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { randn } from './helpers.ts';
@@ -180,6 +180,23 @@ test('the layer computes what Residual computes, with the same weights', () => {
 test('layer errors name the problem; fileIO works without the router', async () => {
   assert.throws(() => new LaurelResidualLayer({ variant: 'general' }), /variant 'general'/);
   assert.throws(() => new LaurelResidualLayer({ variant: 'lr', rank: 0 }), /rank 0/);
+  // a misspelled option is refused, not dropped by tf.layers.Layer (which would build the default rank)
+  assert.throws(
+    () => new LaurelResidualLayer({ variant: 'rw+lr', ranks: 4 } as unknown as LaurelLayerArgs),
+    /^Error: LaurelResidualLayer: bad option name 'ranks'; allowed: variant, seed, rank, k, /,
+  );
+  assert.throws(
+    () => new LaurelResidualLayer({ variant: 'rw+lr', seed: 1.5 }),
+    /bad seed 1\.5; allowed: an integer/,
+  );
+  // a shared layer applied to another width is refused while the graph is built
+  const shared = new LaurelResidualLayer({ variant: 'rw' });
+  const [a8, b16] = [8, 16].map((d) => tf.input({ shape: [d] }));
+  shared.apply([a8, a8]);
+  assert.throws(
+    () => shared.apply([b16, b16]),
+    /x shape \[,16\] must end in 8, the D the layer was built with/,
+  );
   const x = tf.input({ shape: [3, 4] });
   const l = new LaurelResidualLayer({ variant: 'rw' });
   assert.throws(() => l.apply([x, x, x]), /got 3 inputs; allowed: 2 to 2/);

@@ -156,4 +156,11 @@ test('buildModel and countParams reject unknown names and bad fields', () => {
   assert.throws(() => countParams({ model: 'gpt', dim: 10, heads: 3 }), /heads 3/);
   assert.throws(() => countParams({ model: 'gpt', placement: 'x' as 'block' }), /placement 'x'/);
   assert.throws(() => countParams({ model: 'gpt', residual: 'nope' as Variant }), /variant 'nope'/);
+  // a residual given as an object is checked as residualConfig checks it (rank 0 was capped to 1 per block)
+  for (const rank of [0, -5, 2.5])
+    assert.throws(
+      () => buildModel({ model: 'resnet20', residual: { variant: 'rw+lr', rank } }),
+      new RegExp(`^Error: residualConfig: bad rank ${rank}; allowed: an integer`),
+    );
+  assert.throws(() => countParams({ model: 'gpt', residual: { variant: 'lr', k: 0 } }), /bad k 0/);
 });

@@ -32,6 +32,21 @@ export interface LaurelLayerArgs extends LayerArgs, Omit<ResidualConfig, 'g'> {
 }
 
 const LAUREL_KEYS = ['rank', 'k', 'rwNorm', 'rwPerDim', 'vInit', 'paH', 'layerScaleInit'] as const;
+/**
+ * tf.layers.Layer's own arguments (what its getConfig writes and a saved model passes back, and the rest), and
+ * customObjects, which tfjs adds to the config of a class it deserializes.
+ */
+const BASE_KEYS = [
+  'customObjects',
+  'name',
+  'trainable',
+  'dtype',
+  'inputShape',
+  'batchInputShape',
+  'batchSize',
+  'inputDType',
+  'weights',
+];
 
 export class LaurelResidualLayer extends tf.layers.Layer {
   static className = 'LaurelResidual';
@@ -42,6 +57,12 @@ export class LaurelResidualLayer extends tf.layers.Layer {
 
   constructor(args: LaurelLayerArgs) {
     const { variant, rank, k, rwNorm, rwPerDim, vInit, paH, layerScaleInit, seed, ...base } = args;
+    // tf.layers.Layer would drop an unknown key silently: a misspelled option (ranks: 4) would build the default
+    const unknown = Object.keys(base).filter((key) => !BASE_KEYS.includes(key));
+    if (unknown.length > 0)
+      throw new Error(
+        `LaurelResidualLayer: bad option name '${unknown[0]}'; allowed: variant, seed, ${[...LAUREL_KEYS, ...BASE_KEYS].join(', ')}`,
+      );
     super(base);
     const opts: Partial<ResidualConfig> = {};
     const given = { rank, k, rwNorm, rwPerDim, vInit, paH, layerScaleInit };
@@ -53,6 +74,8 @@ export class LaurelResidualLayer extends tf.layers.Layer {
       );
     }
     this.laurel = residualConfig(variant, opts);
+    if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff))
+      throw new Error(`LaurelResidualLayer: bad seed ${seed}; allowed: an integer from 0 to 4294967295`);
     this.seed = seed;
   }
 
@@ -87,7 +110,14 @@ export class LaurelResidualLayer extends tf.layers.Layer {
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {
-    return (Array.isArray(inputShape[0]) ? inputShape[1] : inputShape) as Shape;
+    const x = (Array.isArray(inputShape[0]) ? inputShape[1] : inputShape) as Shape;
+    // a shared layer applied again to another width: refused while the graph is built, not at predict
+    const D = x[x.length - 1];
+    if (this.built && typeof D === 'number' && D !== this.dim)
+      throw new Error(
+        `${this.errorName()}: x shape [${x}] must end in ${this.dim}, the D the layer was built with`,
+      );
+    return x;
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
