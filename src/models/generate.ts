@@ -64,8 +64,18 @@ export function checkSampleOptions(o: SampleOptions): void {
 
 /** The next token from logits z [V] under the options above (rng used only when temperature > 0). */
 export function sampleToken(z: ArrayLike<number>, o: SampleOptions, rng: Rng): number {
-  const temperature = o.temperature ?? 1;
+  checkSampleOptions(o);
   const n = z.length;
+  // −∞ masks a token out; NaN or +∞ (a diverged model) would otherwise pick an arbitrary token
+  let finite = 0;
+  for (let i = 0; i < n; i++) {
+    if (Number.isNaN(z[i]) || z[i] === Number.POSITIVE_INFINITY)
+      throw new Error(`generate: logit ${i} is ${z[i]}; the model's output is not finite`);
+    if (z[i] > Number.NEGATIVE_INFINITY) finite++;
+  }
+  if (finite === 0)
+    throw new Error('generate: no token has a finite logit (an empty or fully masked vocabulary)');
+  const temperature = o.temperature ?? 1;
   let best = 0;
   for (let i = 1; i < n; i++) if (z[i] > z[best]) best = i;
   if (temperature === 0) return best;

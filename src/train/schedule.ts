@@ -24,12 +24,21 @@ export function makeSchedule(o: ScheduleOptions): (step: number) => number {
   const warmup = o.warmupSteps ?? 0;
   const minLr = o.minLr ?? 0;
   const kind = o.schedule ?? 'cosine';
-  if (!(lr > 0)) throw new Error(`schedule: lr must be > 0, got ${lr}`);
-  if (!(totalSteps >= 1)) throw new Error(`schedule: totalSteps must be >= 1, got ${totalSteps}`);
-  if (warmup < 0) throw new Error(`schedule: warmupSteps must be >= 0, got ${warmup}`);
+  // each is checked here, where the mistake is made, not as an undefined or NaN rate steps later
+  if (!(SCHEDULES as readonly string[]).includes(kind))
+    throw new Error(`schedule: bad schedule '${kind}'; allowed: ${SCHEDULES.join(', ')}`);
+  if (!(Number.isFinite(lr) && lr > 0)) throw new Error(`schedule: lr must be > 0, got ${lr}`);
+  if (!(Number.isInteger(totalSteps) && totalSteps >= 1))
+    throw new Error(`schedule: totalSteps must be an integer >= 1, got ${totalSteps}`);
+  if (!(Number.isInteger(warmup) && warmup >= 0))
+    throw new Error(`schedule: warmupSteps must be an integer >= 0, got ${warmup}`);
+  if (!(Number.isFinite(minLr) && minLr >= 0)) throw new Error(`schedule: minLr must be >= 0, got ${minLr}`);
   // Default step milestones: at 50 % and 75 % of training (the classic ResNet recipe).
   const milestones = o.milestones ?? [Math.floor(totalSteps * 0.5), Math.floor(totalSteps * 0.75)];
   const gamma = o.gamma ?? 0.1;
+  if (!(Number.isFinite(gamma) && gamma > 0)) throw new Error(`schedule: gamma must be > 0, got ${gamma}`);
+  if (!milestones.every((m) => Number.isInteger(m) && m >= 0))
+    throw new Error(`schedule: milestones must be integers >= 0, got [${milestones}]`);
 
   return (step: number): number => {
     if (step < warmup) return (lr * (step + 1)) / warmup;

@@ -52,6 +52,25 @@ test('bad sampling options are refused with the option named', () => {
   assert.throws(() => checkSampleOptions({ maxTokens: 1, temperature: Number.NaN }), /bad temperature/);
   assert.throws(() => checkSampleOptions({ maxTokens: 1, topK: 1.5 }), /bad topK/);
   assert.throws(() => checkSampleOptions({ maxTokens: 1, topP: 0 }), /bad topP/);
+  // sampleToken, public too, checks the same options and its logits (it sampled the least likely token at
+  // temperature −1, returned undefined for no logits and a token for NaN ones)
+  const rng = new Rng(1);
+  assert.throws(() => sampleToken(z, { maxTokens: 1, temperature: -1 }, rng), /bad temperature -1/);
+  assert.throws(() => sampleToken([], { maxTokens: 1 }, rng), /no token has a finite logit/);
+  assert.throws(
+    () => sampleToken([Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY], { maxTokens: 1 }, rng),
+    /no token has a finite logit/,
+  );
+  assert.throws(() => sampleToken([0, Number.NaN], { maxTokens: 1 }, rng), /logit 1 is NaN/);
+  assert.throws(
+    () => sampleToken([Number.POSITIVE_INFINITY, 0], { maxTokens: 1, temperature: 0 }, rng),
+    /logit 0 is Infinity/,
+  );
+  assert.equal(
+    sampleToken([Number.NEGATIVE_INFINITY, 0, Number.NEGATIVE_INFINITY], { maxTokens: 1 }, rng),
+    1,
+    'a masked token is never drawn',
+  );
 });
 
 test('generate: the window slides at the context, and decoding after a slide equals a fresh pass', async () => {

@@ -54,6 +54,12 @@ test('SGD nesterov: hand-computed step, biases not decayed', () => {
   // no decay on bias: b = 2; d = g + 0.9 b = 3.8; p = 1 − 0.38
   assertClose(values(p).b, [0.62], 1e-6, 'nesterov');
   assert.throws(() => new Sgd(p, { nesterov: true }), /nesterov needs momentum/);
+  // NaN was taken as 0; a negative or NaN eps drove AdamW's weights to −∞ in two steps
+  assert.throws(() => new Sgd(p, { momentum: Number.NaN }), /momentum must be >= 0, got NaN/);
+  assert.throws(() => new Sgd(p, { weightDecay: Number.NaN }), /weightDecay must be >= 0, got NaN/);
+  assert.throws(() => new AdamW(p, { eps: -1 }), /eps must be >= 0, got -1/);
+  assert.throws(() => new AdamW(p, { eps: Number.NaN }), /eps must be >= 0, got NaN/);
+  assert.throws(() => new AdamW(p, { weightDecay: -0.1 }), /weightDecay must be >= 0/);
 });
 
 test('AdamW: first step is lr·sign(g) plus decoupled decay; LAUREL excluded unless asked', () => {

@@ -30,4 +30,15 @@ test('constant schedule and bad options', () => {
   close(makeSchedule({ lr: 0.3, totalSteps: 5, schedule: 'constant' })(4), 0.3);
   assert.throws(() => makeSchedule({ lr: 0, totalSteps: 5 }), /lr must be > 0/);
   assert.throws(() => makeSchedule({ lr: 1, totalSteps: 0 }), /totalSteps/);
+  // refused where they are given, not as an undefined or NaN rate at some later step
+  const bad: [Partial<Parameters<typeof makeSchedule>[0]>, RegExp][] = [
+    [{ schedule: 'linear' as 'cosine' }, /bad schedule 'linear'; allowed: cosine, step, constant/],
+    [{ lr: Number.POSITIVE_INFINITY }, /lr must be > 0/],
+    [{ totalSteps: 2.5 }, /totalSteps must be an integer/],
+    [{ warmupSteps: Number.NaN }, /warmupSteps must be an integer >= 0, got NaN/],
+    [{ minLr: -1 }, /minLr must be >= 0/],
+    [{ schedule: 'step', gamma: Number.NaN }, /gamma must be > 0/],
+    [{ schedule: 'step', milestones: [2, 0.5] }, /milestones must be integers/],
+  ];
+  for (const [o, re] of bad) assert.throws(() => makeSchedule({ lr: 1, totalSteps: 5, ...o }), re);
 });

@@ -39,6 +39,11 @@ export class AdamW extends Optimizer {
     ] as const) {
       if (!(b >= 0 && b < 1)) throw new Error(`adamw: ${k} must be in [0, 1), got ${b}`);
     }
+    // as torch.optim.AdamW: eps < 0 divides by a vanishing √v − |eps| (weights went to −∞ in 2 steps)
+    if (!(Number.isFinite(this.eps) && this.eps >= 0))
+      throw new Error(`adamw: eps must be >= 0, got ${this.eps}`);
+    if (!(Number.isFinite(this.weightDecay) && this.weightDecay >= 0))
+      throw new Error(`adamw: weightDecay must be >= 0, got ${this.weightDecay}`);
   }
 
   protected slotNames(): readonly string[] {

@@ -29,7 +29,11 @@ export class Sgd extends Optimizer {
     this.momentum = opts.momentum ?? 0;
     this.nesterov = opts.nesterov ?? false;
     this.weightDecay = opts.weightDecay ?? 0;
-    if (this.momentum < 0) throw new Error(`sgd: momentum must be >= 0, got ${this.momentum}`);
+    // NaN would pass a plain `< 0` test and then count as 0 (no momentum) without a word
+    if (!(Number.isFinite(this.momentum) && this.momentum >= 0))
+      throw new Error(`sgd: momentum must be >= 0, got ${this.momentum}`);
+    if (!(Number.isFinite(this.weightDecay) && this.weightDecay >= 0))
+      throw new Error(`sgd: weightDecay must be >= 0, got ${this.weightDecay}`);
     if (this.nesterov && this.momentum === 0) throw new Error('sgd: nesterov needs momentum > 0');
   }
 
