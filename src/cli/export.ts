@@ -65,9 +65,9 @@ export async function exportCommand(argv: string[]): Promise<number> {
         `laurel export: ${out} holds a folded model; export the training run it came from`,
       );
     }
-    const metadata = { 'laurel.spec': JSON.stringify(config.spec), 'laurel.step': String(step) };
+    const metadata = { 'laurel.step': String(step) };
     try {
-      saveSafetensors(model, to, { layout, step, metadata });
+      saveSafetensors(model, to, { layout, step, metadata, spec: config.spec });
     } catch (e) {
       throw new UsageError(`laurel export: ${(e as Error).message.replace(/^safetensors: /, '')}`);
     }

@@ -133,6 +133,8 @@ export interface ExportOptions {
   step?: number;
   /** Extra `__metadata__` entries (string → string). */
   metadata?: Record<string, string>;
+  /** The model's spec, stored as `laurel.spec`: `modelFromSafetensors` then builds the model from the file alone. */
+  spec?: ModelSpec;
 }
 
 /** The named tensors `model` exports in `layout` (names and values as the file holds them). */
@@ -170,6 +172,7 @@ export function encodeModel(model: Module, opts: ExportOptions): Uint8Array {
   const metadata: Record<string, string> = {
     ...(opts.layout === 'torch' ? { format: 'pt' } : {}),
     ...opts.metadata,
+    ...(opts.spec ? { 'laurel.spec': JSON.stringify(opts.spec) } : {}),
     'laurel.layout': opts.layout,
     'laurel.export_version': EXPORT_VERSION,
   };

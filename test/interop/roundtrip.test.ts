@@ -176,7 +176,7 @@ test("keepLaurel: a plain network's weights start a LAUREL model, whose LAUREL p
 test('modelFromSafetensors: the model from the file alone (its laurel.spec), the same state; bad metadata refused', () => {
   const c = CASES[0];
   const a = buildCaseModel(c);
-  const bytes = encodeModel(a, { layout: 'torch', metadata: { 'laurel.spec': JSON.stringify(c.spec) } });
+  const bytes = encodeModel(a, { layout: 'torch', spec: c.spec });
   const b = modelFromSafetensors(bytes, 'w.safetensors');
   assertSameState(a, b, 'from the file alone');
   // ready to serve: a forward pass uses, and keeps, the loaded batch-norm statistics (a is in inference mode)
