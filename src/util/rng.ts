@@ -6,10 +6,11 @@ export class Rng {
   private s: number;
 
   constructor(seed: number) {
-    // any other number would be folded into this range silently (1.5 and 1, or 2^32 and 0, the same stream)
-    if (!(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff))
-      throw new Error(`Rng: seed must be an integer from 0 to 4294967295, got ${seed}`);
-    this.s = seed;
+    // a 32-bit pattern, signed or not (hashes give negative ones); any other number would be folded into one
+    // silently (1.5 and 1, or 2^32 and 0, the same stream)
+    if (!(Number.isInteger(seed) && seed >= -0x80000000 && seed <= 0xffffffff))
+      throw new Error(`Rng: seed must be an integer from -2147483648 to 4294967295, got ${seed}`);
+    this.s = seed >>> 0;
   }
 
   /** Uniform float in [0, 1). */
