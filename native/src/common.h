@@ -5,10 +5,12 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <memory>
 #include <new>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #if defined(LAUREL_ACCELERATE)
 // Apple's Accelerate sizes its own threads: nothing to set (the macOS build without Homebrew's OpenBLAS).
@@ -100,6 +102,7 @@ template <class T>
 struct Arr {
   T* p = nullptr;
   int64_t n = 0;
+  std::shared_ptr<std::vector<T>> copy;  // where p points when the argument had to be copied (see i32)
   operator T*() const { return p; }  // NOLINT: kernels take plain pointers (null for a missing optional array)
 };
 
@@ -127,8 +130,16 @@ inline Arr<float> f32(const Napi::CallbackInfo& info, size_t i) {
 inline Arr<float> f32_opt(const Napi::CallbackInfo& info, size_t i) {
   return typed<float>(info, i, napi_float32_array, "a Float32Array", true);
 }
+// Int32 arguments are indices, shapes, strides and offsets: checked, then used to address memory. An Int32Array
+// over a SharedArrayBuffer can change between the two (another JS thread writes it), so it is read once, into a
+// copy; an ordinary ArrayBuffer cannot change during the call.
 inline Arr<int32_t> i32(const Napi::CallbackInfo& info, size_t i) {
-  return typed<int32_t>(info, i, napi_int32_array, "an Int32Array", false);
+  Arr<int32_t> a = typed<int32_t>(info, i, napi_int32_array, "an Int32Array", false);
+  if (!info[i].As<Napi::TypedArray>().ArrayBuffer().IsArrayBuffer()) {
+    a.copy = std::make_shared<std::vector<int32_t>>(a.p, a.p + a.n);
+    a.p = a.copy->data();
+  }
+  return a;
 }
 
 // A number argument (any value, NaN included: coefficients and epsilons pass through to the arithmetic).

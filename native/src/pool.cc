@@ -18,8 +18,11 @@ namespace laurel {
 namespace {
 
 struct Pool {
-  int nthreads = 1;
+  std::atomic<int> nthreads{1};
   std::vector<std::thread> workers;
+  // Held by the JS thread whose job runs (and by start): the addon is one per process, but Node's worker
+  // threads each call it, and two jobs at once would overwrite each other's job and pending count.
+  std::mutex owner;
   std::mutex mu;
   std::condition_variable cv;
   std::atomic<uint64_t> gen{0};
@@ -103,7 +106,11 @@ thread_local bool in_parallel = false;
 
 }  // namespace
 
-void pool_set_threads(int n) { pool().start(n); }
+void pool_set_threads(int n) {
+  Pool& p = pool();
+  std::lock_guard<std::mutex> own(p.owner);  // not while another JS thread's job runs
+  p.start(n);
+}
 int pool_max_threads() {
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
   return cores > 16 ? 4 * cores : 64;
@@ -112,9 +119,15 @@ int pool_threads() { return pool().nthreads; }
 
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   Pool& p = pool();
-  int nt = p.nthreads;
   if (n <= 0) return;
-  if (nt <= 1 || in_parallel || n < 2 * grain) {
+  if (p.nthreads <= 1 || in_parallel || n < 2 * grain) {
+    fn(0, n);
+    return;
+  }
+  // Another JS thread (a Node worker) owns the pool: this call runs on its own thread instead of waiting.
+  std::unique_lock<std::mutex> own(p.owner, std::try_to_lock);
+  const int nt = p.nthreads;
+  if (!own.owns_lock() || nt <= 1) {
     fn(0, n);
     return;
   }
