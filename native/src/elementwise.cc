@@ -98,7 +98,7 @@ Napi::Value UnaryOp(const Napi::CallbackInfo& info) {
     case U_RECIPROCAL: map1(x, o, n, [](float v) { return 1.0f / v; }); break;
     case U_STEP: map1(x, o, n, [a](float v) { return v > 0.0f ? 1.0f : (v == v ? a : v); }); break;
     case U_RELU6: map1(x, o, n, [](float v) { return v != v ? v : (v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v)); }); break;
-    case U_ELU: map1(x, o, n, [](float v) { return v >= 0.0f ? v : fexp(v) - 1.0f; }); break;
+    case U_ELU: map1(x, o, n, [](float v) { return v >= 0.0f ? v : std::expm1(v); }); break;  // exp(v) − 1 cancels near 0
     case U_LEAKY: map1(x, o, n, [a](float v) { return v < 0.0f ? a * v : v; }); break;
     case U_SOFTPLUS: map1(x, o, n, [](float v) { return v > 20.0f ? v : std::log1p(std::exp(v)); }); break;
     case U_LOG1P: map1(x, o, n, [](float v) { return std::log1p(v); }); break;
@@ -172,10 +172,15 @@ Napi::Value BinaryOp(const Napi::CallbackInfo& info) {
     case B_MUL: bcast(a, b, o, shape, sa, sb, rank, [](float x, float y) { return x * y; }); break;
     case B_DIV: bcast(a, b, o, shape, sa, sb, rank, [](float x, float y) { return x / y; }); break;
     case B_MAX:
-      bcast(a, b, o, shape, sa, sb, rank, [](float x, float y) { return (x != x || y != y) ? NAN : (x > y ? x : y); });
+      // equal: +0 over −0, as JavaScript's Math.max (cpu's kernel)
+      bcast(a, b, o, shape, sa, sb, rank, [](float x, float y) {
+        return (x != x || y != y) ? NAN : (x > y ? x : (x < y ? y : (std::signbit(x) ? y : x)));
+      });
       break;
     case B_MIN:
-      bcast(a, b, o, shape, sa, sb, rank, [](float x, float y) { return (x != x || y != y) ? NAN : (x < y ? x : y); });
+      bcast(a, b, o, shape, sa, sb, rank, [](float x, float y) {
+        return (x != x || y != y) ? NAN : (x < y ? x : (x > y ? y : (std::signbit(x) ? x : y)));
+      });
       break;
     case B_SQDIFF:
       bcast(a, b, o, shape, sa, sb, rank, [](float x, float y) { return (x - y) * (x - y); });
@@ -219,8 +224,9 @@ inline double sum_row(const float* x, int64_t n) {
   return s;
 }
 
-// The mean from a double sum: the float32 sum over n, as cpu divides.
-inline float mean_of(double sum, int64_t n) { return static_cast<float>(sum) / static_cast<float>(n); }
+// The mean from a double sum, divided in double: the float32 sum of two values near 3e38 would overflow where the
+// mean does not (cpu divides each value by n first).
+inline float mean_of(double sum, int64_t n) { return static_cast<float>(sum / static_cast<double>(n)); }
 
 // Reduce a contiguous row of n floats (sum, mean and product in double, as cpu).
 inline float reduce_row(int op, const float* x, int64_t n) {
@@ -704,9 +710,10 @@ Napi::Value CombineOp(const Napi::CallbackInfo& info) {
 
 // Elements [s, e) of the combine's gradient for scalar α and β, with the sums Σ dy·fx and Σ dy·(x + extra)
 // returned in sa, sb: a flat loop in blocks of 16 (AVX2 where built with it) with 16 partial sums each. The
-// per-column loop above measured 4× slower, and 25× with the ReLU mask (there GCC branched on it).
+// per-column loop above measured 4× slower, and 25× with the ReLU mask (there GCC branched on it). Called on
+// blocks of kSumBlock elements (combine_grad_flat).
 template <bool kExtra, bool kDx, bool kRelu>
-void combine_grad_flat(int64_t s, int64_t e, const float* __restrict dy, const float* __restrict fx,
+void combine_grad_block(int64_t s, int64_t e, const float* __restrict dy, const float* __restrict fx,
                        const float* __restrict x, const float* __restrict ex, float a, float b,
                        const float* __restrict y, float* __restrict dfx, float* __restrict dx, float& sa, float& sb) {
   float accA[16] = {}, accB[16] = {};
@@ -756,6 +763,40 @@ void combine_grad_flat(int64_t s, int64_t e, const float* __restrict dy, const f
   }
 }
 
+// Elements per float partial sum in the gradients' reductions, the partials then added in double: one float
+// accumulator over a thread's share (millions of elements) drifted by 0.25 % at 4M elements.
+constexpr int64_t kSumBlock = 4096;
+
+// combine_grad_block over [s, e) in blocks of kSumBlock, the sums added in double.
+template <bool kExtra, bool kDx, bool kRelu>
+void combine_grad_flat(int64_t s, int64_t e, const float* dy, const float* fx, const float* x, const float* ex,
+                       float a, float b, const float* y, float* dfx, float* dx, double& sa, double& sb) {
+  for (int64_t b0 = s; b0 < e; b0 += kSumBlock) {
+    float pa = 0.0f, pb = 0.0f;
+    combine_grad_block<kExtra, kDx, kRelu>(b0, std::min(e, b0 + kSumBlock), dy, fx, x, ex, a, b, y, dfx, dx, pa, pb);
+    sa += pa;
+    sb += pb;
+  }
+}
+
+// Rows [r0, r1) of combine_grad_rows in blocks of about kSumBlock elements, the column sums added in double to
+// accA and accB (of D each); tmp holds 2·D floats.
+template <bool kExtra, bool kDx, bool kRelu>
+void combine_grad_rows_blocked(int64_t r0, int64_t r1, int64_t D, const float* dy, const float* fx, const float* x,
+                               const float* ex, const float* a, const float* b, const float* y, float* dfx,
+                               float* dx, double* accA, double* accB, float* tmp) {
+  const int64_t step = std::max<int64_t>(1, kSumBlock / D);
+  for (int64_t q0 = r0; q0 < r1; q0 += step) {
+    std::fill(tmp, tmp + 2 * D, 0.0f);
+    combine_grad_rows<kExtra, kDx, kRelu>(q0, std::min(r1, q0 + step), D, dy, fx, x, ex, a, b, y, dfx, dx, tmp,
+                                          tmp + D);
+    for (int64_t j = 0; j < D; j++) {
+      accA[j] += tmp[j];
+      accB[j] += tmp[D + j];
+    }
+  }
+}
+
 // combineGrad(dy, fx, x, extra|null, alpha|null, beta|null, dfx, dx|null, dAlpha|null, dBeta|null, D[, y]):
 // dfx = α·dy; dx = β·dy (also the gradient of extra); dα = Σ dy·fx, dβ = Σ dy·(x + extra), summed to length 1 or D.
 // With y (the output of combine with relu), relu_grad(dy, y) stands for dy throughout.
@@ -781,12 +822,12 @@ Napi::Value CombineGradOp(const Napi::CallbackInfo& info) {
   int nt = std::max(1, pool_threads());
   if (la <= 1 && lb <= 1) {  // scalar α and β: one flat pass
     const float a = al ? al[0] : 1.0f, b = be ? be[0] : 1.0f;
-    std::vector<float> sums(static_cast<size_t>(2 * nt), 0.0f);
+    std::vector<double> sums(static_cast<size_t>(2 * nt), 0.0);
     parallel_for(nt, 1, [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; c++) {
         const int64_t s = n * c / nt, e = n * (c + 1) / nt;
-        float& sa = sums[2 * c];
-        float& sb = sums[2 * c + 1];
+        double& sa = sums[2 * c];
+        double& sb = sums[2 * c + 1];
         if (y && dx)
           combine_grad_flat<false, true, true>(s, e, dy, fx, x, ex, a, b, y, dfx, dx, sa, sb);
         else if (y)
@@ -801,51 +842,52 @@ Napi::Value CombineGradOp(const Napi::CallbackInfo& info) {
           combine_grad_flat<false, false, false>(s, e, dy, fx, x, ex, a, b, y, dfx, dx, sa, sb);
       }
     });
-    float ta = 0.0f, tb = 0.0f;
+    double ta = 0.0, tb = 0.0;
     for (int c = 0; c < nt; c++) {
       ta += sums[2 * c];
       tb += sums[2 * c + 1];
     }
-    if (da) da[0] = ta;
-    if (db) db[0] = tb;
+    if (da) da[0] = static_cast<float>(ta);
+    if (db) db[0] = static_cast<float>(tb);
     return info.Env().Undefined();
   }
-  std::vector<float> pa(static_cast<size_t>(nt) * D, 0.0f), pb(static_cast<size_t>(nt) * D, 0.0f);
+  std::vector<double> pa(static_cast<size_t>(nt) * D, 0.0), pb(static_cast<size_t>(nt) * D, 0.0);
   int64_t per = (rows + nt - 1) / nt;
   const std::vector<float> av = coef(al, la, D), bv = coef(be, lb, D);
   parallel_for(nt, 1, [&](int64_t s, int64_t e) {
+    std::vector<float> tmp(static_cast<size_t>(2 * D));
     for (int64_t c = s; c < e; c++) {
-      float* accA = pa.data() + c * D;
-      float* accB = pb.data() + c * D;
+      double* accA = pa.data() + c * D;
+      double* accB = pb.data() + c * D;
       int64_t r0 = c * per, r1 = std::min(rows, r0 + per);
       const float* a = av.data();
       const float* b = bv.data();
       if (y)  // the ReLU form: RW and RW+LR's split path, never with extra
         if (dx)
-          combine_grad_rows<false, true, true>(r0, r1, D, dy, fx, x, ex, a, b, y, dfx, dx, accA, accB);
+          combine_grad_rows_blocked<false, true, true>(r0, r1, D, dy, fx, x, ex, a, b, y, dfx, dx, accA, accB, tmp.data());
         else
-          combine_grad_rows<false, false, true>(r0, r1, D, dy, fx, x, ex, a, b, y, dfx, dx, accA, accB);
+          combine_grad_rows_blocked<false, false, true>(r0, r1, D, dy, fx, x, ex, a, b, y, dfx, dx, accA, accB, tmp.data());
       else if (ex && dx)
-        combine_grad_rows<true, true, false>(r0, r1, D, dy, fx, x, ex, a, b, y, dfx, dx, accA, accB);
+        combine_grad_rows_blocked<true, true, false>(r0, r1, D, dy, fx, x, ex, a, b, y, dfx, dx, accA, accB, tmp.data());
       else if (ex)
-        combine_grad_rows<true, false, false>(r0, r1, D, dy, fx, x, ex, a, b, y, dfx, dx, accA, accB);
+        combine_grad_rows_blocked<true, false, false>(r0, r1, D, dy, fx, x, ex, a, b, y, dfx, dx, accA, accB, tmp.data());
       else if (dx)
-        combine_grad_rows<false, true, false>(r0, r1, D, dy, fx, x, ex, a, b, y, dfx, dx, accA, accB);
+        combine_grad_rows_blocked<false, true, false>(r0, r1, D, dy, fx, x, ex, a, b, y, dfx, dx, accA, accB, tmp.data());
       else
-        combine_grad_rows<false, false, false>(r0, r1, D, dy, fx, x, ex, a, b, y, dfx, dx, accA, accB);
+        combine_grad_rows_blocked<false, false, false>(r0, r1, D, dy, fx, x, ex, a, b, y, dfx, dx, accA, accB, tmp.data());
     }
   });
-  auto finish = [&](float* dst, const std::vector<float>& part, int64_t len) {
+  auto finish = [&](float* dst, const std::vector<double>& part, int64_t len) {
     if (!dst) return;
-    std::vector<float> col(D, 0.0f);
+    std::vector<double> col(D, 0.0);
     for (int c = 0; c < nt; c++)
       for (int64_t j = 0; j < D; j++) col[j] += part[c * D + j];
     if (len == 1) {
-      float t = 0;
+      double t = 0;
       for (int64_t j = 0; j < D; j++) t += col[j];
-      dst[0] = t;
+      dst[0] = static_cast<float>(t);
     } else {
-      for (int64_t j = 0; j < D; j++) dst[j] = col[j];
+      for (int64_t j = 0; j < D; j++) dst[j] = static_cast<float>(col[j]);
     }
   };
   finish(da, pa, la);
@@ -894,7 +936,7 @@ Napi::Value LayerNormOp(const Napi::CallbackInfo& info) {
     for (int64_t r = s; r < e; r++) {
       const float* xr = x + r * D;
       float* orow = o + r * D;
-      float m = reduce_row(R_SUM, xr, D) / static_cast<float>(D);
+      float m = mean_of(sum_row(xr, D), D);
       float var = 0.0f;
       for (int64_t j = 0; j < D; j++) var += (xr[j] - m) * (xr[j] - m);
       float rs = 1.0f / std::sqrt(var / static_cast<float>(D) + eps);
@@ -919,13 +961,14 @@ Napi::Value LayerNormGradOp(const Napi::CallbackInfo& info) {
   need_each(rows, {{mean, "mean"}, {rstd, "rstd"}});
   for (const Arr<float>& a : {g, dg, db}) need_opt(a, D, "gamma, dGamma and dBeta");
   int nt = std::max(1, pool_threads());
-  std::vector<float> pg(static_cast<size_t>(nt) * D, 0.0f), pb(static_cast<size_t>(nt) * D, 0.0f);
+  // dγ and dβ sum over every row: in double (a float column sum drifted by 1 % over 4M elements)
+  std::vector<double> pg(static_cast<size_t>(nt) * D, 0.0), pb(static_cast<size_t>(nt) * D, 0.0);
   int64_t per = (rows + nt - 1) / nt;
   parallel_for(nt, 1, [&](int64_t s, int64_t e) {
     std::vector<float> xh(D), gh(D);
     for (int64_t c = s; c < e; c++) {
-      float* accG = pg.data() + c * D;
-      float* accB = pb.data() + c * D;
+      double* accG = pg.data() + c * D;
+      double* accB = pb.data() + c * D;
       int64_t r0 = c * per, r1 = std::min(rows, r0 + per);
       for (int64_t r = r0; r < r1; r++) {
         const float* xr = x + r * D;
@@ -951,13 +994,13 @@ Napi::Value LayerNormGradOp(const Napi::CallbackInfo& info) {
     }
   });
   for (int64_t j = 0; j < D; j++) {
-    float sgm = 0.0f, sb = 0.0f;
+    double sgm = 0.0, sb = 0.0;
     for (int c = 0; c < nt; c++) {
       sgm += pg[c * D + j];
       sb += pb[c * D + j];
     }
-    if (dg) dg[j] = sgm;
-    if (db) db[j] = sb;
+    if (dg) dg[j] = static_cast<float>(sgm);
+    if (db) db[j] = static_cast<float>(sb);
   }
   return info.Env().Undefined();
 }

@@ -403,7 +403,8 @@ Napi::Value LowRankCombineGradRows(const Napi::CallbackInfo& info) {
   skinny_pack_b(true, D, D, B, D, bpT.data());
   const int nt = pool_threads();
   const int64_t DD = D * D;
-  std::vector<float> gPart(static_cast<size_t>(nt) * DD, 0.0f), aPart(static_cast<size_t>(nt), 0.0f);
+  std::vector<float> gPart(static_cast<size_t>(nt) * DD, 0.0f);
+  std::vector<double> aPart(static_cast<size_t>(nt), 0.0);  // dα: one float sum per chunk, added in double
   on_threads(nt, [&](int tid) {
     float* g = gPart.data() + tid * DD;
     std::vector<float> masked(y ? static_cast<size_t>(kGradChunk * D) : 0);
@@ -411,8 +412,16 @@ Napi::Value LowRankCombineGradRows(const Napi::CallbackInfo& info) {
     const int64_t rEnd = M * (tid + 1) / nt;
     if (D == 16 && isa() == Isa::avx512) {  // whole 8-row blocks in one pass, the rest (< 8) by the chunked passes
       const int64_t n8 = (rEnd - r0) / 8 * 8;
-      const int64_t o = r0 * D;
-      avx512::grad_rows16(n8, dy + o, y ? y + o : nullptr, fx + o, x + o, bpT.data(), a, dfx + o, dx + o, g, &aPart[tid]);
+      // dα's float partial per 1024 rows (16 lanes of 1024 products), added in double; G stays in registers
+      // within each call
+      constexpr int64_t kBlock = 1024;
+      for (int64_t b = 0; b < n8; b += kBlock) {
+        const int64_t rows = n8 - b < kBlock ? n8 - b : kBlock;
+        const int64_t o = (r0 + b) * D;
+        float part = 0.0f;
+        avx512::grad_rows16(rows, dy + o, y ? y + o : nullptr, fx + o, x + o, bpT.data(), a, dfx + o, dx + o, g, &part);
+        aPart[tid] += part;
+      }
       r0 += n8;
     }
     for (; r0 < rEnd; r0 += kGradChunk) {
@@ -429,9 +438,9 @@ Napi::Value LowRankCombineGradRows(const Napi::CallbackInfo& info) {
     for (int t = 0; t < nt; t++) s += gPart[t * DD + i];
     G[i] = s;
   }
-  float s = 0.0f;
-  for (const float v : aPart) s += v;
-  dAlpha[0] = s;
+  double s = 0.0;
+  for (const double v : aPart) s += v;
+  dAlpha[0] = static_cast<float>(s);
   return info.Env().Undefined();
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { nativeKernelNames } from '../../src/engine/index.ts';
-import { compare, rand, setup, t } from './helpers.ts';
+import { compare, rand, runOn, setup, t } from './helpers.ts';
 
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -239,6 +239,31 @@ test('sum and mean accumulate in double as cpu does: 1000 ones between 1e8 and �
     );
     await compare(() => tf.mean(t(x, shape), axes), 1e-6, 0, `mean ${shape} over ${axes}`);
   }
+});
+
+test('edge values as cpu: ELU near 0 to float32 accuracy, maximum/minimum of ±0, a mean of values near the float32 limit', async () => {
+  await setup();
+  const elu = await runOn('native', () => tf.elu(tf.tensor1d([-1e-8, -1e-5, -1e-3, -0.5])));
+  const eluCpu = await runOn('cpu', () => tf.elu(tf.tensor1d([-1e-8, -1e-5, -1e-3, -0.5])));
+  eluCpu[0].values.forEach((want, i) => {
+    const got = elu[0].values[i];
+    assert.ok(Math.abs(got - want) <= 1e-6 * Math.abs(want), `elu[${i}]: native ${got}, cpu ${want}`);
+  });
+  // JavaScript's Math.max(0, −0) is 0 and Math.min(0, −0) is −0, whichever argument comes first
+  const zeros = () => [tf.tensor1d([0, -0, -0, 0]), tf.tensor1d([-0, 0, -0, 0])];
+  for (const op of ['maximum', 'minimum'] as const) {
+    const run = (b: string) => runOn(b, () => tf[op](...(zeros() as [tf.Tensor, tf.Tensor])));
+    const nat = await run('native'); // one backend at a time: runOn sets the global backend
+    const cpu = await run('cpu');
+    cpu[0].values.forEach((want, i) =>
+      assert.ok(Object.is(nat[0].values[i], want), `${op}[${i}]: native ${nat[0].values[i]}, cpu ${want}`),
+    );
+  }
+  await compare(
+    () => [tf.mean(tf.tensor1d([3e38, 3e38])), tf.mean(tf.tensor2d([3e38, 3e38, 3e38, 3e38], [2, 2]), 0)],
+    1e-6,
+    0,
+  );
 });
 
 test('transpose, softmax, logSoftmax and their gradients match cpu', async () => {
