@@ -106,8 +106,10 @@ struct Arr {
   operator T*() const { return p; }  // NOLINT: kernels take plain pointers (null for a missing optional array)
 };
 
+// copy_shared: an array over a SharedArrayBuffer is read once, into a copy (see i32).
 template <class T>
-Arr<T> typed(const Napi::CallbackInfo& info, size_t i, napi_typedarray_type want, const char* kind, bool optional) {
+Arr<T> typed(const Napi::CallbackInfo& info, size_t i, napi_typedarray_type want, const char* kind, bool optional,
+             bool copy_shared = false) {
   Arr<T> a;
   const Napi::Value v = info[i];
   if (optional && (v.IsNull() || v.IsUndefined())) return a;
@@ -121,6 +123,10 @@ Arr<T> typed(const Napi::CallbackInfo& info, size_t i, napi_typedarray_type want
     arg_fail(arg_name(i) + " must be " + kind + (optional ? " or null" : ""));
   a.p = static_cast<T*>(data);
   a.n = static_cast<int64_t>(len);
+  if (copy_shared && !Napi::Value(info.Env(), ab).IsArrayBuffer()) {
+    a.copy = std::make_shared<std::vector<T>>(a.p, a.p + a.n);
+    a.p = a.copy->data();
+  }
   return a;
 }
 inline Arr<float> f32(const Napi::CallbackInfo& info, size_t i) {
@@ -134,12 +140,7 @@ inline Arr<float> f32_opt(const Napi::CallbackInfo& info, size_t i) {
 // over a SharedArrayBuffer can change between the two (another JS thread writes it), so it is read once, into a
 // copy; an ordinary ArrayBuffer cannot change during the call.
 inline Arr<int32_t> i32(const Napi::CallbackInfo& info, size_t i) {
-  Arr<int32_t> a = typed<int32_t>(info, i, napi_int32_array, "an Int32Array", false);
-  if (!info[i].As<Napi::TypedArray>().ArrayBuffer().IsArrayBuffer()) {
-    a.copy = std::make_shared<std::vector<int32_t>>(a.p, a.p + a.n);
-    a.p = a.copy->data();
-  }
-  return a;
+  return typed<int32_t>(info, i, napi_int32_array, "an Int32Array", false, true);
 }
 
 // A number argument (any value, NaN included: coefficients and epsilons pass through to the arithmetic).
